@@ -1,0 +1,115 @@
+//! Stage 1, **read**: rasters from disk into order keys (see [`crate::sample`]).
+//!
+//! * [`tiff`]: TIFF / GeoTIFF / BigTIFF through the `tiff` crate (strips or tiles, chunky or
+//!   planar, u8/u16/i16/u32/f32, uncompressed, Deflate, LZW, PackBits, ZSTD), read chunk by chunk
+//!   into the one band asked for.
+//! * [`picture`]: PNG and JPEG through `image` (grey; RGB to luminance unless a band is asked for).
+//!
+//! Sizes are checked before anything is allocated: a header may claim 10^6 x 10^6 pixels.
+
+pub mod picture;
+pub mod tiff;
+
+use crate::error::{Error, Result};
+use crate::sample::SampleKind;
+use std::path::Path;
+
+/// Default cap on the pixels of one band held in memory (4 bytes a pixel as keys): 2^31 px = 8 GiB.
+pub const DEFAULT_MAX_PIXELS: u64 = 1 << 31;
+
+/// What to read.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// 1-based band, as in GDAL. `None`: band 1 for TIFF, luminance for RGB pictures.
+    pub band: Option<u32>,
+    /// Refuse rasters with more pixels than this (checked before any allocation).
+    pub max_pixels: u64,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            band: None,
+            max_pixels: DEFAULT_MAX_PIXELS,
+        }
+    }
+}
+
+/// One band of a scene, as order keys, row-major.
+#[derive(Debug, Clone)]
+pub struct Raster {
+    pub width: u32,
+    pub height: u32,
+    pub kind: SampleKind,
+    /// `width * height` order keys, row-major (see [`crate::sample`]).
+    pub keys: Vec<u32>,
+    /// 1-based band that was read (0 for the luminance of an RGB picture).
+    pub band: u32,
+    /// Bands in the file.
+    pub bands: u32,
+    /// Nodata value from the file (GDAL_NODATA tag 42113), if any.
+    pub nodata: Option<f64>,
+}
+
+/// Read one band of `path`, choosing the reader by the file's magic bytes (not its extension).
+pub fn read_raster(path: &Path, opts: &ReadOptions) -> Result<Raster> {
+    use std::io::Read;
+    let mut magic = [0u8; 8];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut magic))
+        .map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+    let magic = &magic[..n];
+    if magic.starts_with(b"II") || magic.starts_with(b"MM") {
+        tiff::read_tiff(path, opts)
+    } else if magic.starts_with(&[0x89, b'P', b'N', b'G']) || magic.starts_with(&[0xFF, 0xD8, 0xFF])
+    {
+        picture::read_picture(path, opts)
+    } else if n == 0 {
+        Err(Error::Format {
+            path: path.to_owned(),
+            msg: "empty file".into(),
+        })
+    } else {
+        Err(Error::Format {
+            path: path.to_owned(),
+            msg: "not a TIFF, PNG or JPEG file".into(),
+        })
+    }
+}
+
+/// Check a claimed size before allocating for it.
+pub fn check_size(path: &Path, width: u64, height: u64, max_pixels: u64) -> Result<()> {
+    if width == 0 || height == 0 {
+        return Err(Error::Format {
+            path: path.to_owned(),
+            msg: format!("image has zero size ({width}x{height})"),
+        });
+    }
+    let px = width.checked_mul(height).unwrap_or(u64::MAX);
+    if px > max_pixels {
+        return Err(Error::TooLarge {
+            path: path.to_owned(),
+            width,
+            height,
+            msg: format!("more than the limit of {max_pixels} pixels"),
+        });
+    }
+    Ok(())
+}
+
+/// Allocate `n` keys or fail with a clear error instead of aborting.
+pub fn alloc_keys(path: &Path, width: u32, height: u32) -> Result<Vec<u32>> {
+    let n = width as usize * height as usize;
+    let mut v: Vec<u32> = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| Error::TooLarge {
+        path: path.to_owned(),
+        width: width as u64,
+        height: height as u64,
+        msg: "not enough memory".into(),
+    })?;
+    v.resize(n, 0);
+    Ok(v)
+}
