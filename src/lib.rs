@@ -1,10 +1,24 @@
 //! vesselscan: find ships in satellite images, on any GPU (wgpu/WGSL) or the CPU, with
 //! bit-identical results.
 //!
-//! The pipeline, one module per stage: [`read`] -> mask -> label -> merge seams -> measure -> write.
+//! The pipeline, a module per stage:
+//! [`read`] -> mask -> label -> merge seams ([`seams`]) -> measure ([`detections`]) -> [`write`].
+//! The mask, label and measure kernels live in `shaders/<stage>.wgsl`, run by
+//! [`engine::gpu`]; their CPU twins of the same names live in [`cpu`], run by [`engine::cpu`].
+//! [`detect::detect`] drives a scene through either.
 
+pub mod cli;
+pub mod cpu;
+pub mod detect;
+pub mod detections;
+pub mod engine;
 pub mod error;
+pub mod gpu;
 pub mod read;
 pub mod sample;
+pub mod seams;
+pub mod threshold;
+pub mod tiling;
+pub mod write;
 
 pub use error::{Error, Result};

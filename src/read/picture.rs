@@ -4,5 +4,8 @@ use crate::error::{Error, Result};
 use std::path::Path;
 
 pub fn read_picture(path: &Path, _opts: &ReadOptions) -> Result<Raster> {
-    Err(Error::Unsupported { path: path.to_owned(), msg: "picture reader not written yet".into() })
+    Err(Error::Unsupported {
+        path: path.to_owned(),
+        msg: "picture reader not written yet".into(),
+    })
 }

@@ -1,0 +1,31 @@
+// Stage mask: sample order keys -> one 4-bit mask per 2x2 block (bit dy*2+dx set when pixel
+// (2bx+dx, 2by+dy) is a target). One invocation per block; workgroup_id.z is the tile.
+// CPU twin: src/cpu/mask.rs.
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> tiles: array<TileDesc>;
+@group(0) @binding(2) var<storage, read> samples: array<u32>;
+@group(0) @binding(3) var<storage, read_write> mask: array<u32>;
+
+@compute @workgroup_size(16, 16, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let t = tiles[wid.z];
+    let bw = (t.w + 1u) / 2u;
+    let bh = (t.h + 1u) / 2u;
+    if (gid.x >= bw || gid.y >= bh) {
+        return;
+    }
+    var bits = 0u;
+    for (var dy = 0u; dy < 2u; dy++) {
+        let y = gid.y * 2u + dy;
+        for (var dx = 0u; dx < 2u; dx++) {
+            let x = gid.x * 2u + dx;
+            if (x < t.w && y < t.h) {
+                if (is_target(params, samples[t.pix_off + y * t.w + x])) {
+                    bits |= 1u << (dy * 2u + dx);
+                }
+            }
+        }
+    }
+    mask[t.blk_off + gid.y * bw + gid.x] = bits;
+}

@@ -1,0 +1,28 @@
+//! CPU twin of `shaders/histogram.wgsl`: `minmax` of valid keys into `counters[0..2]`, and the
+//! `histogram` of valid keys, bin `(key - hist_min) >> hist_shift` clamped to the last bin.
+
+use super::is_valid;
+use crate::tiling::{Params, TileDesc};
+
+pub fn minmax(params: &Params, tiles: &[TileDesc], samples: &[u32], counters: &mut [u32]) {
+    for t in tiles {
+        for &key in &samples[t.pix_off as usize..(t.pix_off + t.pixels()) as usize] {
+            if is_valid(params, key) {
+                counters[0] = counters[0].min(key);
+                counters[1] = counters[1].max(key);
+            }
+        }
+    }
+}
+
+pub fn histogram(params: &Params, tiles: &[TileDesc], samples: &[u32], hist: &mut [u32]) {
+    for t in tiles {
+        for &key in &samples[t.pix_off as usize..(t.pix_off + t.pixels()) as usize] {
+            if !is_valid(params, key) || key < params.hist_min {
+                continue;
+            }
+            let bin = ((key - params.hist_min) >> params.hist_shift).min(params.hist_bins - 1);
+            hist[bin as usize] += 1;
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! CPU twin of `shaders/measure.wgsl`: per-component area, bounding box, first pixel, max key
+//! and exact 64-bit sums of values, x and y, accumulated block by block.
+
+use super::{node_of, NONE};
+use crate::sample::SampleKind;
+use crate::tiling::{Params, TileDesc, REC_WORDS};
+
+// Record words. Keep in sync with `R_*` in `shaders/common.wgsl`.
+pub const R_AREA: usize = 0;
+pub const R_X0: usize = 1;
+pub const R_Y0: usize = 2;
+pub const R_X1: usize = 3;
+pub const R_Y1: usize = 4;
+pub const R_FIRST: usize = 5;
+pub const R_MAX: usize = 6;
+pub const R_SUM_LO: usize = 7;
+pub const R_SX_LO: usize = 9;
+pub const R_SY_LO: usize = 11;
+pub const R_TILE: usize = 13;
+
+/// What a pixel adds to its component's sum (`addend` in the kernel), as an i64:
+/// integer kinds their value, f32 `trunc(v * 65536)` (exactly as the kernel computes it).
+#[inline]
+pub fn addend(kind: u32, key: u32) -> i64 {
+    const I16: u32 = 2;
+    const F32: u32 = 4;
+    debug_assert_eq!(SampleKind::I16.code(), I16);
+    debug_assert_eq!(SampleKind::F32.code(), F32);
+    match kind {
+        I16 => (key ^ 0x8000_0000) as i32 as i64,
+        F32 => {
+            let bits = if key & 0x8000_0000 != 0 {
+                key & 0x7FFF_FFFF
+            } else {
+                !key
+            };
+            let w = f32::from_bits(bits) * 65536.0;
+            if w.abs() < 2_147_483_648.0 {
+                w as i32 as i64
+            } else {
+                let w = w.clamp(-4_611_686_018_427_387_904.0, 4_611_686_018_427_387_904.0);
+                let hi = (w * f32::from_bits(0x2F80_0000)).floor();
+                let lo = w - hi * 4_294_967_296.0;
+                ((hi as i32 as i64) << 32).wrapping_add(lo as u32 as i64)
+            }
+        }
+        _ => key as i64,
+    }
+}
+
+#[inline]
+fn add64(rec: &mut [u32], i: usize, v: u64) {
+    let old = rec[i] as u64 | (rec[i + 1] as u64) << 32;
+    let new = old.wrapping_add(v);
+    rec[i] = new as u32;
+    rec[i + 1] = (new >> 32) as u32;
+}
+
+#[derive(Clone, Copy)]
+struct Acc {
+    cid: u32,
+    area: u32,
+    x0: u32,
+    y0: u32,
+    x1: u32,
+    y1: u32,
+    first: u32,
+    max_key: u32,
+    sum: i64,
+    sx: u32,
+    sy: u32,
+}
+
+impl Acc {
+    fn new(cid: u32) -> Acc {
+        Acc {
+            cid,
+            area: 0,
+            x0: NONE,
+            y0: NONE,
+            x1: 0,
+            y1: 0,
+            first: NONE,
+            max_key: 0,
+            sum: 0,
+            sx: 0,
+            sy: 0,
+        }
+    }
+
+    fn flush(&self, records: &mut [u32]) {
+        if self.area == 0 {
+            return;
+        }
+        let r = (self.cid * REC_WORDS) as usize;
+        let rec = &mut records[r..r + REC_WORDS as usize];
+        rec[R_AREA] = rec[R_AREA].wrapping_add(self.area);
+        rec[R_X0] = rec[R_X0].min(self.x0);
+        rec[R_Y0] = rec[R_Y0].min(self.y0);
+        rec[R_X1] = rec[R_X1].max(self.x1);
+        rec[R_Y1] = rec[R_Y1].max(self.y1);
+        rec[R_FIRST] = rec[R_FIRST].min(self.first);
+        rec[R_MAX] = rec[R_MAX].max(self.max_key);
+        add64(rec, R_SUM_LO, self.sum as u64);
+        add64(rec, R_SX_LO, self.sx as u64);
+        add64(rec, R_SY_LO, self.sy as u64);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn measure(
+    params: &Params,
+    tiles: &[TileDesc],
+    samples: &[u32],
+    mask: &[u32],
+    parent: &[u32],
+    remap: &[u32],
+    records: &mut [u32],
+) {
+    let c = super::conn(params);
+    for t in tiles {
+        let bw = t.blocks_w();
+        for by in 0..t.blocks_h() {
+            for bx in 0..bw {
+                let m = mask[(t.blk_off + by * bw + bx) as usize];
+                if m == 0 {
+                    continue;
+                }
+                let mut acc = Acc::new(NONE);
+                for i in 0..4 {
+                    if (m >> i) & 1 == 0 {
+                        continue;
+                    }
+                    let x = bx * 2 + (i & 1);
+                    let y = by * 2 + (i >> 1);
+                    let node = node_of(t, c, x, y);
+                    let cid = remap[parent[node as usize] as usize];
+                    if cid != acc.cid {
+                        acc.flush(records);
+                        acc = Acc::new(cid);
+                    }
+                    let key = samples[(t.pix_off + y * t.w + x) as usize];
+                    acc.sum = acc.sum.wrapping_add(addend(params.kind, key));
+                    acc.area += 1;
+                    acc.x0 = acc.x0.min(x);
+                    acc.y0 = acc.y0.min(y);
+                    acc.x1 = acc.x1.max(x);
+                    acc.y1 = acc.y1.max(y);
+                    acc.first = acc.first.min(y * t.w + x);
+                    acc.max_key = acc.max_key.max(key);
+                    acc.sx += x;
+                    acc.sy += y;
+                }
+                acc.flush(records);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample::key_f32;
+
+    #[test]
+    fn f32_addend_is_fixed_point() {
+        assert_eq!(addend(4, key_f32(1.5)), 98304);
+        assert_eq!(addend(4, key_f32(-1.5)), -98304);
+        assert_eq!(addend(4, key_f32(1e-9)), 0);
+        assert_eq!(addend(4, key_f32(1e6)), 65_536_000_000);
+        assert_eq!(addend(4, key_f32(-1e6)), -65_536_000_000);
+        assert_eq!(addend(4, key_f32(f32::INFINITY)), 1 << 62);
+        assert_eq!(addend(2, crate::sample::key_i16(-7)), -7);
+        assert_eq!(addend(1, 65535), 65535);
+    }
+}

@@ -1,0 +1,133 @@
+//! The whole detection pipeline on one raster, for either backend:
+//! threshold choice -> mask + label + measure per tile (the engine) -> merge seams -> detections.
+
+use crate::detections::{detections, Detection};
+use crate::engine::{effective_tile_size, label_scene, Engine};
+use crate::error::{Error, Result};
+use crate::read::Raster;
+use crate::sample::{key_to_value, nodata_key, threshold_key, SampleKind};
+use crate::seams::merge_seams;
+use crate::threshold::otsu_threshold;
+use crate::tiling::{Connectivity, Params, FLAG_NAN, FLAG_NODATA, FLAG_NONE};
+use serde::Serialize;
+
+/// Default tile side: the largest square tile that fits WebGPU's default limits.
+pub const DEFAULT_TILE_SIZE: u32 = 2048;
+
+/// How the target threshold is chosen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ThresholdMode {
+    /// Target when value >= V.
+    Fixed(f64),
+    /// Otsu's method on the scene histogram.
+    Otsu,
+}
+
+#[derive(Debug, Clone)]
+pub struct DetectOptions {
+    pub threshold: ThresholdMode,
+    /// Nodata value; overrides the file's. Never a target.
+    pub nodata: Option<f64>,
+    pub connectivity: Connectivity,
+    pub tile_size: u32,
+    pub min_area: u64,
+    pub max_area: u64,
+}
+
+impl Default for DetectOptions {
+    fn default() -> Self {
+        DetectOptions {
+            threshold: ThresholdMode::Otsu,
+            nodata: None,
+            connectivity: Connectivity::Eight,
+            tile_size: DEFAULT_TILE_SIZE,
+            min_area: 1,
+            max_area: u64::MAX,
+        }
+    }
+}
+
+/// The parameters a run used, as reported in the output (no tile size or backend: those never
+/// change the result).
+#[derive(Debug, Clone, Serialize)]
+pub struct ParamsReport {
+    /// "fixed" or "otsu".
+    pub threshold_method: &'static str,
+    /// Target when value >= threshold (None: no pixel could be a target).
+    pub threshold: Option<f64>,
+    pub connectivity: Connectivity,
+    pub nodata: Option<f64>,
+    pub min_area: u64,
+    pub max_area: Option<u64>,
+    pub sample_type: SampleKind,
+}
+
+/// Result of [`detect`].
+#[derive(Debug, Clone)]
+pub struct DetectOutput {
+    pub params: ParamsReport,
+    pub detections: Vec<Detection>,
+    /// Tile size actually used (after clamping to the backend's limits).
+    pub tile_size: u32,
+}
+
+/// Run the pipeline on `raster` with `engine`.
+pub fn detect(engine: &dyn Engine, raster: &Raster, opts: &DetectOptions) -> Result<DetectOutput> {
+    if opts.min_area > opts.max_area {
+        return Err(Error::Invalid(format!(
+            "--min-area {} is larger than --max-area {}",
+            opts.min_area, opts.max_area
+        )));
+    }
+    let kind = raster.kind;
+    let nodata = opts.nodata.or(raster.nodata);
+    let mut p = Params {
+        connectivity: opts.connectivity.code(),
+        kind: kind.code(),
+        ..Default::default()
+    };
+    if kind == SampleKind::F32 {
+        p.flags |= FLAG_NAN;
+    }
+    if let Some(v) = nodata {
+        if let Some(k) = nodata_key(kind, v) {
+            p.flags |= FLAG_NODATA;
+            p.nodata_key = k;
+        }
+    }
+    let (method, key) = match opts.threshold {
+        ThresholdMode::Fixed(v) => ("fixed", threshold_key(kind, v)),
+        ThresholdMode::Otsu => (
+            "otsu",
+            otsu_threshold(engine, raster, &p, opts.tile_size)?.map(|(k, _)| k),
+        ),
+    };
+    match key {
+        Some(k) => p.threshold_key = k,
+        None => p.flags |= FLAG_NONE,
+    }
+    let threshold = key.map(|k| key_to_value(kind, k));
+    let scene = label_scene(engine, raster, &p, opts.tile_size)?;
+    let roots = merge_seams(&scene, opts.connectivity);
+    let dets = detections(
+        &scene,
+        &roots,
+        raster.width,
+        kind,
+        opts.min_area,
+        opts.max_area,
+    );
+    Ok(DetectOutput {
+        params: ParamsReport {
+            threshold_method: method,
+            threshold,
+            connectivity: opts.connectivity,
+            nodata,
+            min_area: opts.min_area,
+            max_area: (opts.max_area != u64::MAX).then_some(opts.max_area),
+            sample_type: kind,
+        },
+        detections: dets,
+        tile_size: effective_tile_size(engine, opts.tile_size, opts.connectivity),
+    })
+}

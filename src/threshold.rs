@@ -1,0 +1,150 @@
+//! Choosing the threshold: a fixed value (`--threshold V`, target when value >= V) or Otsu's
+//! method on the scene histogram (`--otsu`), built by the `histogram` kernel of the backend in
+//! use. The choice itself is host arithmetic on the integer histogram, identical for both
+//! backends.
+//!
+//! Binning: u8, u16 and i16 scenes get one bin per possible value. u32 and f32 scenes are first
+//! scanned for their lowest and highest valid key (`minmax`); the key range is then cut into at
+//! most 65536 bins of 2^shift keys (for f32 keys this is finer near zero, like the values).
+
+use crate::engine::{histogram_scene, minmax_scene, Engine};
+use crate::error::Result;
+use crate::read::Raster;
+use crate::sample::{key_i16, key_to_value, SampleKind};
+use crate::tiling::Params;
+
+/// Histogram binning: bin = (key - min) >> shift, `bins` bins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Binning {
+    pub min: u32,
+    pub shift: u32,
+    pub bins: u32,
+}
+
+impl Binning {
+    /// Binning for keys in [lo, hi].
+    pub fn for_range(lo: u32, hi: u32) -> Binning {
+        let range = hi - lo;
+        let bits = 32 - range.leading_zeros();
+        let shift = bits.saturating_sub(16);
+        Binning {
+            min: lo,
+            shift,
+            bins: (range >> shift) + 1,
+        }
+    }
+
+    /// Lowest key of bin `i`.
+    pub fn key_of(&self, i: u32) -> u64 {
+        self.min as u64 + ((i as u64) << self.shift)
+    }
+}
+
+/// Fixed binning of the small integer kinds, or `None` for u32/f32 (which need `minmax`).
+pub fn fixed_binning(kind: SampleKind) -> Option<Binning> {
+    match kind {
+        SampleKind::U8 => Some(Binning {
+            min: 0,
+            shift: 0,
+            bins: 256,
+        }),
+        SampleKind::U16 => Some(Binning {
+            min: 0,
+            shift: 0,
+            bins: 65536,
+        }),
+        SampleKind::I16 => Some(Binning {
+            min: key_i16(i16::MIN),
+            shift: 0,
+            bins: 65536,
+        }),
+        SampleKind::U32 | SampleKind::F32 => None,
+    }
+}
+
+/// Otsu's split of a histogram: the bin `t` maximising the between-class variance of
+/// bins `0..=t` against `t+1..`; `None` when fewer than two bins are populated.
+/// `value(i)` is the sample value of bin `i`.
+pub fn otsu(hist: &[u64], value: impl Fn(usize) -> f64) -> Option<usize> {
+    let total: u64 = hist.iter().sum();
+    if hist.iter().filter(|&&c| c > 0).count() < 2 {
+        return None;
+    }
+    let vals: Vec<f64> = (0..hist.len()).map(&value).collect();
+    let sum_all: f64 = hist.iter().zip(&vals).map(|(&c, v)| c as f64 * v).sum();
+    let (mut w0, mut sum0) = (0u64, 0f64);
+    let mut best = (f64::MIN, 0usize);
+    for t in 0..hist.len() - 1 {
+        w0 += hist[t];
+        sum0 += hist[t] as f64 * vals[t];
+        if w0 == 0 {
+            continue;
+        }
+        let w1 = total - w0;
+        if w1 == 0 {
+            break;
+        }
+        let m0 = sum0 / w0 as f64;
+        let m1 = (sum_all - sum0) / w1 as f64;
+        let between = w0 as f64 * w1 as f64 * (m0 - m1) * (m0 - m1);
+        if between > best.0 {
+            best = (between, t);
+        }
+    }
+    Some(best.1)
+}
+
+/// Otsu's threshold of a scene as a key (target when key >= it), and its value; `None` when the
+/// scene has fewer than two distinct values (nothing to separate).
+pub fn otsu_threshold(
+    engine: &dyn Engine,
+    raster: &Raster,
+    base: &Params,
+    tile_size: u32,
+) -> Result<Option<(u32, f64)>> {
+    let bin = match fixed_binning(raster.kind) {
+        Some(b) => b,
+        None => match minmax_scene(engine, raster, base, tile_size)? {
+            None => return Ok(None),
+            Some((lo, hi)) => Binning::for_range(lo, hi),
+        },
+    };
+    let mut p = *base;
+    p.hist_min = bin.min;
+    p.hist_shift = bin.shift;
+    p.hist_bins = bin.bins;
+    let hist = histogram_scene(engine, raster, &p, tile_size)?;
+    let kind = raster.kind;
+    let t = otsu(&hist, |i| key_to_value(kind, bin.key_of(i as u32) as u32));
+    Ok(t.map(|t| {
+        let key = bin.key_of(t as u32 + 1) as u32;
+        (key, key_to_value(kind, key))
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn otsu_splits_two_modes() {
+        let mut h = vec![0u64; 256];
+        h[10] = 100;
+        h[11] = 50;
+        h[200] = 30;
+        let t = otsu(&h, |i| i as f64).unwrap();
+        assert!((11..200).contains(&t));
+        assert_eq!(otsu(&[0, 5, 0], |i| i as f64), None);
+    }
+
+    #[test]
+    fn binning_covers_range() {
+        let b = Binning::for_range(100, 100);
+        assert_eq!(b.bins, 1);
+        let b = Binning::for_range(0, u32::MAX);
+        assert_eq!(b.bins, 65536);
+        assert_eq!(b.shift, 16);
+        let b = Binning::for_range(5, 5 + 70000);
+        assert!(b.bins <= 65536 && b.key_of(b.bins - 1) <= 70005);
+    }
+}

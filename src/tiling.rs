@@ -1,0 +1,297 @@
+//! Tiles and batches: how a scene is cut so every stage fits WebGPU's default limits.
+//!
+//! The scene is cut into a grid of `tile_size` x `tile_size` tiles (edge tiles smaller). Each tile
+//! is labelled on its own; components that cross seams are joined afterwards by
+//! [`crate::seams`], so results are identical for every tile size. Tiles are grouped into
+//! **batches**: all buffers of one batch (samples, masks, union-find parents, records) fit the
+//! storage-binding limit, and every kernel dispatch covers all tiles of a batch at once
+//! (`workgroup_id.z` is the tile), so tiny tiles cost no more dispatches than big ones.
+//!
+//! [`TileDesc`] and [`Params`] are shared with WGSL: keep in sync with `shaders/common.wgsl`.
+
+use bytemuck::{Pod, Zeroable};
+
+/// One tile of a batch. Keep in sync with `struct TileDesc` in `shaders/common.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct TileDesc {
+    /// Size in pixels.
+    pub w: u32,
+    pub h: u32,
+    /// Offset of the tile's first sample in the batch's `samples` array.
+    pub pix_off: u32,
+    /// Offset of the tile's first 2x2 block in the batch's `mask` array.
+    pub blk_off: u32,
+    /// Offset of the tile's first union-find node in `parent` / `remap` (a node is a 2x2 block
+    /// for 8-connectivity, a pixel for 4-connectivity).
+    pub node_off: u32,
+    /// Offset of the tile's border labels in `border` (2 * (w + h) entries: top row, bottom row,
+    /// left column, right column).
+    pub border_off: u32,
+    /// Scene position of the tile's top-left pixel (used by the host only).
+    pub x0: u32,
+    pub y0: u32,
+}
+
+impl TileDesc {
+    pub fn blocks_w(&self) -> u32 {
+        self.w.div_ceil(2)
+    }
+    pub fn blocks_h(&self) -> u32 {
+        self.h.div_ceil(2)
+    }
+    pub fn blocks(&self) -> u32 {
+        self.blocks_w() * self.blocks_h()
+    }
+    pub fn pixels(&self) -> u32 {
+        self.w * self.h
+    }
+    /// Union-find nodes per row.
+    pub fn nodes_w(&self, conn: Connectivity) -> u32 {
+        match conn {
+            Connectivity::Eight => self.blocks_w(),
+            Connectivity::Four => self.w,
+        }
+    }
+    pub fn nodes_h(&self, conn: Connectivity) -> u32 {
+        match conn {
+            Connectivity::Eight => self.blocks_h(),
+            Connectivity::Four => self.h,
+        }
+    }
+    pub fn nodes(&self, conn: Connectivity) -> u32 {
+        self.nodes_w(conn) * self.nodes_h(conn)
+    }
+    /// The most components this tile can hold: one per 2x2 block for 8-connectivity, a
+    /// chessboard's ceil(w*h/2) for 4-connectivity.
+    pub fn max_components(&self, conn: Connectivity) -> u32 {
+        match conn {
+            Connectivity::Eight => self.blocks(),
+            Connectivity::Four => self.pixels().div_ceil(2),
+        }
+    }
+    pub fn border_len(&self) -> u32 {
+        2 * (self.w + self.h)
+    }
+}
+
+/// Pixel connectivity of components.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub enum Connectivity {
+    #[serde(rename = "4")]
+    Four,
+    #[default]
+    #[serde(rename = "8")]
+    Eight,
+}
+
+impl Connectivity {
+    pub fn code(self) -> u32 {
+        match self {
+            Connectivity::Four => 4,
+            Connectivity::Eight => 8,
+        }
+    }
+}
+
+/// Uniform parameters of every kernel. Keep in sync with `struct Params` in
+/// `shaders/common.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct Params {
+    /// A pixel is a target when `key >= threshold_key` (and it is not nodata).
+    pub threshold_key: u32,
+    /// Key of the nodata value, used when `flags & FLAG_NODATA`.
+    pub nodata_key: u32,
+    /// `FLAG_*` bits.
+    pub flags: u32,
+    /// `SampleKind::code()`.
+    pub kind: u32,
+    /// 4 or 8.
+    pub connectivity: u32,
+    /// Tiles in this batch.
+    pub n_tiles: u32,
+    /// Histogram: lowest key binned, and right shift of `key - hist_min` to a bin.
+    pub hist_min: u32,
+    pub hist_shift: u32,
+    /// Histogram bins (bins past it are clamped into the last).
+    pub hist_bins: u32,
+    pub _pad0: u32,
+    pub _pad1: u32,
+    pub _pad2: u32,
+}
+
+/// `Params.flags`: the scene has a nodata value (`nodata_key`).
+pub const FLAG_NODATA: u32 = 1;
+/// `Params.flags`: `NAN_KEY` is nodata (f32 scenes).
+pub const FLAG_NAN: u32 = 2;
+/// `Params.flags`: no pixel is a target (the threshold is above every possible value).
+pub const FLAG_NONE: u32 = 4;
+
+/// Grid of tiles over a `width` x `height` scene, in raster order.
+pub fn tile_grid(width: u32, height: u32, tile_size: u32) -> Vec<(u32, u32, u32, u32)> {
+    let t = tile_size.max(1);
+    let mut v = Vec::new();
+    let mut y = 0;
+    while y < height {
+        let h = t.min(height - y);
+        let mut x = 0;
+        while x < width {
+            let w = t.min(width - x);
+            v.push((x, y, w, h));
+            x += w;
+        }
+        y += h;
+    }
+    v
+}
+
+/// Limits a batch must respect (bytes per binding, tiles per dispatch).
+#[derive(Debug, Clone, Copy)]
+pub struct BatchLimits {
+    /// Largest storage binding in bytes (WebGPU default 128 MiB).
+    pub max_binding: u64,
+    /// Most tiles in one batch (workgroups per dimension: 65535).
+    pub max_tiles: u32,
+    /// Soft cap on pixels per batch (keeps batches a sensible size).
+    pub max_pixels: u64,
+}
+
+impl Default for BatchLimits {
+    fn default() -> Self {
+        BatchLimits {
+            max_binding: 128 << 20,
+            max_tiles: 65535,
+            max_pixels: 1 << 22,
+        }
+    }
+}
+
+/// Record words per component. Keep in sync with `REC_WORDS` in `shaders/common.wgsl`.
+pub const REC_WORDS: u32 = 16;
+
+/// Sizes of one batch's arrays, in elements.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub tiles: Vec<TileDesc>,
+    /// Index in the scene's tile grid of `tiles[0]`.
+    pub first_tile: usize,
+    pub pixels: u32,
+    pub blocks: u32,
+    pub nodes: u32,
+    pub border: u32,
+    pub max_components: u32,
+}
+
+impl Batch {
+    fn bytes_ok(&self, lim: &BatchLimits) -> bool {
+        let b = lim.max_binding;
+        (self.pixels as u64) * 4 <= b
+            && (self.pixels as u64) <= lim.max_pixels.max(1)
+            && (self.blocks as u64) * 4 <= b
+            && (self.nodes as u64) * 4 <= b
+            && (self.border as u64) * 4 <= b
+            && (self.max_components as u64) * (REC_WORDS as u64) * 4 <= b
+            && self.tiles.len() as u32 <= lim.max_tiles
+    }
+
+    fn push(&mut self, x0: u32, y0: u32, w: u32, h: u32, conn: Connectivity) {
+        let mut t = TileDesc {
+            w,
+            h,
+            pix_off: self.pixels,
+            blk_off: self.blocks,
+            node_off: self.nodes,
+            border_off: self.border,
+            x0,
+            y0,
+        };
+        self.pixels += t.pixels();
+        self.blocks += t.blocks();
+        self.nodes += t.nodes(conn);
+        self.border += t.border_len();
+        self.max_components += t.max_components(conn);
+        t.x0 = x0;
+        self.tiles.push(t);
+    }
+}
+
+/// Largest square tile side whose one-tile batch fits `lim`.
+pub fn max_tile_side(lim: &BatchLimits, conn: Connectivity) -> u32 {
+    let mut lo = 1u32;
+    let mut hi = 1u32 << 16;
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        let mut b = Batch::default();
+        b.push(0, 0, mid, mid, conn);
+        if b.bytes_ok(lim) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    lo
+}
+
+/// Group a tile grid into batches that fit `lim`. Every tile must fit a batch on its own
+/// (callers clamp the tile size with [`max_tile_side`]).
+pub fn batches(grid: &[(u32, u32, u32, u32)], conn: Connectivity, lim: &BatchLimits) -> Vec<Batch> {
+    let mut out = Vec::new();
+    let mut cur = Batch::default();
+    for (i, &(x, y, w, h)) in grid.iter().enumerate() {
+        let mut trial = cur.clone();
+        trial.push(x, y, w, h, conn);
+        if cur.tiles.is_empty() || trial.bytes_ok(lim) {
+            if cur.tiles.is_empty() {
+                trial.first_tile = i;
+            }
+            cur = trial;
+        } else {
+            out.push(std::mem::take(&mut cur));
+            cur.first_tile = i;
+            cur.push(x, y, w, h, conn);
+        }
+    }
+    if !cur.tiles.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn struct_sizes_match_wgsl() {
+        assert_eq!(std::mem::size_of::<TileDesc>(), 32);
+        assert_eq!(std::mem::size_of::<Params>(), 48);
+    }
+
+    #[test]
+    fn grid_covers_scene() {
+        for (w, h, t) in [(10, 7, 3), (1, 1, 1), (5, 5, 100), (64, 64, 64)] {
+            let g = tile_grid(w, h, t);
+            let area: u32 = g.iter().map(|t| t.2 * t.3).sum();
+            assert_eq!(area, w * h);
+        }
+    }
+
+    #[test]
+    fn batches_respect_limits() {
+        let lim = BatchLimits::default();
+        assert_eq!(max_tile_side(&lim, Connectivity::Eight), 2048);
+        assert_eq!(max_tile_side(&lim, Connectivity::Four), 2048);
+        let g = tile_grid(1000, 900, 7);
+        let b = batches(&g, Connectivity::Eight, &lim);
+        assert_eq!(b.iter().map(|b| b.tiles.len()).sum::<usize>(), g.len());
+        let small = BatchLimits {
+            max_binding: 4096,
+            max_tiles: 10,
+            max_pixels: 1 << 22,
+        };
+        let b = batches(&g, Connectivity::Four, &small);
+        assert!(b.iter().all(|b| b.bytes_ok(&small)));
+        assert_eq!(b.iter().map(|b| b.tiles.len()).sum::<usize>(), g.len());
+    }
+}

@@ -1,0 +1,164 @@
+//! Helpers shared by the integration tests: one GPU context per test binary, rasters from
+//! literal arrays, an independent oracle for labels and statistics.
+#![allow(dead_code)]
+
+use std::sync::{Mutex, OnceLock};
+use vesselscan::detect::{detect, DetectOptions, ThresholdMode};
+use vesselscan::detections::Detection;
+use vesselscan::engine::{cpu::CpuEngine, gpu::GpuEngine};
+use vesselscan::read::Raster;
+use vesselscan::sample::SampleKind;
+use vesselscan::tiling::Connectivity;
+
+/// The test GPU, or `None` (tests then say they were skipped). With
+/// `VESSELSCAN_REQUIRE_GPU=1` a missing adapter is a failure.
+pub fn gpu() -> Option<&'static Mutex<GpuEngine>> {
+    static GPU: OnceLock<Option<Mutex<GpuEngine>>> = OnceLock::new();
+    GPU.get_or_init(|| match GpuEngine::new(None) {
+        Ok(g) => {
+            eprintln!("GPU tests run on {}", g.ctx.adapter.name);
+            Some(Mutex::new(g))
+        }
+        Err(e) => {
+            if std::env::var("VESSELSCAN_REQUIRE_GPU").is_ok_and(|v| v == "1") {
+                panic!("VESSELSCAN_REQUIRE_GPU=1 but no GPU: {e}");
+            }
+            eprintln!("skipped: GPU tests need an adapter ({e})");
+            None
+        }
+    })
+    .as_ref()
+}
+
+pub fn raster_u16(w: u32, h: u32, px: Vec<u16>) -> Raster {
+    assert_eq!(px.len(), (w * h) as usize);
+    Raster {
+        width: w,
+        height: h,
+        kind: SampleKind::U16,
+        keys: px.into_iter().map(|v| v as u32).collect(),
+        band: 1,
+        bands: 1,
+        nodata: None,
+    }
+}
+
+/// A 0/1 picture from rows of '#' (target, value 200) and '.' (value 10).
+pub fn picture(rows: &[&str]) -> Raster {
+    let h = rows.len() as u32;
+    let w = rows[0].len() as u32;
+    let px = rows
+        .iter()
+        .flat_map(|r| r.bytes().map(|b| if b == b'#' { 200 } else { 10 }))
+        .collect();
+    raster_u16(w, h, px)
+}
+
+pub fn opts(threshold: f64, conn: Connectivity, tile: u32) -> DetectOptions {
+    DetectOptions {
+        threshold: ThresholdMode::Fixed(threshold),
+        connectivity: conn,
+        tile_size: tile,
+        ..Default::default()
+    }
+}
+
+pub fn run_cpu(r: &Raster, o: &DetectOptions) -> Vec<Detection> {
+    detect(&CpuEngine, r, o).expect("cpu detect").detections
+}
+
+pub fn run_gpu(r: &Raster, o: &DetectOptions) -> Option<Vec<Detection>> {
+    let g = gpu()?;
+    let g = g.lock().unwrap_or_else(|e| e.into_inner());
+    Some(detect(&*g, r, o).expect("gpu detect").detections)
+}
+
+/// Independent oracle: imageproc's connected_components on the thresholded image, then the
+/// statistics straight from the label image, in the same canonical order.
+pub fn oracle(
+    r: &Raster,
+    threshold_key: u32,
+    conn: Connectivity,
+    nodata: Option<u32>,
+) -> Vec<Detection> {
+    use imageproc::region_labelling::{connected_components, Connectivity as C};
+    let img = image::GrayImage::from_fn(r.width, r.height, |x, y| {
+        let k = r.keys[(y * r.width + x) as usize];
+        let t = k >= threshold_key && Some(k) != nodata;
+        image::Luma([t as u8])
+    });
+    let c = if conn == Connectivity::Four {
+        C::Four
+    } else {
+        C::Eight
+    };
+    let labels = connected_components(&img, c, image::Luma([0u8]));
+    #[derive(Clone)]
+    struct S {
+        first: u64,
+        area: u64,
+        x0: u64,
+        y0: u64,
+        x1: u64,
+        y1: u64,
+        sum: i128,
+        max: u32,
+        sx: u128,
+        sy: u128,
+    }
+    let mut stats: std::collections::BTreeMap<u32, S> = Default::default();
+    for y in 0..r.height {
+        for x in 0..r.width {
+            let l = labels.get_pixel(x, y)[0];
+            if l == 0 {
+                continue;
+            }
+            let k = r.keys[(y * r.width + x) as usize];
+            let (x, y) = (x as u64, y as u64);
+            let s = stats.entry(l).or_insert(S {
+                first: y * r.width as u64 + x,
+                area: 0,
+                x0: x,
+                y0: y,
+                x1: x,
+                y1: y,
+                sum: 0,
+                max: 0,
+                sx: 0,
+                sy: 0,
+            });
+            s.area += 1;
+            s.x0 = s.x0.min(x);
+            s.y0 = s.y0.min(y);
+            s.x1 = s.x1.max(x);
+            s.y1 = s.y1.max(y);
+            s.sum += vesselscan::cpu::measure::addend(r.kind.code(), k) as i128;
+            s.max = s.max.max(k);
+            s.sx += x as u128;
+            s.sy += y as u128;
+        }
+    }
+    let mut v: Vec<S> = stats.into_values().collect();
+    v.sort_by_key(|s| s.first);
+    v.iter()
+        .enumerate()
+        .map(|(i, s)| Detection {
+            id: i as u32 + 1,
+            x: s.sx as f64 / s.area as f64 + 0.5,
+            y: s.sy as f64 / s.area as f64 + 0.5,
+            bbox: [s.x0, s.y0, s.x1 + 1, s.y1 + 1],
+            area: s.area,
+            sum: if r.kind.is_float() {
+                vesselscan::detections::Value::Float(s.sum as f64 / 65536.0)
+            } else {
+                vesselscan::detections::Value::Int(s.sum)
+            },
+            max: vesselscan::sample::key_to_value(r.kind, s.max),
+            mean: if r.kind.is_float() {
+                s.sum as f64 / 65536.0 / s.area as f64
+            } else {
+                s.sum as f64 / s.area as f64
+            },
+        })
+        .collect()
+}
