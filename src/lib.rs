@@ -17,6 +17,7 @@ pub mod gpu;
 pub mod read;
 pub mod sample;
 pub mod seams;
+pub mod synth;
 pub mod threshold;
 pub mod tiling;
 pub mod write;

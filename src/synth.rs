@@ -1,0 +1,1 @@
+//! Deterministic generated scenes for tests and benchmarks (being written).
