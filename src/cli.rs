@@ -1,6 +1,6 @@
 //! The command line: `vesselscan detect` and `vesselscan adapters` (clap derive).
 
-use crate::detect::{detect, DetectOptions, ThresholdMode, DEFAULT_TILE_SIZE};
+use crate::detect::{detect, DetectOptions, ThresholdMode, DEFAULT_SIGMAS, DEFAULT_TILE_SIZE};
 use crate::engine::{cpu::CpuEngine, gpu::GpuEngine, Engine};
 use crate::error::{Error, Result};
 use crate::read::{read_raster, ReadOptions, DEFAULT_MAX_PIXELS};
@@ -61,9 +61,13 @@ pub struct DetectArgs {
         conflicts_with = "otsu"
     )]
     pub threshold: Option<f64>,
-    /// Threshold by Otsu's method on the scene histogram (the default when no --threshold).
+    /// Threshold by Otsu's method on the scene histogram.
     #[arg(long)]
     pub otsu: bool,
+    /// Threshold at mean + K standard deviations of the scene (the default, K = 5, when
+    /// neither --threshold nor --otsu is given).
+    #[arg(long, value_name = "K", conflicts_with_all = ["threshold", "otsu"])]
+    pub sigma: Option<f64>,
     /// Pixel connectivity of objects.
     #[arg(long, default_value = "8", value_parser = ["4", "8"])]
     pub connectivity: String,
@@ -117,9 +121,10 @@ fn run_detect(a: &DetectArgs) -> Result<()> {
     )?;
     let engine = open_engine(a.backend, a.adapter.as_deref())?;
     let opts = DetectOptions {
-        threshold: match a.threshold {
-            Some(v) => ThresholdMode::Fixed(v),
-            None => ThresholdMode::Otsu,
+        threshold: match (a.threshold, a.otsu) {
+            (Some(v), _) => ThresholdMode::Fixed(v),
+            (None, true) => ThresholdMode::Otsu,
+            (None, false) => ThresholdMode::MeanStd(a.sigma.unwrap_or(DEFAULT_SIGMAS)),
         },
         nodata: a.nodata,
         connectivity: if a.connectivity == "4" {

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::read::Raster;
 use crate::sample::{key_to_value, nodata_key, threshold_key, SampleKind};
 use crate::seams::merge_seams;
-use crate::threshold::otsu_threshold;
+use crate::threshold::{mean_std, otsu_key, scene_histogram};
 use crate::tiling::{Connectivity, Params, FLAG_NAN, FLAG_NODATA, FLAG_NONE};
 use serde::Serialize;
 
@@ -21,7 +21,13 @@ pub enum ThresholdMode {
     Fixed(f64),
     /// Otsu's method on the scene histogram.
     Otsu,
+    /// Mean + k standard deviations of the scene's valid values: a global constant false-alarm
+    /// rule, the default (k = [`DEFAULT_SIGMAS`]). Bright targets on a darker background.
+    MeanStd(f64),
 }
+
+/// k of the default threshold, mean + k sigma.
+pub const DEFAULT_SIGMAS: f64 = 5.0;
 
 #[derive(Debug, Clone)]
 pub struct DetectOptions {
@@ -37,7 +43,7 @@ pub struct DetectOptions {
 impl Default for DetectOptions {
     fn default() -> Self {
         DetectOptions {
-            threshold: ThresholdMode::Otsu,
+            threshold: ThresholdMode::MeanStd(DEFAULT_SIGMAS),
             nodata: None,
             connectivity: Connectivity::Eight,
             tile_size: DEFAULT_TILE_SIZE,
@@ -51,7 +57,7 @@ impl Default for DetectOptions {
 /// change the result).
 #[derive(Debug, Clone, Serialize)]
 pub struct ParamsReport {
-    /// "fixed" or "otsu".
+    /// "fixed", "otsu" or "mean_std".
     pub threshold_method: &'static str,
     /// Target when value >= threshold (None: no pixel could be a target).
     pub threshold: Option<f64>,
@@ -99,7 +105,21 @@ pub fn detect(engine: &dyn Engine, raster: &Raster, opts: &DetectOptions) -> Res
         ThresholdMode::Fixed(v) => ("fixed", threshold_key(kind, v)),
         ThresholdMode::Otsu => (
             "otsu",
-            otsu_threshold(engine, raster, &p, opts.tile_size)?.map(|(k, _)| k),
+            scene_histogram(engine, raster, &p, opts.tile_size)?
+                .and_then(|(bin, hist)| otsu_key(kind, &bin, &hist)),
+        ),
+        ThresholdMode::MeanStd(k) => (
+            "mean_std",
+            scene_histogram(engine, raster, &p, opts.tile_size)?.and_then(|(bin, hist)| {
+                let (mean, std) = mean_std(kind, &bin, &hist);
+                // Above the brightest value (saturated scenes): the brightest bin is the target.
+                let top = hist
+                    .iter()
+                    .rposition(|&c| c > 0)
+                    .expect("non-empty histogram");
+                let top_key = bin.key_of(top as u32) as u32;
+                Some(threshold_key(kind, mean + k * std).map_or(top_key, |t| t.min(top_key)))
+            }),
         ),
     };
     match key {

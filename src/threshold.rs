@@ -94,14 +94,13 @@ pub fn otsu(hist: &[u64], value: impl Fn(usize) -> f64) -> Option<usize> {
     Some(best.1)
 }
 
-/// Otsu's threshold of a scene as a key (target when key >= it), and its value; `None` when the
-/// scene has fewer than two distinct values (nothing to separate).
-pub fn otsu_threshold(
+/// The histogram of a scene's valid keys and its binning (`None`: every pixel is nodata).
+pub fn scene_histogram(
     engine: &dyn Engine,
     raster: &Raster,
     base: &Params,
     tile_size: u32,
-) -> Result<Option<(u32, f64)>> {
+) -> Result<Option<(Binning, Vec<u64>)>> {
     let bin = match fixed_binning(raster.kind) {
         Some(b) => b,
         None => match minmax_scene(engine, raster, base, tile_size)? {
@@ -114,12 +113,39 @@ pub fn otsu_threshold(
     p.hist_shift = bin.shift;
     p.hist_bins = bin.bins;
     let hist = histogram_scene(engine, raster, &p, tile_size)?;
-    let kind = raster.kind;
-    let t = otsu(&hist, |i| key_to_value(kind, bin.key_of(i as u32) as u32));
-    Ok(t.map(|t| {
-        let key = bin.key_of(t as u32 + 1) as u32;
-        (key, key_to_value(kind, key))
-    }))
+    if hist.iter().all(|&c| c == 0) {
+        return Ok(None);
+    }
+    Ok(Some((bin, hist)))
+}
+
+/// Otsu's threshold as a key (target when key >= it); `None` when the scene has fewer than two
+/// distinct values (nothing to separate).
+pub fn otsu_key(kind: SampleKind, bin: &Binning, hist: &[u64]) -> Option<u32> {
+    let t = otsu(hist, |i| key_to_value(kind, bin.key_of(i as u32) as u32))?;
+    Some(bin.key_of(t as u32 + 1) as u32)
+}
+
+/// Mean and standard deviation of the valid values (each bin counted at its lowest value;
+/// exact for u8, u16 and i16).
+pub fn mean_std(kind: SampleKind, bin: &Binning, hist: &[u64]) -> (f64, f64) {
+    let n: u64 = hist.iter().sum();
+    let vals: Vec<f64> = (0..hist.len())
+        .map(|i| key_to_value(kind, bin.key_of(i as u32) as u32))
+        .collect();
+    let mean = hist
+        .iter()
+        .zip(&vals)
+        .map(|(&c, v)| c as f64 * v)
+        .sum::<f64>()
+        / n as f64;
+    let var = hist
+        .iter()
+        .zip(&vals)
+        .map(|(&c, v)| c as f64 * (v - mean) * (v - mean))
+        .sum::<f64>()
+        / n as f64;
+    (mean, var.sqrt())
 }
 
 #[cfg(test)]
