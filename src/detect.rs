@@ -110,7 +110,7 @@ pub fn detect(engine: &dyn Engine, raster: &Raster, opts: &DetectOptions) -> Res
         ),
         ThresholdMode::MeanStd(k) => (
             "mean_std",
-            scene_histogram(engine, raster, &p, opts.tile_size)?.and_then(|(bin, hist)| {
+            scene_histogram(engine, raster, &p, opts.tile_size)?.map(|(bin, hist)| {
                 let (mean, std) = mean_std(kind, &bin, &hist);
                 // Above the brightest value (saturated scenes): the brightest bin is the target.
                 let top = hist
@@ -118,7 +118,7 @@ pub fn detect(engine: &dyn Engine, raster: &Raster, opts: &DetectOptions) -> Res
                     .rposition(|&c| c > 0)
                     .expect("non-empty histogram");
                 let top_key = bin.key_of(top as u32) as u32;
-                Some(threshold_key(kind, mean + k * std).map_or(top_key, |t| t.min(top_key)))
+                threshold_key(kind, mean + k * std).map_or(top_key, |t| t.min(top_key))
             }),
         ),
     };

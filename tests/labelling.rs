@@ -327,3 +327,36 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn many_batches_and_clamped_tiles() {
+    // Tile size 1 on 300x230 px: 69000 tiles, more than one dispatch can address (65535), so
+    // the GPU runs several batches; tile 4096 is clamped to the largest tile the limits allow.
+    let (w, h) = (300u32, 230u32);
+    let keys: Vec<u32> = (0..w * h)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 22) % 1000)
+        .collect();
+    let r = raster_u16(w, h, vec![0; (w * h) as usize]).with_keys(keys);
+    let want = oracle(&r, 700, Eight, None);
+    for t in [1, 4096] {
+        let o = opts(700.0, Eight, t);
+        assert_eq!(run_cpu(&r, &o), want, "cpu tile {t}");
+        if let Some(g) = run_gpu(&r, &o) {
+            assert_eq!(g, want, "gpu tile {t}");
+        }
+    }
+    // A scene wider than the largest tile: the clamped tile has a seam at x = 2048.
+    let (w, h) = (2100u32, 9u32);
+    let mut keys = vec![0u32; (w * h) as usize];
+    for x in 2040..2060 {
+        keys[(4 * w + x) as usize] = 900;
+    }
+    let r = raster_u16(w, h, vec![0; (w * h) as usize]).with_keys(keys);
+    let o = opts(500.0, Eight, 100_000);
+    let c = run_cpu(&r, &o);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].area, 20);
+    if let Some(g) = run_gpu(&r, &o) {
+        assert_eq!(g, c);
+    }
+}

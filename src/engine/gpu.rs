@@ -156,7 +156,7 @@ impl Engine for GpuEngine {
     }
     fn batch_limits(&self) -> BatchLimits {
         BatchLimits {
-            max_binding: self.ctx.limits.max_storage_buffer_binding_size as u64,
+            max_binding: self.ctx.limits.max_storage_buffer_binding_size,
             max_tiles: self.ctx.limits.max_compute_workgroups_per_dimension,
             ..BatchLimits::default()
         }

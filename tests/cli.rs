@@ -1,0 +1,282 @@
+//! The binary end to end: identical output across backends and tile sizes, one-line errors on
+//! bad input with no partial output, stdout and file output, `adapters`.
+
+mod common;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_vesselscan"))
+}
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join(name)
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run vesselscan")
+}
+
+/// The JSON without the two provenance fields (`backend`, `adapter`), which name the backend.
+fn strip_provenance(json: &[u8]) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_slice(json).expect("valid JSON");
+    let o = v.as_object_mut().unwrap();
+    assert!(o.remove("backend").is_some());
+    assert!(o.remove("adapter").is_some());
+    v
+}
+
+fn backends() -> Vec<&'static str> {
+    if common::gpu().is_some() {
+        vec!["cpu", "gpu"]
+    } else {
+        vec!["cpu"]
+    }
+}
+
+#[test]
+fn identical_output_for_every_backend_and_tile_size() {
+    let dir = tempfile::tempdir().unwrap();
+    for sample in ["ssdd_001114.jpg", "sen2ships_casablanca_B08.tif"] {
+        let input = data(sample);
+        let mut first_json: Option<serde_json::Value> = None;
+        let mut first_csv: Option<Vec<u8>> = None;
+        for be in backends() {
+            for tile in ["64", "257", "1024", "2048"] {
+                let j = dir.path().join(format!("{be}-{tile}.json"));
+                let c = dir.path().join(format!("{be}-{tile}.csv"));
+                let args = [
+                    "detect",
+                    input.to_str().unwrap(),
+                    "--backend",
+                    be,
+                    "--tile-size",
+                    tile,
+                ];
+                let o = run(&[&args[..], &["-o", j.to_str().unwrap()]].concat());
+                assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+                let o = run(&[&args[..], &["-o", c.to_str().unwrap()]].concat());
+                assert!(o.status.success());
+                let json = std::fs::read(&j).unwrap();
+                let raw: serde_json::Value = serde_json::from_slice(&json).unwrap();
+                assert_eq!(raw["backend"], be);
+                let v = strip_provenance(&json);
+                assert!(
+                    !v["detections"].as_array().unwrap().is_empty(),
+                    "{sample}: no detections"
+                );
+                let csv = std::fs::read(&c).unwrap();
+                match (&first_json, &first_csv) {
+                    (Some(fj), Some(fc)) => {
+                        assert_eq!(&v, fj, "{sample} {be} tile {tile}");
+                        assert_eq!(&csv, fc, "{sample} {be} tile {tile}: CSV differs");
+                    }
+                    _ => {
+                        first_json = Some(v);
+                        first_csv = Some(csv);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn json_to_stdout_has_the_documented_shape() {
+    let o = run(&[
+        "detect",
+        data("ssdd_001114.jpg").to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "--threshold",
+        "200",
+    ]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for k in [
+        "input",
+        "width",
+        "height",
+        "band",
+        "backend",
+        "adapter",
+        "params",
+        "detections",
+    ] {
+        assert!(v.get(k).is_some(), "missing {k}");
+    }
+    assert_eq!(v["width"], 501);
+    assert_eq!(v["params"]["threshold"], 200.0);
+    let d = &v["detections"][0];
+    for k in ["id", "x", "y", "bbox", "area", "sum", "max", "mean"] {
+        assert!(d.get(k).is_some(), "detection lacks {k}");
+    }
+    // Raster order of first pixels: bbox y0 never decreases by more than the object height.
+    let ids: Vec<u64> = v["detections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, (1..=ids.len() as u64).collect::<Vec<_>>());
+    // Stderr names what was chosen.
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("threshold fixed 200"), "{err}");
+    // Area filters.
+    let o2 = run(&[
+        "detect",
+        data("ssdd_001114.jpg").to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "--threshold",
+        "200",
+        "--min-area",
+        "20",
+        "--format",
+        "csv",
+    ]);
+    let csv = String::from_utf8(o2.stdout).unwrap();
+    for line in csv.lines().skip(1) {
+        let area: u64 = line.split(',').nth(7).unwrap().parse().unwrap();
+        assert!(area >= 20);
+    }
+}
+
+#[test]
+fn default_threshold_is_reported() {
+    let o = run(&[
+        "detect",
+        data("ssdd_001114.jpg").to_str().unwrap(),
+        "--backend",
+        "cpu",
+    ]);
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("threshold mean_std"), "{err}");
+}
+
+/// A bad input: non-zero exit, one line on stderr naming the file, no output file, no panic.
+fn assert_clean_failure(input: &Path, extra: &[&str], expect: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.json");
+    let o = run(&[
+        &[
+            "detect",
+            input.to_str().unwrap(),
+            "--backend",
+            "cpu",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        extra,
+    ]
+    .concat());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{input:?} should fail");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!err.contains("panicked"), "{err}");
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| !l.contains("XDG_RUNTIME_DIR"))
+        .collect();
+    assert_eq!(lines.len(), 1, "one line expected: {err}");
+    assert!(
+        lines[0].contains(&*input.to_string_lossy()),
+        "names the file: {err}"
+    );
+    assert!(
+        lines[0].to_lowercase().contains(expect),
+        "says {expect:?}: {err}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "left a file behind"
+    );
+}
+
+#[test]
+fn bad_input_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    // Missing file.
+    assert_clean_failure(&dir.path().join("nope.tif"), &[], "no such file");
+    // Truncated TIFF.
+    let tif = std::fs::read(data("sen2ships_casablanca_B08.tif")).unwrap();
+    let cut = dir.path().join("cut.tif");
+    std::fs::write(&cut, &tif[..tif.len() / 3]).unwrap();
+    assert_clean_failure(&cut, &[], "");
+    // Band out of range.
+    assert_clean_failure(
+        &data("sen2ships_casablanca_B08.tif"),
+        &["--band", "2"],
+        "band 2",
+    );
+    // Not an image.
+    let txt = dir.path().join("notes.tif");
+    std::fs::write(&txt, "hello").unwrap();
+    assert_clean_failure(&txt, &[], "not a tiff");
+    // Unsupported sample format: a 64-bit float TIFF made with the tiff crate.
+    let f64tif = dir.path().join("f64.tif");
+    {
+        let f = std::fs::File::create(&f64tif).unwrap();
+        let mut enc = tiff::encoder::TiffEncoder::new(f).unwrap();
+        enc.write_image::<tiff::encoder::colortype::Gray64Float>(4, 3, &[0.5f64; 12])
+            .unwrap();
+    }
+    assert_clean_failure(&f64tif, &[], "f64");
+}
+
+#[test]
+fn bad_options_fail_cleanly() {
+    let o = run(&[
+        "detect",
+        data("ssdd_001114.jpg").to_str().unwrap(),
+        "--tile-size",
+        "0",
+    ]);
+    assert!(!o.status.success());
+    let o = run(&[
+        "detect",
+        data("ssdd_001114.jpg").to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "--min-area",
+        "9",
+        "--max-area",
+        "3",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--min-area"));
+    let o = run(&[
+        "detect",
+        data("ssdd_001114.jpg").to_str().unwrap(),
+        "--backend",
+        "gpu",
+        "--adapter",
+        "no-such-gpu-xyz",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no-such-gpu-xyz"));
+}
+
+#[test]
+fn adapters_lists_json() {
+    let o = run(&["adapters"]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let list = v.as_array().unwrap();
+    if common::gpu().is_some() {
+        assert!(!list.is_empty());
+        for k in ["name", "backend", "device_type", "driver", "limits"] {
+            assert!(list[0].get(k).is_some(), "adapter lacks {k}");
+        }
+        assert!(
+            list[0]["limits"]["max_storage_buffer_binding_size"]
+                .as_u64()
+                .unwrap()
+                > 0
+        );
+    }
+}
