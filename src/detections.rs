@@ -51,7 +51,7 @@ pub struct Detection {
     /// Sum of sample values (f32 scenes: sum of trunc(v * 65536) / 65536).
     pub sum: Value,
     /// Largest sample value.
-    pub max: f64,
+    pub max: Value,
     /// sum / area.
     pub mean: f64,
 }
@@ -70,6 +70,16 @@ struct Comp {
     sum: i128,
     sx: u128,
     sy: u128,
+}
+
+/// A key's value, as an integer for integer kinds.
+pub fn value_of(kind: SampleKind, key: u32) -> Value {
+    let v = key_to_value(kind, key);
+    if kind.is_float() {
+        Value::Float(v)
+    } else {
+        Value::Int(v as i128)
+    }
 }
 
 fn word64(r: &[u32], i: usize) -> u64 {
@@ -144,7 +154,7 @@ pub fn detections(
                 bbox: [c.x0, c.y0, c.x1 + 1, c.y1 + 1],
                 area: c.area,
                 sum,
-                max: key_to_value(kind, c.max_key),
+                max: value_of(kind, c.max_key),
                 mean,
             }
         })

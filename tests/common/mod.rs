@@ -153,7 +153,7 @@ pub fn oracle(
             } else {
                 vesselscan::detections::Value::Int(s.sum)
             },
-            max: vesselscan::sample::key_to_value(r.kind, s.max),
+            max: vesselscan::detections::value_of(r.kind, s.max),
             mean: if r.kind.is_float() {
                 s.sum as f64 / 65536.0 / s.area as f64
             } else {
