@@ -88,7 +88,7 @@ pub fn check_size(path: &Path, width: u64, height: u64, max_pixels: u64) -> Resu
             msg: format!("image has zero size ({width}x{height})"),
         });
     }
-    let px = width.checked_mul(height).unwrap_or(u64::MAX);
+    let px = width.saturating_mul(height);
     if px > max_pixels {
         return Err(Error::TooLarge {
             path: path.to_owned(),

@@ -1,8 +1,387 @@
-//! TIFF reader (being written).
-use super::{Raster, ReadOptions};
+//! TIFF / GeoTIFF / BigTIFF reader, through the `tiff` crate.
+//!
+//! Only the first image (IFD) of the file is read; overviews and masks that follow are ignored.
+//!
+//! * Samples: u8, u16, i16, u32, f32 (BitsPerSample + SampleFormat). Anything else is
+//!   [`Error::Unsupported`], naming the sample format.
+//! * Layout: strips or tiles (edge chunks may be smaller), chunky (interleaved) or planar
+//!   (`PlanarConfiguration = 2`), any number of bands. For planar files only the chunks of the
+//!   band asked for are decoded.
+//! * Compression: none, Deflate (tags 8 and 32946), LZW, PackBits, ZSTD; predictors 2
+//!   (horizontal differencing) and 3 (floating point), which the `tiff` crate undoes while
+//!   decoding a chunk. Other compressions (JPEG, CCITT, LERC, WebP, ...) are refused.
+//! * Nodata: the GDAL_NODATA tag (42113, ASCII), parsed as a number ("nan" included).
+//!
+//! Memory: the image is decoded one chunk (strip or tile) at a time into a reused buffer, each
+//! sample of the band asked for going straight to its order key; the whole multi-band image is
+//! never held. A chunk larger than [`MAX_CHUNK_BYTES`] decoded (or compressed) is refused, and
+//! the size of the raster is checked against [`ReadOptions::max_pixels`] before the keys are
+//! allocated.
+//!
+//! Photometric interpretation is not applied except what the `tiff` crate does itself: a
+//! WhiteIsZero grey image comes back inverted (as the crate decodes it).
+use super::{alloc_keys, check_size, Raster, ReadOptions};
 use crate::error::{Error, Result};
+use crate::sample::{key_f32, key_i16, key_u16, key_u32, key_u8, SampleKind};
+use std::io::{BufReader, Read, Seek};
 use std::path::Path;
+use tiff::decoder::{ifd::Value, ChunkType, Decoder, Limits};
+use tiff::tags::Tag;
+use tiff::TiffError;
 
-pub fn read_tiff(path: &Path, _opts: &ReadOptions) -> Result<Raster> {
-    Err(Error::Unsupported { path: path.to_owned(), msg: "TIFF reader not written yet".into() })
+/// Largest chunk (strip or tile, all its samples) we decode at once, and largest compressed chunk.
+pub const MAX_CHUNK_BYTES: usize = 1 << 30;
+
+/// Compressions we read (TIFF tag 259 values).
+const COMP_NONE: u16 = 1;
+const COMP_LZW: u16 = 5;
+const COMP_DEFLATE: u16 = 8;
+const COMP_PACKBITS: u16 = 32773;
+const COMP_OLD_DEFLATE: u16 = 32946;
+const COMP_ZSTD: u16 = 50000;
+
+/// Read band `opts.band` (1-based, default 1) of the first image of a TIFF file.
+pub fn read_tiff(path: &Path, opts: &ReadOptions) -> Result<Raster> {
+    let file = std::fs::File::open(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    read_tiff_from(path, BufReader::with_capacity(1 << 16, file), opts)
+}
+
+fn format(path: &Path, msg: impl Into<String>) -> Error {
+    Error::Format {
+        path: path.to_owned(),
+        msg: msg.into(),
+    }
+}
+
+fn unsupported(path: &Path, msg: impl Into<String>) -> Error {
+    Error::Unsupported {
+        path: path.to_owned(),
+        msg: msg.into(),
+    }
+}
+
+/// Map an error of the `tiff` crate to ours: "unsupported" stays unsupported, everything else
+/// (corrupt or truncated data, inconsistent tags, limits) is a format error.
+fn tiff_err(path: &Path, e: TiffError) -> Error {
+    match e {
+        TiffError::UnsupportedError(u) => unsupported(path, format!("TIFF: {u}")),
+        TiffError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => format(
+            path,
+            format!("TIFF: {io} (the file is truncated or a chunk is corrupt)"),
+        ),
+        TiffError::LimitsExceeded => format(
+            path,
+            format!("TIFF: {e} (a chunk or tag is larger than {MAX_CHUNK_BYTES} bytes)"),
+        ),
+        e => format(path, format!("TIFF: {e}")),
+    }
+}
+
+/// The sample kind of a file from its BitsPerSample and SampleFormat, or a clear refusal.
+fn sample_kind(path: &Path, bits: u16, format_code: u16) -> Result<SampleKind> {
+    let kind = match (format_code, bits) {
+        (1, 8) => Some(SampleKind::U8),
+        (1, 16) => Some(SampleKind::U16),
+        (1, 32) => Some(SampleKind::U32),
+        (2, 16) => Some(SampleKind::I16),
+        (3, 32) => Some(SampleKind::F32),
+        _ => None,
+    };
+    kind.ok_or_else(|| {
+        let (short, long) = match format_code {
+            1 => ("u", "unsigned integer"),
+            2 => ("i", "signed integer"),
+            3 => ("f", "float"),
+            4 => ("void", "untyped"),
+            5 => ("ci", "complex integer"),
+            6 => ("cf", "complex float"),
+            _ => ("?", "unknown SampleFormat"),
+        };
+        let name = if format_code == 4 {
+            format!("void{bits} ({bits}-bit untyped)")
+        } else if (1..=6).contains(&format_code) {
+            format!("{short}{bits} ({bits}-bit {long})")
+        } else {
+            format!("SampleFormat={format_code} with {bits} bits ({long})")
+        };
+        unsupported(
+            path,
+            format!("sample format {name} is not supported; supported: u8, u16, i16, u32, f32"),
+        )
+    })
+}
+
+fn compression_name(code: u16) -> String {
+    let name = match code {
+        2 => "CCITT RLE",
+        3 => "CCITT Group 3 fax",
+        4 => "CCITT Group 4 fax",
+        6 => "old-style JPEG",
+        7 => "JPEG",
+        32809 => "ThunderScan",
+        34661 => "JBIG",
+        34676 | 34677 => "SGI Log",
+        34712 => "JPEG 2000",
+        34887 => "LERC",
+        34925 => "LZMA",
+        50001 => "WebP",
+        50002 | 52546 => "JPEG XL",
+        _ => "unknown",
+    };
+    format!("{name} ({code})")
+}
+
+/// Parse the GDAL_NODATA string ("0", "-9999", "nan", " 1e20\0", ...).
+fn parse_nodata(path: &Path, s: &str) -> Result<f64> {
+    let t = s.trim_matches(|c: char| c == '\0' || c.is_whitespace());
+    t.parse::<f64>()
+        .map_err(|_| format(path, format!("GDAL_NODATA tag {s:?} is not a number")))
+}
+
+fn read_tiff_from<R: Read + Seek>(path: &Path, reader: R, opts: &ReadOptions) -> Result<Raster> {
+    let err = |e: TiffError| tiff_err(path, e);
+    // The first IFD is parsed with the crate's default limits (tag values up to 256 MiB); chunks
+    // are then bounded by ours.
+    let mut limits = Limits::unlimited();
+    limits.decoding_buffer_size = MAX_CHUNK_BYTES;
+    limits.intermediate_buffer_size = MAX_CHUNK_BYTES;
+    limits.ifd_value_size = MAX_CHUNK_BYTES;
+    let mut dec = Decoder::new(reader).map_err(err)?.with_limits(limits);
+
+    let (width, height) = dec.dimensions().map_err(err)?;
+
+    // --- sample type -------------------------------------------------------------------------
+    let bits = dec
+        .find_tag_unsigned_vec::<u16>(Tag::BitsPerSample)
+        .map_err(err)?
+        .unwrap_or_else(|| vec![1]);
+    let formats = dec
+        .find_tag_unsigned_vec::<u16>(Tag::SampleFormat)
+        .map_err(err)?
+        .unwrap_or_else(|| vec![1]);
+    let bits0 = *bits
+        .first()
+        .ok_or_else(|| format(path, "TIFF: empty BitsPerSample"))?;
+    let format0 = *formats
+        .first()
+        .ok_or_else(|| format(path, "TIFF: empty SampleFormat"))?;
+    if bits.iter().any(|&b| b != bits0) || formats.iter().any(|&f| f != format0) {
+        return Err(unsupported(
+            path,
+            format!(
+                "bands of different sample formats (BitsPerSample {bits:?}, SampleFormat {formats:?})"
+            ),
+        ));
+    }
+    let kind = sample_kind(path, bits0, format0)?;
+
+    // --- compression -------------------------------------------------------------------------
+    let compression = dec
+        .find_tag_unsigned::<u16>(Tag::Compression)
+        .map_err(err)?
+        .unwrap_or(COMP_NONE);
+    if !matches!(
+        compression,
+        COMP_NONE | COMP_LZW | COMP_DEFLATE | COMP_OLD_DEFLATE | COMP_PACKBITS | COMP_ZSTD
+    ) {
+        return Err(unsupported(
+            path,
+            format!(
+                "compression {} is not supported; supported: none, LZW, Deflate, PackBits, ZSTD",
+                compression_name(compression)
+            ),
+        ));
+    }
+
+    // --- bands -------------------------------------------------------------------------------
+    let samples: u32 = dec
+        .find_tag_unsigned::<u16>(Tag::SamplesPerPixel)
+        .map_err(err)?
+        .unwrap_or(1)
+        .into();
+    let planar = dec
+        .find_tag_unsigned::<u16>(Tag::PlanarConfiguration)
+        .map_err(err)?
+        .unwrap_or(1)
+        == 2
+        && samples > 1;
+    let band = opts.band.unwrap_or(1);
+    if band == 0 || band > samples {
+        return Err(Error::BandOutOfRange {
+            path: path.to_owned(),
+            band,
+            bands: samples,
+        });
+    }
+    // Samples a decoded chunky pixel holds (the crate drops unspecified extra samples of RGB).
+    let out_samples: u32 = if planar {
+        1
+    } else {
+        dec.colortype().map_err(err)?.num_samples().into()
+    };
+    if !planar && band > out_samples {
+        return Err(unsupported(
+            path,
+            format!(
+                "band {band} is an extra sample the TIFF decoder does not return \
+                 ({out_samples} of {samples} samples are readable)"
+            ),
+        ));
+    }
+
+    // --- nodata ------------------------------------------------------------------------------
+    let nodata = match dec.find_tag(Tag::GdalNodata).map_err(err)? {
+        None => None,
+        Some(Value::Ascii(s)) => Some(parse_nodata(path, &s)?),
+        Some(v) => {
+            return Err(format(
+                path,
+                format!("TIFF: GDAL_NODATA tag is not an ASCII string ({v:?})"),
+            ))
+        }
+    };
+
+    // --- geometry of the chunks --------------------------------------------------------------
+    let chunk_type = dec.get_chunk_type();
+    let (cw, ch) = dec.chunk_dimensions();
+    let (cw, ch) = (u64::from(cw), u64::from(ch));
+    // Strips: RowsPerStrip may be 2^32 - 1; tiles are stored whole, padding included.
+    let ch = if chunk_type == ChunkType::Strip {
+        ch.min(height.into())
+    } else {
+        ch
+    };
+    let (across, down) = (
+        u64::from(width).div_ceil(cw),
+        u64::from(height).div_ceil(ch),
+    );
+    let per_plane = across * down;
+    let chunk_bytes = (cw * ch).saturating_mul(u64::from(out_samples) * kind.bytes() as u64);
+    if chunk_bytes > MAX_CHUNK_BYTES as u64 {
+        return Err(Error::TooLarge {
+            path: path.to_owned(),
+            width: width.into(),
+            height: height.into(),
+            msg: format!(
+                "one {} of {cw}x{ch} px x {out_samples} samples is {chunk_bytes} bytes, \
+                 more than the limit of {MAX_CHUNK_BYTES}",
+                if chunk_type == ChunkType::Tile {
+                    "tile"
+                } else {
+                    "strip"
+                }
+            ),
+        });
+    }
+
+    // --- size, then allocation ---------------------------------------------------------------
+    check_size(path, width.into(), height.into(), opts.max_pixels)?;
+    let mut keys = alloc_keys(path, width, height)?;
+
+    let plane = if planar { band - 1 } else { 0 };
+    let band_off = if planar { 0 } else { (band - 1) as usize };
+    let spp = out_samples as usize;
+    let bps = kind.bytes();
+    let mut buf: Vec<u8> = vec![0; chunk_bytes as usize];
+    let w = width as usize;
+
+    for j in 0..per_plane {
+        let (x0, y0) = ((j % across) * cw, (j / across) * ch);
+        let rw = cw.min(u64::from(width) - x0) as usize;
+        let rh = ch.min(u64::from(height) - y0) as usize;
+        let (x0, y0) = (x0 as usize, y0 as usize);
+        let index = u32::try_from(u64::from(plane) * per_plane + j)
+            .map_err(|_| format(path, "TIFF: too many chunks"))?;
+
+        // The decoder's own idea of this chunk's size (it may differ from ours for tiles of
+        // planes after the first, where the crate keeps the full tile size).
+        let layout = dec.image_chunk_buffer_layout(index).map_err(err)?;
+        let row_stride = layout.row_stride.map_or(0, |r| r.get());
+        let len = layout.len;
+        if len > buf.len() || row_stride < rw * spp * bps || len < row_stride * rh {
+            return Err(format(
+                path,
+                format!(
+                    "TIFF: chunk {index} has an unexpected layout ({len} bytes, rows of \
+                     {row_stride} bytes, for {rw}x{rh} px x {spp} samples)"
+                ),
+            ));
+        }
+        dec.read_chunk_bytes(index, &mut buf[..len]).map_err(err)?;
+
+        for r in 0..rh {
+            let src = &buf[r * row_stride..r * row_stride + rw * spp * bps];
+            let start = (y0 + r) * w + x0;
+            let dst = &mut keys[start..start + rw];
+            convert_row(kind, src, spp, band_off, dst);
+        }
+    }
+
+    Ok(Raster {
+        width,
+        height,
+        kind,
+        keys,
+        band,
+        bands: samples,
+        nodata,
+    })
+}
+
+/// Convert one row of decoded samples (native endian, `spp` samples a pixel) to the order keys
+/// of sample `off` of each pixel.
+fn convert_row(kind: SampleKind, src: &[u8], spp: usize, off: usize, dst: &mut [u32]) {
+    let bps = kind.bytes();
+    let stride = spp * bps;
+    let px = src
+        .chunks_exact(stride)
+        .map(|p| &p[off * bps..off * bps + bps]);
+    match kind {
+        SampleKind::U8 => dst.iter_mut().zip(px).for_each(|(d, s)| *d = key_u8(s[0])),
+        SampleKind::U16 => dst
+            .iter_mut()
+            .zip(px)
+            .for_each(|(d, s)| *d = key_u16(u16::from_ne_bytes([s[0], s[1]]))),
+        SampleKind::I16 => dst
+            .iter_mut()
+            .zip(px)
+            .for_each(|(d, s)| *d = key_i16(i16::from_ne_bytes([s[0], s[1]]))),
+        SampleKind::U32 => dst
+            .iter_mut()
+            .zip(px)
+            .for_each(|(d, s)| *d = key_u32(u32::from_ne_bytes([s[0], s[1], s[2], s[3]]))),
+        SampleKind::F32 => dst
+            .iter_mut()
+            .zip(px)
+            .for_each(|(d, s)| *d = key_f32(f32::from_ne_bytes([s[0], s[1], s[2], s[3]]))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_kind_names() {
+        let p = Path::new("x.tif");
+        assert_eq!(sample_kind(p, 16, 2).unwrap(), SampleKind::I16);
+        let e = sample_kind(p, 64, 3).unwrap_err().to_string();
+        assert!(e.contains("f64 (64-bit float)"), "{e}");
+        assert!(e.contains("supported: u8, u16, i16, u32, f32"), "{e}");
+        let e = sample_kind(p, 1, 1).unwrap_err().to_string();
+        assert!(e.contains("u1 (1-bit unsigned integer)"), "{e}");
+    }
+
+    #[test]
+    fn nodata_strings() {
+        let p = Path::new("x.tif");
+        assert_eq!(parse_nodata(p, "0").unwrap(), 0.0);
+        assert_eq!(parse_nodata(p, "-9999\0").unwrap(), -9999.0);
+        assert!(parse_nodata(p, "nan").unwrap().is_nan());
+        assert!(parse_nodata(p, "NaN").unwrap().is_nan());
+        assert!(parse_nodata(p, "none").is_err());
+    }
 }
