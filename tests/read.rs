@@ -44,7 +44,9 @@ fn expected(kind: SampleKind, x: u64, y: u64, b: u64) -> u32 {
         SampleKind::I16 => {
             key_i16((((1009 * x + 2843 * y + 9001 * b) % 65536) as i64 - 32768) as i16)
         }
-        SampleKind::U32 => key_u32(((123456791 * x + 987654323 * y + 55555 * b) % (1 << 32)) as u32),
+        SampleKind::U32 => {
+            key_u32(((123456791 * x + 987654323 * y + 55555 * b) % (1 << 32)) as u32)
+        }
         SampleKind::F32 => {
             if (3 * x + y + b) % 17 == 0 {
                 NAN_KEY
@@ -100,7 +102,10 @@ fn tiff_f32_nan_and_negatives() {
     let r = read("f32_strip.tif", None);
     let nan = r.keys.iter().filter(|&&k| k == NAN_KEY).count();
     assert!(nan > 0 && nan < r.keys.len() / 10, "{nan} NaNs");
-    assert_eq!(key_to_value(SampleKind::F32, r.keys[1]), ((7.0 - 100.0) * 0.37) as f32 as f64);
+    assert_eq!(
+        key_to_value(SampleKind::F32, r.keys[1]),
+        ((7.0 - 100.0) * 0.37) as f32 as f64
+    );
     assert!(r
         .keys
         .iter()
@@ -175,14 +180,23 @@ fn tiff_multiband_chunky_and_planar() {
         }
     }
     let e = read_err("u16_strip.tif", Some(2)).to_string();
-    assert!(e.contains("band 2 out of range (the file has 1 band)"), "{e}");
+    assert!(
+        e.contains("band 2 out of range (the file has 1 band)"),
+        "{e}"
+    );
 }
 
 #[test]
 fn tiff_gdal_nodata() {
     assert_eq!(read("i16_strip_nodata.tif", None).nodata, Some(-9999.0));
-    assert!(read("f32_strip_nodata_nan.tif", None).nodata.unwrap().is_nan());
-    assert_eq!(read("u16_strip_bigtiff_deflate.tif", None).nodata, Some(0.0));
+    assert!(read("f32_strip_nodata_nan.tif", None)
+        .nodata
+        .unwrap()
+        .is_nan());
+    assert_eq!(
+        read("u16_strip_bigtiff_deflate.tif", None).nodata,
+        Some(0.0)
+    );
     assert_eq!(read("u16_strip.tif", None).nodata, None);
     check_file("i16_strip_nodata.tif", SampleKind::I16);
 }
@@ -235,7 +249,8 @@ fn tiff_truncated_is_an_error() {
             // Uncompressed: every cut loses pixels. Compressed: the last bytes may be a checksum
             // the decoder does not need; it must not panic, and fail as a format error if it fails.
             // (Uncompressed tiles end with padding the decoder does not need either.)
-            let must_fail = cut <= n / 2 || name == "u16_strip.tif";
+            // (Planar files: a cut in band 2 or 3 leaves band 1 whole.)
+            let must_fail = cut <= 100 || name == "u16_strip.tif";
             match res {
                 Err(Error::Format { path, msg }) => {
                     assert_eq!(path, p);
@@ -259,7 +274,8 @@ fn tiff_corrupt_bytes_never_panic() {
     for name in [
         "u16_strip_deflate_pred2.tif",
         "i16_tile16_deflate_pred2.tif",
-        "u16_strip_packbits.tif",
+        "u8_strip_packbits.tif",
+        "u16_3band_planar_tile16_lzw.tif",
         "u8_3band_planar_tile16.tif",
     ]
     .iter()
@@ -380,7 +396,11 @@ fn png_grey() {
     check_file("grey16.png", SampleKind::U16);
     assert!(matches!(
         read_err("grey8.png", Some(2)),
-        Error::BandOutOfRange { band: 2, bands: 1, .. }
+        Error::BandOutOfRange {
+            band: 2,
+            bands: 1,
+            ..
+        }
     ));
 }
 
@@ -391,7 +411,11 @@ fn check_luminance(name: &str, kind: SampleKind) {
         for x in 0..W as u64 {
             let c = |b| expected(kind, x, y, b);
             let want = (299 * c(0) + 587 * c(1) + 114 * c(2) + 500) / 1000;
-            assert_eq!(r.keys[(y * W as u64 + x) as usize], want, "{name} ({x}, {y})");
+            assert_eq!(
+                r.keys[(y * W as u64 + x) as usize],
+                want,
+                "{name} ({x}, {y})"
+            );
         }
     }
 }
@@ -422,7 +446,10 @@ fn png_rgb_luminance_and_bands() {
 fn jpeg_grey() {
     // Lossy: 64 + 2x + 3y within a small error.
     let r = read("grey_smooth.jpg", None);
-    assert_eq!((r.width, r.height, r.kind, r.bands), (W, H, SampleKind::U8, 1));
+    assert_eq!(
+        (r.width, r.height, r.kind, r.bands),
+        (W, H, SampleKind::U8, 1)
+    );
     let mut worst = 0i64;
     for y in 0..H as i64 {
         for x in 0..W as i64 {
@@ -470,7 +497,10 @@ fn text_file_is_format_error() {
         read_picture(&p, &opts(None)),
         Err(Error::Format { .. })
     ));
-    assert!(matches!(read_tiff(&p, &opts(None)), Err(Error::Format { .. })));
+    assert!(matches!(
+        read_tiff(&p, &opts(None)),
+        Err(Error::Format { .. })
+    ));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -521,7 +551,11 @@ fn real_sen2ships_b08() {
     ] {
         let p = data.join(format!("sen2ships/{scene}/{scene}_B08.tif"));
         let r = read_raster(&p, &opts(None)).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((r.width, r.height, r.kind), (w, h, SampleKind::U16), "{scene}");
+        assert_eq!(
+            (r.width, r.height, r.kind),
+            (w, h, SampleKind::U16),
+            "{scene}"
+        );
         assert_eq!((r.band, r.bands, r.nodata), (1, 1, None));
         for (x, y, v) in px {
             assert_eq!(r.keys[y * w as usize + x], v, "{scene} ({x}, {y})");
@@ -537,7 +571,10 @@ fn real_hrsid_png() {
     // RGB with equal channels: luminance and every band are the grey values (sum from GDAL).
     for band in [None, Some(1), Some(3)] {
         let r = read_raster(&p, &opts(band)).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((r.width, r.height, r.kind, r.bands), (800, 800, SampleKind::U8, 3));
+        assert_eq!(
+            (r.width, r.height, r.kind, r.bands),
+            (800, 800, SampleKind::U8, 3)
+        );
         assert_eq!(sum(&r), 31_104_810, "{band:?}");
     }
 }
@@ -573,4 +610,3 @@ fn real_s1_grd_full_scene() {
     assert_eq!((r.width, r.height, r.kind), (25788, 16685, SampleKind::U16));
     assert!(r.keys.iter().all(|&k| k == 1));
 }
-
