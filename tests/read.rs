@@ -282,7 +282,8 @@ fn tiff_corrupt_bytes_never_panic() {
     .filter(|n| fx(n).exists())
     {
         let data = std::fs::read(fx(name)).unwrap();
-        for i in 0..data.len() {
+        // Every byte of the header and IFD, then a sample of the data.
+        for i in (0..data.len()).filter(|&i| i < 400 || i % 13 == 0) {
             for x in [0xFFu8, 0x01, 0x80] {
                 let mut d = data.clone();
                 d[i] ^= x;
@@ -290,7 +291,7 @@ fn tiff_corrupt_bytes_never_panic() {
                 std::fs::write(&p, &d).unwrap();
                 let small = ReadOptions {
                     band: None,
-                    max_pixels: 1 << 20,
+                    max_pixels: 1 << 16,
                 };
                 if let Err(e) = read_tiff(&p, &small) {
                     assert!(
@@ -591,9 +592,8 @@ fn real_ssdd_jpeg() {
 }
 
 /// The full-size Sentinel-1 GRD measurement: 0.43 Gpx u16, ZSTD, one-row strips, every pixel 1.
-/// Needs 1.7 GB for the keys; run with `cargo test --release --test read -- --ignored`.
+/// Needs 1.7 GB for the keys; reads in about 1.4 s (release build, 2 cores).
 #[test]
-#[ignore]
 fn real_s1_grd_full_scene() {
     let Some(data) = shared_data() else { return };
     let dir = data.join(
