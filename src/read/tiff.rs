@@ -288,6 +288,25 @@ fn read_tiff_from<R: Read + Seek>(path: &Path, reader: R, opts: &ReadOptions) ->
     let mut buf: Vec<u8> = vec![0; chunk_bytes as usize];
     let w = width as usize;
 
+    // tiff 0.11.3 fails on some LZW tiles narrower than the tile width (right edge): it reads
+    // them row by row, and its LZW reader reports "no lzw end code found". Such tiles are
+    // decoded whole instead (see `read_full_tile`).
+    let lzw_workaround = compression == COMP_LZW && chunk_type == ChunkType::Tile;
+    let predictor = dec
+        .find_tag_unsigned::<u16>(Tag::Predictor)
+        .map_err(err)?
+        .unwrap_or(1);
+    let tile_spec = TileSpec {
+        width: cw as u32,
+        height: ch as u32,
+        bits: bits0,
+        samples: if planar { 1 } else { samples as usize },
+        predictor,
+        sample_format: format0,
+        big_endian: dec.byte_order() == tiff::tags::ByteOrder::BigEndian,
+    };
+    let mut tile_ranges: Option<(Vec<u64>, Vec<u64>)> = None;
+
     for j in 0..per_plane {
         let (x0, y0) = ((j % across) * cw, (j / across) * ch);
         let rw = cw.min(u64::from(width) - x0) as usize;
@@ -310,6 +329,30 @@ fn read_tiff_from<R: Read + Seek>(path: &Path, reader: R, opts: &ReadOptions) ->
                 ),
             ));
         }
+        if lzw_workaround && (rw as u64) < cw {
+            // See `read_full_tile`: decode the whole padded tile through a one-tile TIFF.
+            let (offsets, counts) = tile_ranges.get_or_insert_with(|| {
+                (
+                    dec.get_tag_u64_vec(Tag::TileOffsets).unwrap_or_default(),
+                    dec.get_tag_u64_vec(Tag::TileByteCounts).unwrap_or_default(),
+                )
+            });
+            let i = index as usize;
+            let (Some(&off), Some(&count)) = (offsets.get(i), counts.get(i)) else {
+                return Err(format(path, format!("TIFF: tile {index} has no offset")));
+            };
+            let tile = read_full_tile(&mut dec, path, &tile_spec, off, count)?;
+            let (row_stride, tspp) = (
+                tile_spec.width as usize * tile_spec.samples * bps,
+                tile_spec.samples,
+            );
+            for r in 0..rh {
+                let src = &tile[r * row_stride..r * row_stride + rw * tspp * bps];
+                let start = (y0 + r) * w + x0;
+                convert_row(kind, src, tspp, band_off, &mut keys[start..start + rw]);
+            }
+            continue;
+        }
         dec.read_chunk_bytes(index, &mut buf[..len]).map_err(err)?;
 
         for r in 0..rh {
@@ -329,6 +372,94 @@ fn read_tiff_from<R: Read + Seek>(path: &Path, reader: R, opts: &ReadOptions) ->
         bands: samples,
         nodata,
     })
+}
+
+/// What a one-tile TIFF needs to decode a tile of the file.
+struct TileSpec {
+    width: u32,
+    height: u32,
+    bits: u16,
+    samples: usize,
+    predictor: u16,
+    sample_format: u16,
+    big_endian: bool,
+}
+
+/// Decode one whole LZW tile (padding included) at `off`/`count` of the file, by wrapping its
+/// compressed bytes in a minimal one-tile TIFF of the same byte order, sample type and predictor,
+/// which the `tiff` crate then reads in one piece. Returns the samples, native endian,
+/// `spec.samples` a pixel, `spec.width` pixels a row.
+fn read_full_tile<R: Read + Seek>(
+    dec: &mut Decoder<R>,
+    path: &Path,
+    spec: &TileSpec,
+    off: u64,
+    count: u64,
+) -> Result<Vec<u8>> {
+    if count > MAX_CHUNK_BYTES as u64 {
+        return Err(format(path, format!("TIFF: a tile of {count} bytes")));
+    }
+    let mut data = vec![0u8; count as usize];
+    let r = dec.inner();
+    r.seek(std::io::SeekFrom::Start(off))
+        .and_then(|_| r.read_exact(&mut data))
+        .map_err(|e| tiff_err(path, TiffError::IoError(e)))?;
+
+    let be = spec.big_endian;
+    let u16b = |v: u16| if be { v.to_be_bytes() } else { v.to_le_bytes() };
+    let u32b = |v: u32| if be { v.to_be_bytes() } else { v.to_le_bytes() };
+    // (tag, type, value): SHORT = 3, LONG = 4; sorted by tag.
+    let n_entries = 13u16;
+    let data_off = 8 + 2 + 12 * u32::from(n_entries) + 4;
+    let entries: [(u16, u16, u32); 13] = [
+        (256, 4, spec.width),
+        (257, 4, spec.height),
+        (258, 3, spec.bits.into()),
+        (259, 3, COMP_LZW.into()),
+        (262, 3, 1),
+        (277, 3, spec.samples as u32),
+        (284, 3, 1),
+        (317, 3, spec.predictor.into()),
+        (322, 4, spec.width),
+        (323, 4, spec.height),
+        (324, 4, data_off),
+        (325, 4, count as u32),
+        (339, 3, spec.sample_format.into()),
+    ];
+    let mut t: Vec<u8> = Vec::with_capacity(data_off as usize + data.len());
+    t.extend_from_slice(if be { b"MM" } else { b"II" });
+    t.extend(u16b(42));
+    t.extend(u32b(8));
+    t.extend(u16b(n_entries));
+    for (tag, typ, v) in entries {
+        t.extend(u16b(tag));
+        t.extend(u16b(typ));
+        t.extend(u32b(1));
+        if typ == 3 {
+            t.extend(u16b(v as u16));
+            t.extend([0, 0]);
+        } else {
+            t.extend(u32b(v));
+        }
+    }
+    t.extend(u32b(0));
+    t.extend_from_slice(&data);
+
+    let err = |e: TiffError| tiff_err(path, e);
+    let mut limits = Limits::unlimited();
+    limits.decoding_buffer_size = MAX_CHUNK_BYTES;
+    limits.intermediate_buffer_size = MAX_CHUNK_BYTES;
+    let mut one = Decoder::new(std::io::Cursor::new(t))
+        .map_err(err)?
+        .with_limits(limits);
+    let layout = one.image_chunk_buffer_layout(0).map_err(err)?;
+    let want = spec.width as usize * spec.height as usize * spec.samples * (spec.bits as usize / 8);
+    if layout.len != want {
+        return Err(format(path, "TIFF: unexpected layout of an LZW tile"));
+    }
+    let mut out = vec![0u8; want];
+    one.read_chunk_bytes(0, &mut out).map_err(err)?;
+    Ok(out)
 }
 
 /// Convert one row of decoded samples (native endian, `spp` samples a pixel) to the order keys
