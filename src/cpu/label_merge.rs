@@ -4,14 +4,18 @@
 use super::fg;
 use crate::tiling::{Connectivity, Params, TileDesc};
 
+/// Root of `n`, halving the path on the way (sequential, so this is safe; roots, the smallest
+/// node of each tree, are the same as the kernel's).
 #[inline]
-fn find_root(parent: &[u32], mut n: u32) -> u32 {
+fn find_root(parent: &mut [u32], mut n: u32) -> u32 {
     loop {
         let p = parent[n as usize];
         if p == n {
             return n;
         }
-        n = p;
+        let g = parent[p as usize];
+        parent[n as usize] = g;
+        n = g;
     }
 }
 

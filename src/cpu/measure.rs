@@ -3,7 +3,7 @@
 
 use super::{node_of, NONE};
 use crate::sample::SampleKind;
-use crate::tiling::{Params, TileDesc, REC_WORDS};
+use crate::tiling::{Connectivity, Params, TileDesc, REC_WORDS};
 
 // Record words. Keep in sync with `R_*` in `shaders/common.wgsl`.
 pub const R_AREA: usize = 0;
@@ -67,8 +67,8 @@ struct Acc {
     first: u32,
     max_key: u32,
     sum: i64,
-    sx: u32,
-    sy: u32,
+    sx: u64,
+    sy: u64,
 }
 
 impl Acc {
@@ -88,6 +88,20 @@ impl Acc {
         }
     }
 
+    /// Add another partial record of the same component.
+    fn absorb(&mut self, o: &Acc) {
+        self.area += o.area;
+        self.x0 = self.x0.min(o.x0);
+        self.y0 = self.y0.min(o.y0);
+        self.x1 = self.x1.max(o.x1);
+        self.y1 = self.y1.max(o.y1);
+        self.first = self.first.min(o.first);
+        self.max_key = self.max_key.max(o.max_key);
+        self.sum = self.sum.wrapping_add(o.sum);
+        self.sx += o.sx;
+        self.sy += o.sy;
+    }
+
     fn flush(&self, records: &mut [u32]) {
         if self.area == 0 {
             return;
@@ -102,8 +116,8 @@ impl Acc {
         rec[R_FIRST] = rec[R_FIRST].min(self.first);
         rec[R_MAX] = rec[R_MAX].max(self.max_key);
         add64(rec, R_SUM_LO, self.sum as u64);
-        add64(rec, R_SX_LO, self.sx as u64);
-        add64(rec, R_SY_LO, self.sy as u64);
+        add64(rec, R_SX_LO, self.sx);
+        add64(rec, R_SY_LO, self.sy);
     }
 }
 
@@ -117,13 +131,85 @@ pub fn measure(
     remap: &[u32],
     records: &mut [u32],
 ) {
+    // The kind decides the addend: pick it once, outside the pixel loops.
+    match params.kind {
+        2 => measure_kind(params, tiles, samples, mask, parent, remap, records, |k| {
+            addend(2, k)
+        }),
+        4 => measure_kind(params, tiles, samples, mask, parent, remap, records, |k| {
+            addend(4, k)
+        }),
+        _ => measure_kind(params, tiles, samples, mask, parent, remap, records, |k| {
+            k as i64
+        }),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn measure_kind(
+    params: &Params,
+    tiles: &[TileDesc],
+    samples: &[u32],
+    mask: &[u32],
+    parent: &[u32],
+    remap: &[u32],
+    records: &mut [u32],
+    add: impl Fn(u32) -> i64,
+) {
     let c = super::conn(params);
     for t in tiles {
         let bw = t.blocks_w();
+        let w = t.w as usize;
+        let px = &samples[t.pix_off as usize..(t.pix_off + t.pixels()) as usize];
         for by in 0..t.blocks_h() {
-            for bx in 0..bw {
-                let m = mask[(t.blk_off + by * bw + bx) as usize];
+            let row = &mask[(t.blk_off + by * bw) as usize..(t.blk_off + (by + 1) * bw) as usize];
+            let mut run = Acc::new(NONE);
+            for (bx, &m) in (0..bw).zip(row) {
                 if m == 0 {
+                    continue;
+                }
+                if c == Connectivity::Eight {
+                    // One node a block: the whole block is one component. Same totals as the
+                    // kernel's pixel loop, from the mask bits directly; consecutive blocks of
+                    // one component in a row are combined before they touch the record.
+                    let cid = remap[parent[(t.node_off + by * bw + bx) as usize] as usize];
+                    let (x, y) = (bx * 2, by * 2);
+                    let i0 = y as usize * w + x as usize;
+                    let mut sum = 0i64;
+                    let mut max_key = 0u32;
+                    for i in 0..4u32 {
+                        if (m >> i) & 1 != 0 {
+                            let k = px[i0 + (i >> 1) as usize * w + (i & 1) as usize];
+                            sum = sum.wrapping_add(add(k));
+                            max_key = max_key.max(k);
+                        }
+                    }
+                    let area = m.count_ones();
+                    let first = if m & 3 != 0 {
+                        y * t.w + x + (m & 1 == 0) as u32
+                    } else {
+                        (y + 1) * t.w + x + (m & 4 == 0) as u32
+                    };
+                    let b = Acc {
+                        cid,
+                        area,
+                        x0: x + (m & 5 == 0) as u32,
+                        y0: y + (m & 3 == 0) as u32,
+                        x1: x + (m & 10 != 0) as u32,
+                        y1: y + (m & 12 != 0) as u32,
+                        first,
+                        max_key,
+                        sum,
+                        sx: (area * x + (m & 10).count_ones()) as u64,
+                        sy: (area * y + (m & 12).count_ones()) as u64,
+                    };
+                    if run.cid == cid && run.area != 0 {
+                        run.absorb(&b);
+                    } else {
+                        run.flush(records);
+                        run = b;
+                    }
                     continue;
                 }
                 let mut acc = Acc::new(NONE);
@@ -139,8 +225,8 @@ pub fn measure(
                         acc.flush(records);
                         acc = Acc::new(cid);
                     }
-                    let key = samples[(t.pix_off + y * t.w + x) as usize];
-                    acc.sum = acc.sum.wrapping_add(addend(params.kind, key));
+                    let key = px[y as usize * w + x as usize];
+                    acc.sum = acc.sum.wrapping_add(add(key));
                     acc.area += 1;
                     acc.x0 = acc.x0.min(x);
                     acc.y0 = acc.y0.min(y);
@@ -148,11 +234,12 @@ pub fn measure(
                     acc.y1 = acc.y1.max(y);
                     acc.first = acc.first.min(y * t.w + x);
                     acc.max_key = acc.max_key.max(key);
-                    acc.sx += x;
-                    acc.sy += y;
+                    acc.sx += x as u64;
+                    acc.sy += y as u64;
                 }
                 acc.flush(records);
             }
+            run.flush(records);
         }
     }
 }
