@@ -21,7 +21,7 @@ fn shared() -> Option<PathBuf> {
     }
 }
 
-fn files(root: &PathBuf) -> Vec<PathBuf> {
+fn files(root: &std::path::Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = Vec::new();
     let mut add = |dir: PathBuf, ext: &str, step: usize| {
         if let Ok(rd) = std::fs::read_dir(&dir) {
