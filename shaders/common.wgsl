@@ -78,3 +78,12 @@ fn is_target(p: Params, key: u32) -> bool {
     }
     return is_valid(p, key) && key >= p.threshold_key;
 }
+
+// Union-find nodes per row and column of a tile: 2x2 blocks for 8-connectivity, pixels for 4
+// (TileDesc::nodes_w / nodes_h in src/tiling.rs).
+fn node_dims(p: Params, t: TileDesc) -> vec2<u32> {
+    if (p.connectivity == 8u) {
+        return vec2<u32>((t.w + 1u) / 2u, (t.h + 1u) / 2u);
+    }
+    return vec2<u32>(t.w, t.h);
+}

@@ -9,13 +9,9 @@
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     let t = tiles[wid.z];
-    var nw = t.w;
-    var nh = t.h;
-    if (params.connectivity == 8u) {
-        nw = (t.w + 1u) / 2u;
-        nh = (t.h + 1u) / 2u;
-    }
-    if (gid.x >= nw || gid.y >= nh) {
+    let nd = node_dims(params, t);
+    let nw = nd.x;
+    if (gid.x >= nw || gid.y >= nd.y) {
         return;
     }
     let n0 = t.node_off + gid.y * nw + gid.x;

@@ -72,31 +72,36 @@ pub fn pack(raster: &Raster, batch: &Batch) -> Vec<u32> {
     out
 }
 
-fn scene_batches(
+/// Cut the scene into batches for `engine` and run `f` on each (with `params.n_tiles` set and
+/// the batch's samples packed): in parallel on the CPU, in order on the GPU. Returns the tile
+/// size used, the batches and the results in batch order.
+fn map_batches<T: Send>(
     engine: &dyn Engine,
     raster: &Raster,
-    tile: u32,
-    conn: Connectivity,
-) -> Vec<Batch> {
+    params: &Params,
+    tile_size: u32,
+    f: impl Fn(&Params, &Batch, &[u32]) -> Result<T> + Sync + Send,
+) -> Result<(u32, Vec<Batch>, Vec<T>)> {
+    let conn = crate::cpu::conn(params);
+    let tile = effective_tile_size(engine, tile_size, conn);
     let grid = tile_grid(raster.width, raster.height, tile);
     let mut lim = engine.batch_limits();
     if engine.parallel() {
         // One tile a batch: tiles are the unit of host parallelism.
         lim.max_tiles = 1;
     }
-    batches(&grid, conn, &lim)
-}
-
-fn run_batches<T: Send>(
-    engine: &dyn Engine,
-    batches: &[Batch],
-    f: impl Fn(&Batch) -> Result<T> + Sync + Send,
-) -> Result<Vec<T>> {
-    if engine.parallel() {
-        batches.par_iter().map(f).collect()
+    let batches = batches(&grid, conn, &lim);
+    let run = |b: &Batch| {
+        let mut p = *params;
+        p.n_tiles = b.tiles.len() as u32;
+        f(&p, b, &pack(raster, b))
+    };
+    let outs = if engine.parallel() {
+        batches.par_iter().map(run).collect::<Result<Vec<T>>>()?
     } else {
-        batches.iter().map(f).collect()
-    }
+        batches.iter().map(run).collect::<Result<Vec<T>>>()?
+    };
+    Ok((tile, batches, outs))
 }
 
 /// Effective tile size: the request, clamped to what one batch of the engine can hold.
@@ -114,13 +119,8 @@ pub fn label_scene(
     params: &Params,
     tile_size: u32,
 ) -> Result<SceneLabels> {
-    let conn = crate::cpu::conn(params);
-    let tile = effective_tile_size(engine, tile_size, conn);
-    let batches = scene_batches(engine, raster, tile, conn);
-    let outs = run_batches(engine, &batches, |b| {
-        let mut p = *params;
-        p.n_tiles = b.tiles.len() as u32;
-        engine.label(&p, b, &pack(raster, b))
+    let (tile, batches, outs) = map_batches(engine, raster, params, tile_size, |p, b, s| {
+        engine.label(p, b, s)
     })?;
     let mut scene = SceneLabels {
         tile_size: tile,
@@ -154,13 +154,8 @@ pub fn histogram_scene(
     params: &Params,
     tile_size: u32,
 ) -> Result<Vec<u64>> {
-    let conn = crate::cpu::conn(params);
-    let tile = effective_tile_size(engine, tile_size, conn);
-    let batches = scene_batches(engine, raster, tile, conn);
-    let parts = run_batches(engine, &batches, |b| {
-        let mut p = *params;
-        p.n_tiles = b.tiles.len() as u32;
-        engine.histogram(&p, b, &pack(raster, b))
+    let (_, _, parts) = map_batches(engine, raster, params, tile_size, |p, b, s| {
+        engine.histogram(p, b, s)
     })?;
     let mut hist = vec![0u64; params.hist_bins as usize];
     for part in parts {
@@ -178,13 +173,8 @@ pub fn minmax_scene(
     params: &Params,
     tile_size: u32,
 ) -> Result<Option<(u32, u32)>> {
-    let conn = crate::cpu::conn(params);
-    let tile = effective_tile_size(engine, tile_size, conn);
-    let batches = scene_batches(engine, raster, tile, conn);
-    let parts = run_batches(engine, &batches, |b| {
-        let mut p = *params;
-        p.n_tiles = b.tiles.len() as u32;
-        engine.minmax(&p, b, &pack(raster, b))
+    let (_, _, parts) = map_batches(engine, raster, params, tile_size, |p, b, s| {
+        engine.minmax(p, b, s)
     })?;
     let lo = parts.iter().map(|m| m[0]).min().unwrap_or(u32::MAX);
     let hi = parts.iter().map(|m| m[1]).max().unwrap_or(0);
