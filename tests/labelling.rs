@@ -360,3 +360,75 @@ fn many_batches_and_clamped_tiles() {
         assert_eq!(g, c);
     }
 }
+
+/// Random samples of every kind, with a random nodata value and a random threshold picked
+/// from the image itself (so pixels exactly at the threshold occur).
+fn random_typed() -> impl Strategy<Value = (Raster, f64, Option<f64>)> {
+    (0usize..5, 1u32..40, 1u32..40, any::<u64>(), any::<bool>()).prop_map(|(k, w, h, seed, nd)| {
+        let kind = [
+            SampleKind::U8,
+            SampleKind::U16,
+            SampleKind::I16,
+            SampleKind::U32,
+            SampleKind::F32,
+        ][k];
+        let mut s = seed;
+        let mut next = || {
+            s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = s;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        // Few distinct values, so ties with the threshold and nodata are common.
+        let vals: Vec<f64> = (0..w * h)
+            .map(|_| {
+                let v = (next() % 16) as f64;
+                match kind {
+                    SampleKind::I16 => v * 997.0 - 8000.0,
+                    SampleKind::U32 => v * 268_435_456.0,
+                    SampleKind::F32 => v * 1.37e5 - 1.0e6,
+                    _ => v * 13.0,
+                }
+            })
+            .collect();
+        let keys = vals
+            .iter()
+            .map(|&v| match kind {
+                SampleKind::I16 => key_i16(v as i16),
+                SampleKind::F32 => key_f32(v as f32),
+                _ => v as u32,
+            })
+            .collect();
+        let thr = vals[(next() % vals.len() as u64) as usize];
+        let nodata = nd.then(|| vals[(next() % vals.len() as u64) as usize]);
+        (typed(kind, w, h, keys), thr, nodata)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 40,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x7e57_0f_da7a),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn random_typed_images_match(
+        (r, thr, nodata) in random_typed(),
+        tile in prop::sample::select(vec![1u32, 2, 3, 7, 16, 64]),
+        four in any::<bool>(),
+    ) {
+        let conn = if four { Four } else { Eight };
+        let tk = vesselscan::sample::threshold_key(r.kind, thr).unwrap();
+        let nk = nodata.and_then(|v| vesselscan::sample::nodata_key(r.kind, v));
+        let want = oracle(&r, tk, conn, nk);
+        let mut o = opts(thr, conn, tile);
+        o.nodata = nodata;
+        prop_assert_eq!(&run_cpu(&r, &o), &want);
+        if let Some(g) = run_gpu(&r, &o) {
+            prop_assert_eq!(&g, &want);
+        }
+    }
+}
