@@ -1,9 +1,26 @@
-//! CPU twin of `shaders/mask.wgsl`: sample keys -> one 4-bit target mask per 2x2 block.
+//! CPU twin of `shaders/mask.wgsl`: sample keys -> one 4-bit target mask per 2x2 block
+//! (bit dy*2+dx set when pixel (2bx+dx, 2by+dy) is a target).
 
 use super::is_target;
-use crate::tiling::{Params, TileDesc};
+use crate::tiling::{Params, TileDesc, FLAG_NAN, FLAG_NODATA, FLAG_NONE};
 
 pub fn mask(params: &Params, tiles: &[TileDesc], samples: &[u32], mask: &mut [u32]) {
+    // The common case (no nodata, no NaN) is a bare comparison: pick the test once so the
+    // block loop stays branch-free and vectorises.
+    if params.flags & FLAG_NONE != 0 {
+        for t in tiles {
+            mask[t.blk_off as usize..(t.blk_off + t.blocks()) as usize].fill(0);
+        }
+    } else if params.flags & (FLAG_NODATA | FLAG_NAN) == 0 {
+        let thr = params.threshold_key;
+        mask_with(tiles, samples, mask, |k| k >= thr);
+    } else {
+        mask_with(tiles, samples, mask, |k| is_target(params, k));
+    }
+}
+
+#[inline(always)]
+fn mask_with(tiles: &[TileDesc], samples: &[u32], mask: &mut [u32], hit: impl Fn(u32) -> bool) {
     for t in tiles {
         let bw = t.blocks_w() as usize;
         let w = t.w as usize;
@@ -13,24 +30,36 @@ pub fn mask(params: &Params, tiles: &[TileDesc], samples: &[u32], mask: &mut [u3
         for (by, row_out) in out.chunks_exact_mut(bw).enumerate() {
             let y = by * 2;
             let r0 = &px[y * w..y * w + w];
+            // A missing bottom row (odd height) reads as background.
             let r1 = if y + 1 < h {
-                Some(&px[(y + 1) * w..(y + 2) * w])
+                &px[(y + 1) * w..(y + 2) * w]
             } else {
-                None
+                &[][..]
             };
-            for (bx, o) in row_out.iter_mut().enumerate() {
-                let x = bx * 2;
-                let mut bits = is_target(params, r0[x]) as u32;
-                if x + 1 < w {
-                    bits |= (is_target(params, r0[x + 1]) as u32) << 1;
+            let pairs = w / 2;
+            if r1.is_empty() {
+                for (o, a) in row_out.iter_mut().zip(r0.chunks_exact(2)) {
+                    *o = hit(a[0]) as u32 | (hit(a[1]) as u32) << 1;
                 }
-                if let Some(r1) = r1 {
-                    bits |= (is_target(params, r1[x]) as u32) << 2;
-                    if x + 1 < w {
-                        bits |= (is_target(params, r1[x + 1]) as u32) << 3;
-                    }
+            } else {
+                for ((o, a), b) in row_out
+                    .iter_mut()
+                    .zip(r0.chunks_exact(2))
+                    .zip(r1.chunks_exact(2))
+                {
+                    *o = hit(a[0]) as u32
+                        | (hit(a[1]) as u32) << 1
+                        | (hit(b[0]) as u32) << 2
+                        | (hit(b[1]) as u32) << 3;
                 }
-                *o = bits;
+            }
+            if w % 2 == 1 {
+                let x = w - 1;
+                let mut bits = hit(r0[x]) as u32;
+                if !r1.is_empty() {
+                    bits |= (hit(r1[x]) as u32) << 2;
+                }
+                row_out[pairs] = bits;
             }
         }
     }

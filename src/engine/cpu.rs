@@ -5,6 +5,27 @@ use crate::cpu;
 use crate::error::Result;
 use crate::tiling::{Batch, BatchLimits, Params, REC_WORDS};
 
+/// Per-thread buffers, reused from tile to tile (allocating and zeroing them per tile cost
+/// about a tenth of the time on sparse scenes).
+#[derive(Default)]
+struct Scratch {
+    mask: Vec<u32>,
+    parent: Vec<u32>,
+    remap: Vec<u32>,
+    records: Vec<u32>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// Make `v` hold at least `n` elements (new ones zero; old contents are left as they are).
+fn grow(v: &mut Vec<u32>, n: usize) {
+    if v.len() < n {
+        v.resize(n, 0);
+    }
+}
+
 /// The CPU backend. Its limits are WebGPU's (so tile sizes mean the same on both backends)
 /// but it has no per-batch tile cap of its own: it runs one tile per batch.
 #[derive(Debug, Default, Clone)]
@@ -37,29 +58,42 @@ impl Engine for CpuEngine {
     }
 
     fn label(&self, params: &Params, batch: &Batch, samples: &[u32]) -> Result<BatchLabels> {
-        let tiles = &batch.tiles;
-        let mut mask = vec![0u32; batch.blocks as usize];
-        let mut parent = vec![0u32; batch.nodes as usize];
-        let mut remap = vec![0u32; batch.nodes as usize];
-        let mut records = vec![0u32; (batch.max_components * REC_WORDS) as usize];
-        let mut counters = [0u32; 4];
-        let mut border = vec![0u32; batch.border as usize];
-        cpu::mask::mask(params, tiles, samples, &mut mask);
-        cpu::label_init::label_init(params, tiles, &mut parent);
-        cpu::label_merge::label_merge(params, tiles, &mask, &mut parent);
-        cpu::label_compress::label_compress(params, tiles, &mut parent);
-        cpu::label_compact::label_compact(
-            params,
-            tiles,
-            &mask,
-            &parent,
-            &mut remap,
-            &mut records,
-            &mut counters,
-        );
-        cpu::measure::measure(params, tiles, samples, &mask, &parent, &remap, &mut records);
-        cpu::seam_export::seam_export(params, tiles, &mask, &parent, &remap, &mut border);
-        records.truncate((counters[0] * REC_WORDS) as usize);
-        Ok(BatchLabels { records, border })
+        SCRATCH.with(|s| {
+            let s = &mut *s.borrow_mut();
+            let tiles = &batch.tiles;
+            // Every array is fully written by its stage before it is read (remap and records
+            // only where read), so reused buffers need no clearing.
+            grow(&mut s.mask, batch.blocks as usize);
+            grow(&mut s.parent, batch.nodes as usize);
+            grow(&mut s.remap, batch.nodes as usize);
+            grow(&mut s.records, (batch.max_components * REC_WORDS) as usize);
+            let mut counters = [0u32; 4];
+            let mut border = vec![0u32; batch.border as usize];
+            cpu::mask::mask(params, tiles, samples, &mut s.mask);
+            cpu::label_init::label_init(params, tiles, &mut s.parent);
+            cpu::label_merge::label_merge(params, tiles, &s.mask, &mut s.parent);
+            cpu::label_compress::label_compress(params, tiles, &mut s.parent);
+            cpu::label_compact::label_compact(
+                params,
+                tiles,
+                &s.mask,
+                &s.parent,
+                &mut s.remap,
+                &mut s.records,
+                &mut counters,
+            );
+            cpu::measure::measure(
+                params,
+                tiles,
+                samples,
+                &s.mask,
+                &s.parent,
+                &s.remap,
+                &mut s.records,
+            );
+            cpu::seam_export::seam_export(params, tiles, &s.mask, &s.parent, &s.remap, &mut border);
+            let records = s.records[..(counters[0] * REC_WORDS) as usize].to_vec();
+            Ok(BatchLabels { records, border })
+        })
     }
 }
