@@ -12,6 +12,7 @@ struct TileDesc {
     border_off: u32,
     x0: u32,
     y0: u32,
+    stride: u32,
 }
 
 // Keep in sync with `Params` in src/tiling.rs.

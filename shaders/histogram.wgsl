@@ -25,7 +25,7 @@ fn minmax(
     workgroupBarrier();
     let t = tiles[wid.z];
     if (gid.x < t.w && gid.y < t.h) {
-        let key = samples[t.pix_off + gid.y * t.w + gid.x];
+        let key = samples[t.pix_off + gid.y * t.stride + gid.x];
         if (is_valid(params, key)) {
             atomicMin(&wg_min, key);
             atomicMax(&wg_max, key);
@@ -48,7 +48,7 @@ fn histogram(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_i
     if (gid.x >= t.w || gid.y >= t.h) {
         return;
     }
-    let key = samples[t.pix_off + gid.y * t.w + gid.x];
+    let key = samples[t.pix_off + gid.y * t.stride + gid.x];
     if (!is_valid(params, key) || key < params.hist_min) {
         return;
     }

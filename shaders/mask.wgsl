@@ -21,7 +21,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
         for (var dx = 0u; dx < 2u; dx++) {
             let x = gid.x * 2u + dx;
             if (x < t.w && y < t.h) {
-                if (is_target(params, samples[t.pix_off + y * t.w + x])) {
+                if (is_target(params, samples[t.pix_off + y * t.stride + x])) {
                     bits |= 1u << (dy * 2u + dx);
                 }
             }

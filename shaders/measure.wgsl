@@ -118,7 +118,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
             acc_flush(acc);
             acc = acc_new(cid);
         }
-        let key = samples[t.pix_off + y * t.w + x];
+        let key = samples[t.pix_off + y * t.stride + x];
         // Block values: at most 4 addends, each < 2^64 in magnitude; add with carry.
         let v = addend(key);
         let lo = acc.sum.x + v.x;

@@ -31,6 +31,9 @@ pub struct TileDesc {
     /// Scene position of the tile's top-left pixel (used by the host only).
     pub x0: u32,
     pub y0: u32,
+    /// Distance in `samples` between rows: `w` for packed batches (the GPU's), the scene width
+    /// when a CPU tile reads the scene in place.
+    pub stride: u32,
 }
 
 impl TileDesc {
@@ -205,6 +208,7 @@ impl Batch {
             border_off: self.border,
             x0,
             y0,
+            stride: w,
         };
         self.pixels += t.pixels();
         self.blocks += t.blocks();
@@ -264,7 +268,7 @@ mod tests {
 
     #[test]
     fn struct_sizes_match_wgsl() {
-        assert_eq!(std::mem::size_of::<TileDesc>(), 32);
+        assert_eq!(std::mem::size_of::<TileDesc>(), 36);
         assert_eq!(std::mem::size_of::<Params>(), 48);
     }
 

@@ -6,7 +6,7 @@ use crate::tiling::{Params, TileDesc};
 
 pub fn minmax(params: &Params, tiles: &[TileDesc], samples: &[u32], counters: &mut [u32]) {
     for t in tiles {
-        for &key in &samples[t.pix_off as usize..(t.pix_off + t.pixels()) as usize] {
+        for &key in tile_samples(t, samples) {
             if is_valid(params, key) {
                 counters[0] = counters[0].min(key);
                 counters[1] = counters[1].max(key);
@@ -17,7 +17,7 @@ pub fn minmax(params: &Params, tiles: &[TileDesc], samples: &[u32], counters: &m
 
 pub fn histogram(params: &Params, tiles: &[TileDesc], samples: &[u32], hist: &mut [u32]) {
     for t in tiles {
-        for &key in &samples[t.pix_off as usize..(t.pix_off + t.pixels()) as usize] {
+        for &key in tile_samples(t, samples) {
             if !is_valid(params, key) || key < params.hist_min {
                 continue;
             }
@@ -25,4 +25,12 @@ pub fn histogram(params: &Params, tiles: &[TileDesc], samples: &[u32], hist: &mu
             hist[bin as usize] += 1;
         }
     }
+}
+
+/// The samples of tile `t`, row after row.
+fn tile_samples<'a>(t: &'a TileDesc, samples: &'a [u32]) -> impl Iterator<Item = &'a u32> + 'a {
+    (0..t.h as usize).flat_map(move |y| {
+        let s = t.pix_off as usize + y * t.stride as usize;
+        &samples[s..s + t.w as usize]
+    })
 }

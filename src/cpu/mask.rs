@@ -25,14 +25,15 @@ fn mask_with(tiles: &[TileDesc], samples: &[u32], mask: &mut [u32], hit: impl Fn
         let bw = t.blocks_w() as usize;
         let w = t.w as usize;
         let h = t.h as usize;
-        let px = &samples[t.pix_off as usize..t.pix_off as usize + w * h];
+        let st = t.stride as usize;
+        let px = &samples[t.pix_off as usize..];
         let out = &mut mask[t.blk_off as usize..t.blk_off as usize + t.blocks() as usize];
         for (by, row_out) in out.chunks_exact_mut(bw).enumerate() {
             let y = by * 2;
-            let r0 = &px[y * w..y * w + w];
+            let r0 = &px[y * st..y * st + w];
             // A missing bottom row (odd height) reads as background.
             let r1 = if y + 1 < h {
-                &px[(y + 1) * w..(y + 2) * w]
+                &px[(y + 1) * st..(y + 1) * st + w]
             } else {
                 &[][..]
             };

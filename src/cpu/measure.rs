@@ -160,8 +160,8 @@ fn measure_kind(
     let c = super::conn(params);
     for t in tiles {
         let bw = t.blocks_w();
-        let w = t.w as usize;
-        let px = &samples[t.pix_off as usize..(t.pix_off + t.pixels()) as usize];
+        let w = t.stride as usize;
+        let px = &samples[t.pix_off as usize..];
         for by in 0..t.blocks_h() {
             let row = &mask[(t.blk_off + by * bw) as usize..(t.blk_off + (by + 1) * bw) as usize];
             let mut run = Acc::new(NONE);

@@ -44,6 +44,9 @@ impl Engine for CpuEngine {
     fn parallel(&self) -> bool {
         true
     }
+    fn reads_in_place(&self) -> bool {
+        true
+    }
 
     fn minmax(&self, params: &Params, batch: &Batch, samples: &[u32]) -> Result<[u32; 2]> {
         let mut c = [u32::MAX, 0];

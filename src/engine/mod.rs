@@ -35,6 +35,11 @@ pub trait Engine: Sync {
     fn batch_limits(&self) -> BatchLimits;
     /// Run batches in parallel on host threads (CPU) or one after another (GPU).
     fn parallel(&self) -> bool;
+    /// Read tiles in place from the scene (`TileDesc::stride` = scene width) instead of from
+    /// a packed copy. The GPU needs the copy to upload; the CPU does not.
+    fn reads_in_place(&self) -> bool {
+        false
+    }
     /// `minmax` kernel: lowest and highest valid key of the batch (`[u32::MAX, 0]` if none).
     fn minmax(&self, params: &Params, batch: &Batch, samples: &[u32]) -> Result<[u32; 2]>;
     /// `histogram` kernel: `params.hist_bins` counts.
@@ -91,10 +96,20 @@ fn map_batches<T: Send>(
         lim.max_tiles = 1;
     }
     let batches = batches(&grid, conn, &lim);
+    let in_place = engine.reads_in_place() && raster.keys.len() <= u32::MAX as usize;
     let run = |b: &Batch| {
         let mut p = *params;
         p.n_tiles = b.tiles.len() as u32;
-        f(&p, b, &pack(raster, b))
+        if in_place {
+            let mut b = b.clone();
+            for t in &mut b.tiles {
+                t.pix_off = t.y0 * raster.width + t.x0;
+                t.stride = raster.width;
+            }
+            f(&p, &b, &raster.keys)
+        } else {
+            f(&p, b, &pack(raster, b))
+        }
     };
     let outs = if engine.parallel() {
         batches.par_iter().map(run).collect::<Result<Vec<T>>>()?
