@@ -1,6 +1,6 @@
 // Shared declarations, prepended to every kernel in this folder (see src/gpu/pipelines.rs).
 // Structs here are mirrored in Rust: keep in sync with src/tiling.rs (TileDesc, Params,
-// REC_WORDS) and src/sample.rs (sample kinds, NAN_KEY, F32_SUM_SCALE).
+// REC_WORDS) and src/sample.rs (sample kinds, NAN_KEY, NEG_INF_KEY, POS_INF_KEY).
 
 // Keep in sync with `TileDesc` in src/tiling.rs.
 struct TileDesc {
@@ -26,7 +26,7 @@ struct Params {
     hist_min: u32,
     hist_shift: u32,
     hist_bins: u32,
-    _pad0: u32,
+    sum_scale: u32,
     _pad1: u32,
     _pad2: u32,
 }
@@ -35,6 +35,8 @@ const FLAG_NODATA: u32 = 1u;
 const FLAG_NAN: u32 = 2u;
 const FLAG_NONE: u32 = 4u;
 const NAN_KEY: u32 = 0xFFFFFFFFu;
+const NEG_INF_KEY: u32 = 0x007FFFFFu;
+const POS_INF_KEY: u32 = 0xFF800000u;
 const NONE: u32 = 0xFFFFFFFFu;
 
 const KIND_U8: u32 = 0u;

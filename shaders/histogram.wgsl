@@ -1,5 +1,5 @@
-// Stage histogram (for Otsu): `minmax` finds the lowest and highest valid key (counters[0],
-// counters[1]); `histogram` counts valid keys into bins (key - hist_min) >> hist_shift, the
+// Stage histogram (for Otsu and mean + k sigma): `minmax` finds the lowest and highest valid,
+// finite key (counters[0], counters[1]); `histogram` counts valid keys into bins (key - hist_min) >> hist_shift, the
 // last bin taking everything above. One invocation per pixel; workgroup_id.z is the tile.
 // CPU twin: src/cpu/histogram.rs.
 
@@ -26,7 +26,9 @@ fn minmax(
     let t = tiles[wid.z];
     if (gid.x < t.w && gid.y < t.h) {
         let key = samples[t.pix_off + gid.y * t.stride + gid.x];
-        if (is_valid(params, key)) {
+        // f32: infinities are left out of the range (they go to the end bins of histograms).
+        let inf = params.kind == KIND_F32 && (key == NEG_INF_KEY || key == POS_INF_KEY);
+        if (is_valid(params, key) && !inf) {
             atomicMin(&wg_min, key);
             atomicMax(&wg_max, key);
         }

@@ -14,7 +14,8 @@
 @group(0) @binding(6) var<storage, read_write> records: array<atomic<u32>>;
 
 // The value a pixel adds to its component's sum, as a two's-complement 64-bit (lo, hi) pair.
-// Integer kinds add their value; f32 adds trunc(v * 65536) (F32_SUM_SCALE in src/sample.rs).
+// Integer kinds add their value; f32 adds trunc(v * 2^s), 2^s = params.sum_scale (chosen per
+// scene so no finite value reaches 2^31; infinities saturate). See src/sample.rs.
 fn addend(key: u32) -> vec2<u32> {
     if (params.kind == KIND_I16) {
         let v = bitcast<i32>(key ^ 0x80000000u);
@@ -25,17 +26,11 @@ fn addend(key: u32) -> vec2<u32> {
         if ((key & 0x80000000u) != 0u) {
             bits = key & 0x7FFFFFFFu;
         }
-        // Scaling by a power of two is exact.
-        var w = bitcast<f32>(bits) * 65536.0;
-        if (abs(w) < 2147483648.0) {
-            let q = i32(w); // truncates toward zero
-            return vec2<u32>(bitcast<u32>(q), select(0u, NONE, q < 0));
-        }
-        // |w| >= 2^31 is an integer: split it exactly into 2^32 * hi + lo.
-        w = clamp(w, -4611686018427387904.0, 4611686018427387904.0);
-        let hi = floor(w * 2.3283064365386963e-10);
-        let lo = w - hi * 4294967296.0;
-        return vec2<u32>(u32(lo), bitcast<u32>(i32(hi)));
+        // Scaling by a power of two is exact; |w| < 1 truncates to 0 whether or not the
+        // device flushes denormals.
+        let w = clamp(bitcast<f32>(bits) * bitcast<f32>(params.sum_scale), -2147483520.0, 2147483520.0);
+        let q = i32(w); // truncates toward zero
+        return vec2<u32>(bitcast<u32>(q), select(0u, NONE, q < 0));
     }
     return vec2<u32>(key, 0u);
 }

@@ -2,10 +2,10 @@
 //! threshold choice -> mask + label + measure per tile (the engine) -> merge seams -> detections.
 
 use crate::detections::{detections, Detection};
-use crate::engine::{effective_tile_size, label_scene, Engine};
+use crate::engine::{effective_tile_size, label_scene, minmax_scene, Engine};
 use crate::error::{Error, Result};
 use crate::read::Raster;
-use crate::sample::{key_to_value, nodata_key, threshold_key, SampleKind};
+use crate::sample::{f32_sum_exponent, key_to_value, nodata_key, threshold_key, SampleKind};
 use crate::seams::merge_seams;
 use crate::threshold::{mean_std, otsu_key, scene_histogram};
 use crate::tiling::{Connectivity, Params, FLAG_NAN, FLAG_NODATA, FLAG_NONE};
@@ -66,6 +66,10 @@ pub struct ParamsReport {
     pub min_area: u64,
     pub max_area: Option<u64>,
     pub sample_type: SampleKind,
+    /// f32 scenes: the resolution of `sum` (sums are exact multiples of it; see
+    /// [`crate::sample::f32_sum_exponent`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sum_step: Option<f64>,
 }
 
 /// Result of [`detect`].
@@ -101,16 +105,33 @@ pub fn detect(engine: &dyn Engine, raster: &Raster, opts: &DetectOptions) -> Res
             p.nodata_key = k;
         }
     }
+    // The valid finite range: binning of u32/f32 histograms, and the scale of f32 sums.
+    let fixed = matches!(opts.threshold, ThresholdMode::Fixed(_));
+    let range = if kind == SampleKind::F32 || (kind == SampleKind::U32 && !fixed) {
+        minmax_scene(engine, raster, &p, opts.tile_size)?
+    } else {
+        None
+    };
+    let mut f32_sum_exp = 0;
+    if kind == SampleKind::F32 {
+        let max_abs = range.map_or(0.0, |(lo, hi)| {
+            key_to_value(kind, lo)
+                .abs()
+                .max(key_to_value(kind, hi).abs())
+        });
+        f32_sum_exp = f32_sum_exponent(max_abs);
+        p.sum_scale = (f32_sum_exp as f32).exp2().to_bits();
+    }
+    let hist = |p: &Params| scene_histogram(engine, raster, p, opts.tile_size, range);
     let (method, key) = match opts.threshold {
         ThresholdMode::Fixed(v) => ("fixed", threshold_key(kind, v)),
         ThresholdMode::Otsu => (
             "otsu",
-            scene_histogram(engine, raster, &p, opts.tile_size)?
-                .and_then(|(bin, hist)| otsu_key(kind, &bin, &hist)),
+            hist(&p)?.and_then(|(bin, hist)| otsu_key(kind, &bin, &hist)),
         ),
         ThresholdMode::MeanStd(k) => (
             "mean_std",
-            scene_histogram(engine, raster, &p, opts.tile_size)?.map(|(bin, hist)| {
+            hist(&p)?.map(|(bin, hist)| {
                 let (mean, std) = mean_std(kind, &bin, &hist);
                 // Above the brightest value (saturated scenes): the brightest bin is the target.
                 let top = hist
@@ -134,6 +155,7 @@ pub fn detect(engine: &dyn Engine, raster: &Raster, opts: &DetectOptions) -> Res
         &roots,
         raster.width,
         kind,
+        f32_sum_exp,
         opts.min_area,
         opts.max_area,
     );
@@ -146,6 +168,7 @@ pub fn detect(engine: &dyn Engine, raster: &Raster, opts: &DetectOptions) -> Res
             min_area: opts.min_area,
             max_area: (opts.max_area != u64::MAX).then_some(opts.max_area),
             sample_type: kind,
+            sum_step: (kind == SampleKind::F32).then(|| (-f32_sum_exp as f64).exp2()),
         },
         detections: dets,
         tile_size: effective_tile_size(engine, opts.tile_size, opts.connectivity),

@@ -7,7 +7,7 @@
 
 use crate::cpu::measure::*;
 use crate::engine::SceneLabels;
-use crate::sample::{key_to_value, SampleKind, F32_SUM_SCALE};
+use crate::sample::{key_to_value, SampleKind};
 use serde::Serialize;
 
 /// A sample value in the output: integers stay integers.
@@ -48,7 +48,8 @@ pub struct Detection {
     pub bbox: [u64; 4],
     /// Pixels.
     pub area: u64,
-    /// Sum of sample values (f32 scenes: sum of trunc(v * 65536) / 65536).
+    /// Sum of sample values (f32 scenes: sum of trunc(v * 2^s) / 2^s, see
+    /// [`crate::sample::f32_sum_exponent`]).
     pub sum: Value,
     /// Largest sample value.
     pub max: Value,
@@ -87,11 +88,13 @@ fn word64(r: &[u32], i: usize) -> u64 {
 }
 
 /// Detections of a labelled scene, given each record's merged root (from [`crate::seams`]).
+/// `f32_sum_exp` is the `s` of f32 fixed-point sums (ignored for integer kinds).
 pub fn detections(
     scene: &SceneLabels,
     roots: &[u32],
     width: u32,
     kind: SampleKind,
+    f32_sum_exp: i32,
     min_area: u64,
     max_area: u64,
 ) -> Vec<Detection> {
@@ -142,7 +145,7 @@ pub fn detections(
         .map(|(i, c)| {
             let a = c.area as f64;
             let (sum, mean) = if kind.is_float() {
-                let s = c.sum as f64 / F32_SUM_SCALE;
+                let s = c.sum as f64 * (-f32_sum_exp as f64).exp2();
                 (Value::Float(s), s / a)
             } else {
                 (Value::Int(c.sum), c.sum as f64 / a)

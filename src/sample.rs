@@ -15,9 +15,30 @@ use serde::Serialize;
 /// Key under which every NaN is stored for `f32` scenes (bits 0x7FFF_FFFF, a NaN, mapped).
 pub const NAN_KEY: u32 = 0xFFFF_FFFF;
 
-/// Scale of the fixed-point sums of `f32` scenes: each pixel adds `trunc(v * 65536)`.
-/// Keep in sync with `F32_SUM_SCALE` in `shaders/common.wgsl`.
-pub const F32_SUM_SCALE: f64 = 65536.0;
+/// Key of +0.0 (and of -0.0, which equals it).
+pub const ZERO_F32_KEY: u32 = 0x8000_0000;
+/// Keys of -inf and +inf: left out of the f32 sum scale and of histogram ranges.
+pub const NEG_INF_KEY: u32 = 0x007F_FFFF;
+pub const POS_INF_KEY: u32 = 0xFF80_0000;
+
+/// Exponent `s` of the fixed-point sums of an `f32` scene (each target pixel adds
+/// `trunc(v * 2^s)`, saturated to +-(2^31 - 128)), from the largest finite |value| of the scene:
+/// the largest `s <= 100` with `max_abs * 2^s < 2^31`, so no finite pixel saturates and a
+/// component's sum is exact in 64 bits. Resolution of the sums: 2^-s.
+pub fn f32_sum_exponent(max_abs: f64) -> i32 {
+    if max_abs.is_nan() || max_abs <= 0.0 || max_abs.is_infinite() {
+        return 0;
+    }
+    // e: smallest integer with max_abs < 2^e.
+    let mut e = max_abs.log2().floor() as i32 + 1;
+    while max_abs >= (e as f64).exp2() {
+        e += 1;
+    }
+    while e > -150 && max_abs < ((e - 1) as f64).exp2() {
+        e -= 1;
+    }
+    (31 - e).clamp(-100, 100)
+}
 
 /// The sample type of a raster band.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -86,6 +107,10 @@ pub fn key_i16(v: i16) -> u32 {
 pub fn key_f32(v: f32) -> u32 {
     if v.is_nan() {
         return NAN_KEY;
+    }
+    if v == 0.0 {
+        // -0.0 == 0.0: one key, so thresholds and nodata treat them alike.
+        return ZERO_F32_KEY;
     }
     let b = v.to_bits();
     if b & 0x8000_0000 != 0 {
@@ -165,7 +190,8 @@ fn next_up(f: f32) -> f32 {
 }
 
 /// The key of a nodata value, or `None` when no sample of this kind can equal it
-/// (then no pixel is nodata). NaN nodata is implicit for `f32` (every NaN is nodata).
+/// (then no pixel is nodata). For `f32` the value is rounded to f32 first, as GDAL does.
+/// NaN nodata is implicit for `f32` (every NaN is nodata).
 pub fn nodata_key(kind: SampleKind, v: f64) -> Option<u32> {
     if v.is_nan() {
         return None;
@@ -181,10 +207,8 @@ pub fn nodata_key(kind: SampleKind, v: f64) -> Option<u32> {
         }
         SampleKind::I16 => (v.fract() == 0.0 && (i16::MIN as f64..=i16::MAX as f64).contains(&v))
             .then(|| key_i16(v as i16)),
-        SampleKind::F32 => {
-            let f = v as f32;
-            (f as f64 == v).then(|| key_f32(f))
-        }
+        // As GDAL does: the nodata value rounded to f32 (out of range: +-inf).
+        SampleKind::F32 => Some(key_f32(v as f32)),
     }
 }
 
@@ -219,6 +243,30 @@ mod tests {
     }
 
     #[test]
+    fn sum_exponent_keeps_pixels_below_2_31() {
+        for m in [
+            1e-30,
+            0.3,
+            1.0,
+            1.5,
+            2.0,
+            100.0,
+            65535.0,
+            1e14,
+            f32::MAX as f64,
+        ] {
+            let s = f32_sum_exponent(m);
+            assert!(m * (s as f64).exp2() < 2147483648.0, "{m} {s}");
+            assert!(
+                s == 100 || m * ((s + 1) as f64).exp2() >= 2147483648.0,
+                "{m} {s}"
+            );
+        }
+        assert_eq!(f32_sum_exponent(1.0), 30);
+        assert_eq!(f32_sum_exponent(0.0), 0);
+    }
+
+    #[test]
     fn threshold_keys() {
         assert_eq!(threshold_key(SampleKind::U8, 10.0), Some(10));
         assert_eq!(threshold_key(SampleKind::U8, 10.2), Some(11));
@@ -229,6 +277,15 @@ mod tests {
         assert!(key_to_value(SampleKind::F32, k) >= 0.1);
         assert!(key_to_value(SampleKind::F32, k - 1) < 0.1);
         assert_eq!(nodata_key(SampleKind::U16, 0.0), Some(0));
+        assert_eq!(key_f32(-0.0), key_f32(0.0));
+        assert_eq!(threshold_key(SampleKind::F32, 0.0), Some(key_f32(-0.0)));
+        assert_eq!(nodata_key(SampleKind::F32, -9999.9), Some(key_f32(-9999.9)));
+        assert_eq!(
+            nodata_key(SampleKind::F32, -3.4028235e38),
+            Some(key_f32(f32::MIN))
+        );
+        assert_eq!(key_f32(f32::NEG_INFINITY), NEG_INF_KEY);
+        assert_eq!(key_f32(f32::INFINITY), POS_INF_KEY);
         assert_eq!(nodata_key(SampleKind::U16, 0.5), None);
     }
 }

@@ -7,7 +7,7 @@
 //! scanned for their lowest and highest valid key (`minmax`); the key range is then cut into at
 //! most 65536 bins of 2^shift keys (for f32 keys this is finer near zero, like the values).
 
-use crate::engine::{histogram_scene, minmax_scene, Engine};
+use crate::engine::{histogram_scene, Engine};
 use crate::error::Result;
 use crate::read::Raster;
 use crate::sample::{key_i16, key_to_value, SampleKind};
@@ -94,19 +94,21 @@ pub fn otsu(hist: &[u64], value: impl Fn(usize) -> f64) -> Option<usize> {
     Some(best.1)
 }
 
-/// The histogram of a scene's valid keys and its binning (`None`: every pixel is nodata).
+/// The histogram of a scene's valid keys and its binning (`None`: no valid pixel). u32 and
+/// f32 scenes are binned over `range`, their lowest and highest valid finite key
+/// ([`crate::engine::minmax_scene`]); f32 infinities fall in the end bins (-inf below the
+/// first, left out; +inf in the last).
 pub fn scene_histogram(
     engine: &dyn Engine,
     raster: &Raster,
     base: &Params,
     tile_size: u32,
+    range: Option<(u32, u32)>,
 ) -> Result<Option<(Binning, Vec<u64>)>> {
-    let bin = match fixed_binning(raster.kind) {
-        Some(b) => b,
-        None => match minmax_scene(engine, raster, base, tile_size)? {
-            None => return Ok(None),
-            Some((lo, hi)) => Binning::for_range(lo, hi),
-        },
+    let bin = match (fixed_binning(raster.kind), range) {
+        (Some(b), _) => b,
+        (None, Some((lo, hi))) => Binning::for_range(lo, hi),
+        (None, None) => return Ok(None),
     };
     let mut p = *base;
     p.hist_min = bin.min;

@@ -4,6 +4,7 @@
 mod common;
 use common::*;
 use proptest::prelude::*;
+use vesselscan::detect::{detect, ThresholdMode};
 use vesselscan::detections::Detection;
 use vesselscan::read::Raster;
 use vesselscan::sample::{key_f32, key_i16, SampleKind};
@@ -227,7 +228,6 @@ fn signed_and_float_samples() {
 
 #[test]
 fn otsu_is_identical_on_both_backends() {
-    use vesselscan::detect::{detect, ThresholdMode};
     use vesselscan::engine::cpu::CpuEngine;
     let r = bimodal(200, 150);
     let mut o = opts(0.0, Eight, 64);
@@ -431,4 +431,93 @@ proptest! {
             prop_assert_eq!(&g, &want);
         }
     }
+}
+
+fn f32_raster(w: u32, h: u32, vals: &[f32]) -> Raster {
+    typed(
+        SampleKind::F32,
+        w,
+        h,
+        vals.iter().map(|&v| key_f32(v)).collect(),
+    )
+}
+
+/// Both backends, the same answer, returned.
+fn both(r: &Raster, o: &vesselscan::detect::DetectOptions) -> Vec<Detection> {
+    let c = run_cpu(r, o);
+    if let Some(g) = run_gpu(r, o) {
+        assert_eq!(g, c);
+    }
+    c
+}
+
+#[test]
+fn f32_nodata_is_rounded_to_f32() {
+    // GDAL writes f32 nodata as decimals that are not exactly f32 values.
+    for nd in [-3.4028235e38f64, -9999.9] {
+        let mut vals = vec![nd as f32; 400];
+        for v in vals.iter_mut().skip(200).take(198) {
+            *v = 10.0;
+        }
+        vals[398] = 50.0;
+        vals[399] = 50.0;
+        let mut r = f32_raster(20, 20, &vals);
+        r.nodata = Some(nd);
+        let d = detect(
+            &vesselscan::engine::cpu::CpuEngine,
+            &r,
+            &vesselscan::detect::DetectOptions::default(),
+        )
+        .unwrap();
+        // Without the nodata, mean + 5 sigma would be dragged far below 10.
+        let t = d.params.threshold.unwrap();
+        assert!(t > 10.0 && t <= 50.0, "nodata {nd}: threshold {t}");
+        assert_eq!(d.detections.len(), 1);
+        assert_eq!(d.detections[0].area, 2);
+    }
+}
+
+#[test]
+fn f32_sums_do_not_overflow() {
+    let o = opts(1.0, Eight, 4);
+    let d = both(&f32_raster(2, 1, &[1e14, 1e14]), &o);
+    let s = d[0].sum.as_f64();
+    assert!((s - 2e14).abs() / 2e14 < 1e-6, "{s}");
+    let d = both(&f32_raster(16, 1, &[1e13; 16]), &o);
+    assert!((d[0].sum.as_f64() - 1.6e14).abs() / 1.6e14 < 1e-6);
+    assert!(d[0].mean > 0.0);
+    // Small values keep fine resolution: 0.1 + 0.2 in one component.
+    let d = both(&f32_raster(2, 1, &[0.1, 0.2]), &opts(0.05, Eight, 1));
+    assert!((d[0].sum.as_f64() - 0.3).abs() < 1e-8, "{:?}", d[0].sum);
+}
+
+#[test]
+fn infinities_do_not_break_automatic_thresholds() {
+    // A dB scene with log(0) = -inf: Otsu and mean + k sigma ignore it.
+    let mut vals = vec![10.0f32; 100];
+    for y in 0..10 {
+        vals[y * 10 + 7] = 200.0;
+    }
+    vals[0] = f32::NEG_INFINITY;
+    let r = f32_raster(10, 10, &vals);
+    for mode in [ThresholdMode::Otsu, ThresholdMode::MeanStd(2.0)] {
+        let mut o = opts(0.0, Eight, 3);
+        o.threshold = mode;
+        let d = both(&r, &o);
+        assert_eq!(d.len(), 1, "{mode:?}");
+        assert_eq!(d[0].area, 10, "{mode:?}");
+        assert_eq!(d[0].bbox, [7, 0, 8, 10]);
+    }
+}
+
+#[test]
+fn negative_zero_equals_zero() {
+    let r = f32_raster(3, 1, &[-0.0, -1.0, 0.0]);
+    let d = both(&r, &opts(0.0, Four, 2));
+    assert_eq!(d.iter().map(|d| d.area).sum::<u64>(), 2);
+    let mut o = opts(-5.0, Eight, 2);
+    o.nodata = Some(0.0);
+    let d = both(&r, &o);
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].area, 1); // only -1.0: both zeros are nodata
 }

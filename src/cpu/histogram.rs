@@ -1,13 +1,19 @@
-//! CPU twin of `shaders/histogram.wgsl`: `minmax` of valid keys into `counters[0..2]`, and the
+//! CPU twin of `shaders/histogram.wgsl`: `minmax` of valid finite keys into `counters[0..2]`, and the
 //! `histogram` of valid keys, bin `(key - hist_min) >> hist_shift` clamped to the last bin.
 
 use super::is_valid;
+use crate::sample::{NEG_INF_KEY, POS_INF_KEY};
+
+/// `KIND_F32` of the kernels (`SampleKind::F32.code()`).
+const F32: u32 = 4;
 use crate::tiling::{Params, TileDesc};
 
 pub fn minmax(params: &Params, tiles: &[TileDesc], samples: &[u32], counters: &mut [u32]) {
     for t in tiles {
         for &key in tile_samples(t, samples) {
-            if is_valid(params, key) {
+            // f32: infinities are left out of the range (they go to the end bins).
+            let inf = params.kind == F32 && (key == NEG_INF_KEY || key == POS_INF_KEY);
+            if is_valid(params, key) && !inf {
                 counters[0] = counters[0].min(key);
                 counters[1] = counters[1].max(key);
             }

@@ -19,9 +19,10 @@ pub const R_SY_LO: usize = 11;
 pub const R_TILE: usize = 13;
 
 /// What a pixel adds to its component's sum (`addend` in the kernel), as an i64:
-/// integer kinds their value, f32 `trunc(v * 65536)` (exactly as the kernel computes it).
+/// integer kinds their value, f32 `trunc(v * 2^s)` with `scale` the bits of the f32 2^s,
+/// saturated at +-2147483520 (exactly as the kernel computes it).
 #[inline]
-pub fn addend(kind: u32, key: u32) -> i64 {
+pub fn addend(kind: u32, scale: u32, key: u32) -> i64 {
     const I16: u32 = 2;
     const F32: u32 = 4;
     debug_assert_eq!(SampleKind::I16.code(), I16);
@@ -34,15 +35,9 @@ pub fn addend(kind: u32, key: u32) -> i64 {
             } else {
                 !key
             };
-            let w = f32::from_bits(bits) * 65536.0;
-            if w.abs() < 2_147_483_648.0 {
-                w as i32 as i64
-            } else {
-                let w = w.clamp(-4_611_686_018_427_387_904.0, 4_611_686_018_427_387_904.0);
-                let hi = (w * f32::from_bits(0x2F80_0000)).floor();
-                let lo = w - hi * 4_294_967_296.0;
-                ((hi as i32 as i64) << 32).wrapping_add(lo as u32 as i64)
-            }
+            let w = (f32::from_bits(bits) * f32::from_bits(scale))
+                .clamp(-2_147_483_520.0, 2_147_483_520.0);
+            w as i32 as i64
         }
         _ => key as i64,
     }
@@ -134,11 +129,14 @@ pub fn measure(
     // The kind decides the addend: pick it once, outside the pixel loops.
     match params.kind {
         2 => measure_kind(params, tiles, samples, mask, parent, remap, records, |k| {
-            addend(2, k)
+            addend(2, 0, k)
         }),
-        4 => measure_kind(params, tiles, samples, mask, parent, remap, records, |k| {
-            addend(4, k)
-        }),
+        4 => {
+            let scale = params.sum_scale;
+            measure_kind(params, tiles, samples, mask, parent, remap, records, |k| {
+                addend(4, scale, k)
+            })
+        }
         _ => measure_kind(params, tiles, samples, mask, parent, remap, records, |k| {
             k as i64
         }),
@@ -251,13 +249,20 @@ mod tests {
 
     #[test]
     fn f32_addend_is_fixed_point() {
-        assert_eq!(addend(4, key_f32(1.5)), 98304);
-        assert_eq!(addend(4, key_f32(-1.5)), -98304);
-        assert_eq!(addend(4, key_f32(1e-9)), 0);
-        assert_eq!(addend(4, key_f32(1e6)), 65_536_000_000);
-        assert_eq!(addend(4, key_f32(-1e6)), -65_536_000_000);
-        assert_eq!(addend(4, key_f32(f32::INFINITY)), 1 << 62);
-        assert_eq!(addend(2, crate::sample::key_i16(-7)), -7);
-        assert_eq!(addend(1, 65535), 65535);
+        let s16 = 65536f32.to_bits();
+        assert_eq!(addend(4, s16, key_f32(1.5)), 98304);
+        assert_eq!(addend(4, s16, key_f32(-1.5)), -98304);
+        assert_eq!(addend(4, s16, key_f32(1e-9)), 0);
+        assert_eq!(addend(4, s16, key_f32(30000.0)), 1_966_080_000);
+        assert_eq!(addend(4, s16, key_f32(f32::INFINITY)), 2_147_483_520);
+        assert_eq!(addend(4, s16, key_f32(f32::NEG_INFINITY)), -2_147_483_520);
+        let tiny = (2f32).powi(-90).to_bits();
+        assert_eq!(
+            addend(4, tiny, key_f32(1e30)),
+            (1e30f64 * 2f64.powi(-90)) as i64
+        );
+        assert_eq!(addend(2, 0, crate::sample::key_i16(-7)), -7);
+        assert_eq!(addend(1, 0, 65535), 65535);
+        assert_eq!(addend(3, 0, u32::MAX), u32::MAX as i64);
     }
 }

@@ -106,6 +106,22 @@ pub fn oracle(
         sx: u128,
         sy: u128,
     }
+    // f32 sums: fixed point at 2^s, s from the largest finite |value| of the valid pixels.
+    let kind = r.kind;
+    let exp = if kind.is_float() {
+        let max_abs = r
+            .keys
+            .iter()
+            .filter(|&&k| Some(k) != nodata && k != vesselscan::sample::NAN_KEY)
+            .map(|&k| vesselscan::sample::key_to_value(kind, k).abs())
+            .filter(|v| v.is_finite())
+            .fold(0.0, f64::max);
+        vesselscan::sample::f32_sum_exponent(max_abs)
+    } else {
+        0
+    };
+    let scale = (exp as f32).exp2().to_bits();
+    let step = (-exp as f64).exp2();
     let mut stats: std::collections::BTreeMap<u32, S> = Default::default();
     for y in 0..r.height {
         for x in 0..r.width {
@@ -132,7 +148,7 @@ pub fn oracle(
             s.y0 = s.y0.min(y);
             s.x1 = s.x1.max(x);
             s.y1 = s.y1.max(y);
-            s.sum += vesselscan::cpu::measure::addend(r.kind.code(), k) as i128;
+            s.sum += vesselscan::cpu::measure::addend(r.kind.code(), scale, k) as i128;
             s.max = s.max.max(k);
             s.sx += x as u128;
             s.sy += y as u128;
@@ -149,13 +165,13 @@ pub fn oracle(
             bbox: [s.x0, s.y0, s.x1 + 1, s.y1 + 1],
             area: s.area,
             sum: if r.kind.is_float() {
-                vesselscan::detections::Value::Float(s.sum as f64 / 65536.0)
+                vesselscan::detections::Value::Float(s.sum as f64 * step)
             } else {
                 vesselscan::detections::Value::Int(s.sum)
             },
             max: vesselscan::detections::value_of(r.kind, s.max),
             mean: if r.kind.is_float() {
-                s.sum as f64 / 65536.0 / s.area as f64
+                s.sum as f64 * step / s.area as f64
             } else {
                 s.sum as f64 / s.area as f64
             },
