@@ -143,9 +143,8 @@ fn run_detect(a: &DetectArgs) -> Result<()> {
         Some(name) => format!("gpu ({name})"),
         None => "cpu".into(),
     };
-    if out.tile_size != a.tile_size.min(raster.width.max(raster.height))
-        && out.tile_size < a.tile_size
-    {
+    // Only worth a word when the clamp changes the tiling of this scene.
+    if out.tile_size < a.tile_size && out.tile_size < raster.width.max(raster.height) {
         eprintln!(
             "vesselscan: tile size {} exceeds the backend's limits; using {}",
             a.tile_size, out.tile_size
