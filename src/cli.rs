@@ -112,6 +112,22 @@ fn run_detect(a: &DetectArgs) -> Result<()> {
         Some(p) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) => Format::Csv,
         _ => Format::Json,
     });
+    // A bad output path fails before the work, not after.
+    if let Some(out) = &a.output {
+        let dir = match out.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => std::path::Path::new("."),
+        };
+        if !dir.is_dir() {
+            return Err(Error::Write {
+                path: out.clone(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("output folder {} does not exist", dir.display()),
+                ),
+            });
+        }
+    }
     let raster = read_raster(
         &a.input,
         &ReadOptions {

@@ -229,6 +229,28 @@ fn bad_input_fails_cleanly() {
 }
 
 #[test]
+fn missing_output_folder_fails_before_the_work() {
+    let o = run(&[
+        "detect",
+        data("ssdd_001114.jpg").to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "-o",
+        "/no/such/folder/out.json",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("/no/such/folder/out.json: output folder /no/such/folder does not exist"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("detections"),
+        "ran the detection first: {err}"
+    );
+}
+
+#[test]
 fn bad_options_fail_cleanly() {
     let o = run(&[
         "detect",
