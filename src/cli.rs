@@ -1,11 +1,11 @@
 //! The command line: `vesselscan detect` and `vesselscan adapters` (clap derive).
 
-use crate::detect::{detect, DetectOptions, ThresholdMode, DEFAULT_SIGMAS, DEFAULT_TILE_SIZE};
+use crate::detect::{DetectOptions, ThresholdMode, DEFAULT_SIGMAS, DEFAULT_TILE_SIZE};
 use crate::engine::{cpu::CpuEngine, gpu::GpuEngine, Engine};
 use crate::error::{Error, Result};
 use crate::read::{read_raster, ReadOptions, DEFAULT_MAX_PIXELS};
 use crate::tiling::Connectivity;
-use crate::write::{to_csv, to_json, write_atomic, Format, Report};
+use crate::write::{write_atomic, Format};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::PathBuf;
@@ -25,6 +25,8 @@ pub struct Cli {
 pub enum Command {
     /// Detect bright objects (vessels) in a raster and write one record per object.
     Detect(DetectArgs),
+    /// Detect in many rasters: folders, globs, list files; resumable, shardable.
+    Batch(BatchArgs),
     /// List the GPU adapters wgpu finds, as JSON.
     Adapters,
 }
@@ -47,6 +49,52 @@ pub struct DetectArgs {
     /// Output format (default: from the output's extension, else json).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    #[command(flatten)]
+    pub flags: DetectFlags,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BatchArgs {
+    /// Inputs: files, folders (searched recursively for .tif/.tiff/.png/.jpg/.jpeg), glob
+    /// patterns (quoted, e.g. 'scenes/*.tif'), or list files (.txt/.lst, one path per line).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Output folder: one `<stem>.<format>` per input, and `summary.json`.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Output format of the per-file results.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+    /// Redo files whose output already exists (by default they are skipped: resume).
+    #[arg(long)]
+    pub force: bool,
+    /// Process only shard I of N (0 <= I < N), by a stable hash of each input path: run one
+    /// process per shard (Slurm array task, Kubernetes indexed job) over the same inputs.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<(u32, u32)>,
+    #[command(flatten)]
+    pub flags: DetectFlags,
+}
+
+fn parse_shard(s: &str) -> std::result::Result<(u32, u32), String> {
+    let (i, n) = s.split_once('/').ok_or("expected I/N, e.g. 0/4")?;
+    let i: u32 = i
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad shard index {i:?}"))?;
+    let n: u32 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad shard count {n:?}"))?;
+    if n == 0 || i >= n {
+        return Err(format!("shard {i}/{n}: need 0 <= I < N"));
+    }
+    Ok((i, n))
+}
+
+/// The options shared by `detect` and `batch`.
+#[derive(Debug, clap::Args)]
+pub struct DetectFlags {
     /// Band to read, 1-based as in GDAL (default: 1; RGB pictures: luminance).
     #[arg(long)]
     pub band: Option<u32>,
@@ -91,6 +139,34 @@ pub struct DetectArgs {
     pub max_pixels: u64,
 }
 
+impl DetectFlags {
+    pub fn read_options(&self) -> ReadOptions {
+        ReadOptions {
+            band: self.band,
+            max_pixels: self.max_pixels,
+        }
+    }
+
+    pub fn detect_options(&self) -> DetectOptions {
+        DetectOptions {
+            threshold: match (self.threshold, self.otsu) {
+                (Some(v), _) => ThresholdMode::Fixed(v),
+                (None, true) => ThresholdMode::Otsu,
+                (None, false) => ThresholdMode::MeanStd(self.sigma.unwrap_or(DEFAULT_SIGMAS)),
+            },
+            nodata: self.nodata,
+            connectivity: if self.connectivity == "4" {
+                Connectivity::Four
+            } else {
+                Connectivity::Eight
+            },
+            tile_size: self.tile_size,
+            min_area: self.min_area,
+            max_area: self.max_area.unwrap_or(u64::MAX),
+        }
+    }
+}
+
 /// Open the backend asked for; `auto` falls back to the CPU when no adapter exists.
 pub fn open_engine(choice: BackendChoice, adapter: Option<&str>) -> Result<Box<dyn Engine>> {
     match choice {
@@ -107,6 +183,23 @@ pub fn open_engine(choice: BackendChoice, adapter: Option<&str>) -> Result<Box<d
     }
 }
 
+fn check_output_folder(out: &std::path::Path) -> Result<()> {
+    let dir = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if dir.is_dir() {
+        return Ok(());
+    }
+    Err(Error::Write {
+        path: out.to_owned(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("output folder {} does not exist", dir.display()),
+        ),
+    })
+}
+
 fn run_detect(a: &DetectArgs) -> Result<()> {
     let format = a.format.unwrap_or_else(|| match &a.output {
         Some(p) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) => Format::Csv,
@@ -114,90 +207,24 @@ fn run_detect(a: &DetectArgs) -> Result<()> {
     });
     // A bad output path fails before the work, not after.
     if let Some(out) = &a.output {
-        let dir = match out.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => std::path::Path::new("."),
-        };
-        if !dir.is_dir() {
-            return Err(Error::Write {
-                path: out.clone(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    format!("output folder {} does not exist", dir.display()),
-                ),
-            });
-        }
+        check_output_folder(out)?;
     }
-    let raster = read_raster(
+    let f = &a.flags;
+    let raster = read_raster(&a.input, &f.read_options())?;
+    let engine = open_engine(f.backend, f.adapter.as_deref())?;
+    let scene = crate::write::run_scene(
+        engine.as_ref(),
         &a.input,
-        &ReadOptions {
-            band: a.band,
-            max_pixels: a.max_pixels,
-        },
+        &raster,
+        &f.detect_options(),
+        format,
     )?;
-    let engine = open_engine(a.backend, a.adapter.as_deref())?;
-    let opts = DetectOptions {
-        threshold: match (a.threshold, a.otsu) {
-            (Some(v), _) => ThresholdMode::Fixed(v),
-            (None, true) => ThresholdMode::Otsu,
-            (None, false) => ThresholdMode::MeanStd(a.sigma.unwrap_or(DEFAULT_SIGMAS)),
-        },
-        nodata: a.nodata,
-        connectivity: if a.connectivity == "4" {
-            Connectivity::Four
-        } else {
-            Connectivity::Eight
-        },
-        tile_size: a.tile_size,
-        min_area: a.min_area,
-        max_area: a.max_area.unwrap_or(u64::MAX),
-    };
-    let t0 = std::time::Instant::now();
-    let out = detect(engine.as_ref(), &raster, &opts)?;
-    let secs = t0.elapsed().as_secs_f64();
-    let backend_desc = match engine.adapter() {
-        Some(name) => format!("gpu ({name})"),
-        None => "cpu".into(),
-    };
-    // Only worth a word when the clamp changes the tiling of this scene.
-    if out.tile_size < a.tile_size && out.tile_size < raster.width.max(raster.height) {
-        eprintln!(
-            "vesselscan: tile size {} exceeds the backend's limits; using {}",
-            a.tile_size, out.tile_size
-        );
-    }
-    let thr = match out.params.threshold {
-        Some(t) => format!("{t}"),
-        None => "none (no value can reach it)".into(),
-    };
-    eprintln!(
-        "vesselscan: {}: {}x{} {} band {}, backend {backend_desc}, threshold {} {thr}, {} detections in {secs:.3} s",
-        a.input.display(),
-        raster.width,
-        raster.height,
-        raster.kind.name(),
-        raster.band,
-        out.params.threshold_method,
-        out.detections.len(),
-    );
-    let bytes = match format {
-        Format::Json => to_json(&Report {
-            input: a.input.display().to_string(),
-            width: raster.width,
-            height: raster.height,
-            band: raster.band,
-            backend: engine.backend(),
-            adapter: engine.adapter(),
-            params: &out.params,
-            detections: &out.detections,
-        }),
-        Format::Csv => to_csv(&out.detections),
-    };
+    eprintln!("vesselscan: {}", scene.summary);
     match &a.output {
-        Some(p) => write_atomic(p, &bytes)?,
+        Some(p) => write_atomic(p, &scene.bytes)?,
         None => {
             let mut so = std::io::stdout().lock();
-            if let Err(e) = so.write_all(&bytes).and_then(|_| so.flush()) {
+            if let Err(e) = so.write_all(&scene.bytes).and_then(|_| so.flush()) {
                 // A closed pipe (`| head`) is not an error.
                 if e.kind() != std::io::ErrorKind::BrokenPipe {
                     return Err(Error::Write {
@@ -211,16 +238,87 @@ fn run_detect(a: &DetectArgs) -> Result<()> {
     Ok(())
 }
 
-/// Run the parsed command line.
-pub fn run(cli: &Cli) -> Result<()> {
+fn run_batch(a: &BatchArgs) -> Result<bool> {
+    use std::io::IsTerminal;
+    let f = &a.flags;
+    let inputs = crate::batch::expand_inputs(&a.inputs)?;
+    let inputs = match a.shard {
+        Some((i, n)) => crate::batch::shard(inputs, i, n),
+        None => inputs,
+    };
+    std::fs::create_dir_all(&a.output).map_err(|source| Error::Write {
+        path: a.output.clone(),
+        source,
+    })?;
+    let engine = open_engine(f.backend, f.adapter.as_deref())?;
+    let opts = crate::batch::BatchOptions {
+        outdir: a.output.clone(),
+        format: a.format,
+        force: a.force,
+        read: f.read_options(),
+        detect: f.detect_options(),
+    };
+    let bar = if std::io::stderr().is_terminal() {
+        let b = indicatif::ProgressBar::new(inputs.len() as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} files, {msg} [{elapsed_precise}, ETA {eta}]",
+            )
+            .expect("valid template"),
+        );
+        Some(b)
+    } else {
+        None
+    };
+    let t0 = std::time::Instant::now();
+    let mut mpx = 0.0;
+    let summary = crate::batch::run_batch(engine.as_ref(), &inputs, &opts, |r| {
+        mpx += r.megapixels;
+        let rate = mpx / t0.elapsed().as_secs_f64().max(1e-9);
+        let line = match r.status {
+            crate::batch::Status::Ok => {
+                format!("{}: {} detections", r.input, r.detections.unwrap_or(0))
+            }
+            crate::batch::Status::Skipped => format!("{}: skipped (output exists)", r.input),
+            // The error names the file already.
+            crate::batch::Status::Error => r.error.clone().unwrap_or_default(),
+        };
+        match &bar {
+            Some(b) => {
+                b.set_message(format!("{rate:.1} Mpx/s"));
+                if r.status == crate::batch::Status::Error {
+                    b.println(format!("vesselscan: {line}"));
+                }
+                b.inc(1);
+            }
+            None => eprintln!("vesselscan: {line}"),
+        }
+    })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    eprintln!(
+        "vesselscan: {} files: {} ok, {} skipped, {} failed; summary in {}",
+        summary.files.len(),
+        summary.ok,
+        summary.skipped,
+        summary.failed,
+        a.output.join("summary.json").display()
+    );
+    Ok(summary.failed == 0)
+}
+
+/// Run the parsed command line. `Ok(false)`: it ran, but some files failed (batch).
+pub fn run(cli: &Cli) -> Result<bool> {
     match &cli.command {
-        Command::Detect(a) => run_detect(a),
+        Command::Detect(a) => run_detect(a).map(|_| true),
+        Command::Batch(a) => run_batch(a),
         Command::Adapters => {
             let list = crate::gpu::list_adapters();
             let mut s = serde_json::to_string_pretty(&list).expect("adapters serialise");
             s.push('\n');
             print!("{s}");
-            Ok(())
+            Ok(true)
         }
     }
 }

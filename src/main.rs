@@ -5,7 +5,9 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = vesselscan::cli::Cli::parse();
     match vesselscan::cli::run(&cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        // Some files of a batch failed; each was reported as it happened.
+        Ok(false) => ExitCode::FAILURE,
         Err(e) => {
             let e = anyhow::Error::from(e);
             eprintln!("vesselscan: {e}");

@@ -61,6 +61,70 @@ pub fn to_csv(dets: &[Detection]) -> Vec<u8> {
     out
 }
 
+/// One scene run: the bytes to write and a one-line summary for stderr.
+pub struct SceneRun {
+    pub bytes: Vec<u8>,
+    pub detections: usize,
+    pub summary: String,
+}
+
+/// Detect on one read raster and render the output.
+pub fn run_scene(
+    engine: &dyn crate::engine::Engine,
+    input: &std::path::Path,
+    raster: &crate::read::Raster,
+    opts: &crate::detect::DetectOptions,
+    format: Format,
+) -> Result<SceneRun> {
+    let t0 = std::time::Instant::now();
+    let out = crate::detect::detect(engine, raster, opts)?;
+    let secs = t0.elapsed().as_secs_f64();
+    let backend_desc = match engine.adapter() {
+        Some(name) => format!("gpu ({name})"),
+        None => "cpu".into(),
+    };
+    let mut summary = String::new();
+    // Only worth a word when the clamp changes the tiling of this scene.
+    if out.tile_size < opts.tile_size && out.tile_size < raster.width.max(raster.height) {
+        summary += &format!(
+            "tile size {} exceeds the backend's limits; using {}\nvesselscan: ",
+            opts.tile_size, out.tile_size
+        );
+    }
+    let thr = match out.params.threshold {
+        Some(t) => format!("{t}"),
+        None => "none (no value can reach it)".into(),
+    };
+    summary += &format!(
+        "{}: {}x{} {} band {}, backend {backend_desc}, threshold {} {thr}, {} detections in {secs:.3} s",
+        input.display(),
+        raster.width,
+        raster.height,
+        raster.kind.name(),
+        raster.band,
+        out.params.threshold_method,
+        out.detections.len(),
+    );
+    let bytes = match format {
+        Format::Json => to_json(&Report {
+            input: input.display().to_string(),
+            width: raster.width,
+            height: raster.height,
+            band: raster.band,
+            backend: engine.backend(),
+            adapter: engine.adapter(),
+            params: &out.params,
+            detections: &out.detections,
+        }),
+        Format::Csv => to_csv(&out.detections),
+    };
+    Ok(SceneRun {
+        bytes,
+        detections: out.detections.len(),
+        summary,
+    })
+}
+
 /// Write `bytes` to `path` atomically: temp file in the same folder, then rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let err = |source| Error::Write {

@@ -1,0 +1,291 @@
+//! `vesselscan batch`: detection over whole archives.
+//!
+//! Inputs are expanded from files, folders (recursive), glob patterns and list files, sorted
+//! and de-duplicated, so every run (and every shard) sees the same list. Each input gets one
+//! output, `<stem>.<format>` in the output folder, written atomically; an input whose output
+//! exists is skipped (resume) unless `force`. A bad file is reported and the run goes on.
+//! `summary.json` lists every file with its status and is rewritten (atomically) after each
+//! file, so a run killed at any moment loses nothing and restarts where it stopped.
+
+use crate::detect::DetectOptions;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::read::{read_raster, ReadOptions};
+use crate::write::{write_atomic, Format};
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// Extensions of the rasters searched for in folders.
+pub const RASTER_EXTENSIONS: &[&str] = &["tif", "tiff", "png", "jpg", "jpeg"];
+
+fn is_raster(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| RASTER_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
+}
+
+fn walk(dir: &Path, out: &mut BTreeSet<PathBuf>) -> Result<()> {
+    let rd = std::fs::read_dir(dir).map_err(|source| Error::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    for e in rd {
+        let p = e
+            .map_err(|source| Error::Io {
+                path: dir.to_owned(),
+                source,
+            })?
+            .path();
+        if p.is_dir() {
+            walk(&p, out)?;
+        } else if is_raster(&p) {
+            out.insert(p);
+        }
+    }
+    Ok(())
+}
+
+/// Every input named by `args`: files as given (whatever their extension), folders searched
+/// recursively for rasters, glob patterns (`*`, `?`, `[...]`) expanded, list files (`.txt` or
+/// `.lst`: one path per line, `#` comments, relative paths from the list's folder) read.
+/// Sorted, without duplicates. A name that matches nothing is an error.
+pub fn expand_inputs(args: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = BTreeSet::new();
+    for a in args {
+        let s = a.to_string_lossy();
+        let ext = a.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if a.is_dir() {
+            walk(a, &mut out)?;
+        } else if a.is_file()
+            && (ext.eq_ignore_ascii_case("txt") || ext.eq_ignore_ascii_case("lst"))
+        {
+            let text = std::fs::read_to_string(a).map_err(|source| Error::Io {
+                path: a.clone(),
+                source,
+            })?;
+            let base = a.parent().unwrap_or(Path::new("."));
+            let listed: Vec<PathBuf> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(|l| {
+                    let p = PathBuf::from(l);
+                    if p.is_absolute() {
+                        p
+                    } else {
+                        base.join(p)
+                    }
+                })
+                .collect();
+            out.extend(expand_inputs(&listed)?);
+        } else if a.exists() {
+            out.insert(a.clone());
+        } else if s.contains(['*', '?', '[']) {
+            let paths =
+                glob::glob(&s).map_err(|e| Error::Invalid(format!("{s}: bad pattern: {e}")))?;
+            let before = out.len();
+            for p in paths.flatten() {
+                if p.is_dir() {
+                    walk(&p, &mut out)?;
+                } else {
+                    out.insert(p);
+                }
+            }
+            if out.len() == before {
+                return Err(Error::Invalid(format!("{s}: no file matches")));
+            }
+        } else {
+            // Reported like a missing file anywhere else.
+            return Err(Error::Io {
+                path: a.clone(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "No such file or directory",
+                ),
+            });
+        }
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// Stable 64-bit FNV-1a hash of a path's text: the same file lands in the same shard on every
+/// machine and as the archive grows.
+pub fn path_hash(p: &Path) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in p.to_string_lossy().as_bytes() {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// The inputs of shard `i` of `n` (0 <= i < n): disjoint shards that cover all inputs.
+pub fn shard(inputs: Vec<PathBuf>, i: u32, n: u32) -> Vec<PathBuf> {
+    inputs
+        .into_iter()
+        .filter(|p| path_hash(p) % n as u64 == i as u64)
+        .collect()
+}
+
+/// Output path of each input: `<stem>.<ext>` in `outdir`; inputs that share a stem get the
+/// first 8 hex digits of their path hash appended, so no two inputs write the same file.
+pub fn output_paths(inputs: &[PathBuf], outdir: &Path, format: Format) -> Vec<PathBuf> {
+    let ext = match format {
+        Format::Json => "json",
+        Format::Csv => "csv",
+    };
+    let stem = |p: &PathBuf| {
+        p.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let mut count = std::collections::HashMap::new();
+    for p in inputs {
+        *count.entry(stem(p)).or_insert(0) += 1;
+    }
+    inputs
+        .iter()
+        .map(|p| {
+            let s = stem(p);
+            let name = if count[&s] > 1 || s == "summary" {
+                format!("{s}-{:08x}.{ext}", path_hash(p) >> 32)
+            } else {
+                format!("{s}.{ext}")
+            };
+            outdir.join(name)
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Error,
+    Skipped,
+}
+
+/// One line of `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub input: String,
+    pub output: String,
+    pub status: Status,
+    /// Detections written (None when skipped or failed).
+    pub detections: Option<usize>,
+    pub seconds: f64,
+    pub error: Option<String>,
+    /// Pixels of the scene, in millions (0 when skipped or unreadable).
+    #[serde(skip)]
+    pub megapixels: f64,
+}
+
+/// `summary.json`.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Summary {
+    pub ok: usize,
+    pub skipped: usize,
+    pub failed: usize,
+    pub files: Vec<FileReport>,
+}
+
+pub struct BatchOptions {
+    pub outdir: PathBuf,
+    pub format: Format,
+    pub force: bool,
+    pub read: ReadOptions,
+    pub detect: DetectOptions,
+}
+
+/// Process `inputs` one after another (each detection uses every core or the GPU), calling
+/// `progress` after each file. Errors of single files are in the summary; only a failure to
+/// write the summary itself is returned as an error.
+pub fn run_batch(
+    engine: &dyn Engine,
+    inputs: &[PathBuf],
+    opts: &BatchOptions,
+    mut progress: impl FnMut(&FileReport),
+) -> Result<Summary> {
+    let outputs = output_paths(inputs, &opts.outdir, opts.format);
+    let summary_path = opts.outdir.join("summary.json");
+    let mut summary = Summary::default();
+    for (input, output) in inputs.iter().zip(&outputs) {
+        let t0 = std::time::Instant::now();
+        let mut rep = FileReport {
+            input: input.display().to_string(),
+            output: output.display().to_string(),
+            status: Status::Ok,
+            detections: None,
+            seconds: 0.0,
+            error: None,
+            megapixels: 0.0,
+        };
+        if output.exists() && !opts.force {
+            rep.status = Status::Skipped;
+            summary.skipped += 1;
+        } else {
+            let r = read_raster(input, &opts.read).and_then(|raster| {
+                rep.megapixels = raster.width as f64 * raster.height as f64 / 1e6;
+                let run =
+                    crate::write::run_scene(engine, input, &raster, &opts.detect, opts.format)?;
+                write_atomic(output, &run.bytes)?;
+                Ok(run.detections)
+            });
+            match r {
+                Ok(n) => {
+                    rep.detections = Some(n);
+                    summary.ok += 1;
+                }
+                Err(e) => {
+                    rep.status = Status::Error;
+                    rep.error = Some(e.to_string());
+                    summary.failed += 1;
+                }
+            }
+        }
+        rep.seconds = t0.elapsed().as_secs_f64();
+        progress(&rep);
+        summary.files.push(rep);
+        write_summary(&summary_path, &summary)?;
+    }
+    write_summary(&summary_path, &summary)?;
+    Ok(summary)
+}
+
+fn write_summary(path: &Path, s: &Summary) -> Result<()> {
+    let mut v = serde_json::to_vec_pretty(s).expect("summary serialises");
+    v.push(b'\n');
+    write_atomic(path, &v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_the_inputs() {
+        let inputs: Vec<PathBuf> = (0..200)
+            .map(|i| PathBuf::from(format!("a/scene_{i}.tif")))
+            .collect();
+        let mut all: Vec<PathBuf> = (0..7).flat_map(|i| shard(inputs.clone(), i, 7)).collect();
+        all.sort();
+        let mut want = inputs.clone();
+        want.sort();
+        assert_eq!(all, want);
+        assert!((0..7).all(|i| !shard(inputs.clone(), i, 7).is_empty()));
+    }
+
+    #[test]
+    fn colliding_stems_get_distinct_outputs() {
+        let inputs = vec![
+            PathBuf::from("a/x.tif"),
+            PathBuf::from("b/x.tif"),
+            PathBuf::from("c/y.png"),
+        ];
+        let o = output_paths(&inputs, Path::new("out"), Format::Csv);
+        assert_eq!(o[2], PathBuf::from("out/y.csv"));
+        assert_ne!(o[0], o[1]);
+        assert!(o[0].to_string_lossy().starts_with("out/x-"));
+    }
+}

@@ -1,0 +1,207 @@
+//! `vesselscan batch`: inputs from folders, globs and list files; a bad file reported and
+//! skipped; resume; --force; shards that partition the archive.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vesselscan"))
+        .args(args)
+        .output()
+        .expect("run vesselscan")
+}
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join(name)
+}
+
+/// An archive: two good scenes in nested folders, a truncated TIFF, a text file (ignored in
+/// folders), and a list file naming two of them.
+fn archive(dir: &Path) -> PathBuf {
+    let a = dir.join("archive");
+    std::fs::create_dir_all(a.join("2024/02")).unwrap();
+    std::fs::copy(data("ssdd_001114.jpg"), a.join("2024/chip.jpg")).unwrap();
+    std::fs::copy(
+        data("sen2ships_casablanca_B08.tif"),
+        a.join("2024/02/port.tif"),
+    )
+    .unwrap();
+    let tif = std::fs::read(data("sen2ships_casablanca_B08.tif")).unwrap();
+    std::fs::write(a.join("2024/02/broken.tif"), &tif[..tif.len() / 4]).unwrap();
+    std::fs::write(
+        a.join("notes.txt"),
+        "not a list of rasters, not in a folder scan",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("list.txt"),
+        "# two files\narchive/2024/chip.jpg\n\narchive/2024/02/port.tif\n",
+    )
+    .unwrap();
+    a
+}
+
+fn summary(out: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap()
+}
+
+fn status_of(s: &serde_json::Value, name: &str) -> String {
+    s["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["input"].as_str().unwrap().ends_with(name))
+        .unwrap_or_else(|| panic!("{name} not in summary"))["status"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn folder_batch_reports_bad_files_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = archive(dir.path());
+    let out = dir.path().join("out");
+    let args = [
+        "batch",
+        a.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "--min-area",
+        "10",
+    ];
+    let o = run(&args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a failed file makes the exit code non-zero: {err}"
+    );
+    assert!(err.contains("broken.tif: TIFF:"), "{err}");
+    let s = summary(&out);
+    assert_eq!(
+        (
+            s["ok"].as_u64(),
+            s["failed"].as_u64(),
+            s["skipped"].as_u64()
+        ),
+        (Some(2), Some(1), Some(0))
+    );
+    assert_eq!(status_of(&s, "broken.tif"), "error");
+    assert_eq!(status_of(&s, "chip.jpg"), "ok");
+    assert!(s["files"][0]["error"].is_string() || s["files"][1]["error"].is_string());
+    // One output per good input, named after it; nothing for the bad one, no temp files left.
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["chip.json", "port.json", "summary.json"]);
+    let chip: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("chip.json")).unwrap()).unwrap();
+    assert_eq!(chip["detections"].as_array().unwrap().len(), 12);
+
+    // Resume: done files are skipped, the bad one is tried again.
+    let before = std::fs::metadata(out.join("chip.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(1));
+    let s = summary(&out);
+    assert_eq!(status_of(&s, "chip.jpg"), "skipped");
+    assert_eq!(status_of(&s, "broken.tif"), "error");
+    assert_eq!(
+        std::fs::metadata(out.join("chip.json"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        before
+    );
+    // --force redoes them.
+    let o = run(&[&args[..], &["--force"]].concat());
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(status_of(&summary(&out), "chip.jpg"), "ok");
+}
+
+#[test]
+fn list_files_globs_and_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    archive(dir.path());
+    let out = dir.path().join("out");
+    let list = dir.path().join("list.txt");
+    let o = run(&[
+        "batch",
+        list.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "--format",
+        "csv",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(summary(&out)["ok"], 2);
+    assert!(std::fs::read_to_string(out.join("chip.csv"))
+        .unwrap()
+        .starts_with("id,x,y,"));
+    let pattern = format!("{}/archive/*/*.jpg", dir.path().display());
+    let out2 = dir.path().join("out2");
+    let o = run(&[
+        "batch",
+        &pattern,
+        "-o",
+        out2.to_str().unwrap(),
+        "--backend",
+        "cpu",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(summary(&out2)["files"].as_array().unwrap().len(), 1);
+    // A pattern or path that matches nothing is a clear error.
+    let o = run(&[
+        "batch",
+        &format!("{}/nothing/*.tif", dir.path().display()),
+        "-o",
+        out2.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no file matches"));
+}
+
+#[test]
+fn shards_partition_an_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = archive(dir.path());
+    for i in 0..5 {
+        std::fs::copy(data("ssdd_001114.jpg"), a.join(format!("extra_{i}.jpg"))).unwrap();
+    }
+    let mut seen = Vec::new();
+    for i in 0..3 {
+        let out = dir.path().join(format!("shard{i}"));
+        let shard = format!("{i}/3");
+        run(&[
+            "batch",
+            a.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--backend",
+            "cpu",
+            "--shard",
+            &shard,
+        ]);
+        for f in summary(&out)["files"].as_array().unwrap() {
+            seen.push(f["input"].as_str().unwrap().to_owned());
+        }
+    }
+    seen.sort();
+    let n = seen.len();
+    seen.dedup();
+    assert_eq!(seen.len(), n, "a file in two shards");
+    assert_eq!(n, 8, "every file in one shard: {seen:?}");
+    let o = run(&["batch", a.to_str().unwrap(), "-o", "x", "--shard", "3/3"]);
+    assert!(!o.status.success());
+}
