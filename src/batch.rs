@@ -192,6 +192,9 @@ pub struct Summary {
 
 pub struct BatchOptions {
     pub outdir: PathBuf,
+    /// `(i, n)` when this run is one shard: its summary is `summary.shard-<i>-of-<n>.json`, so
+    /// shards can share one output folder.
+    pub shard: Option<(u32, u32)>,
     pub format: Format,
     pub force: bool,
     pub read: ReadOptions,
@@ -208,7 +211,7 @@ pub fn run_batch(
     mut progress: impl FnMut(&FileReport),
 ) -> Result<Summary> {
     let outputs = output_paths(inputs, &opts.outdir, opts.format);
-    let summary_path = opts.outdir.join("summary.json");
+    let summary_path = opts.outdir.join(summary_name(opts.shard));
     let mut summary = Summary::default();
     for (input, output) in inputs.iter().zip(&outputs) {
         let t0 = std::time::Instant::now();
@@ -251,6 +254,14 @@ pub fn run_batch(
     }
     write_summary(&summary_path, &summary)?;
     Ok(summary)
+}
+
+/// `summary.json`, or `summary.shard-<i>-of-<n>.json` for one shard of a sharded run.
+pub fn summary_name(shard: Option<(u32, u32)>) -> String {
+    match shard {
+        Some((i, n)) => format!("summary.shard-{i}-of-{n}.json"),
+        None => "summary.json".into(),
+    }
 }
 
 fn write_summary(path: &Path, s: &Summary) -> Result<()> {

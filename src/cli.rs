@@ -69,7 +69,8 @@ pub struct BatchArgs {
     #[arg(long)]
     pub force: bool,
     /// Process only shard I of N (0 <= I < N), by a stable hash of each input path: run one
-    /// process per shard (Slurm array task, Kubernetes indexed job) over the same inputs.
+    /// process per shard (Slurm array task, Kubernetes indexed job) over the same inputs. Shards
+    /// may share OUTDIR: each writes its own `summary.shard-I-of-N.json`.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     pub shard: Option<(u32, u32)>,
     #[command(flatten)]
@@ -253,6 +254,7 @@ fn run_batch(a: &BatchArgs) -> Result<bool> {
     let engine = open_engine(f.backend, f.adapter.as_deref())?;
     let opts = crate::batch::BatchOptions {
         outdir: a.output.clone(),
+        shard: a.shard,
         format: a.format,
         force: a.force,
         read: f.read_options(),
@@ -303,7 +305,7 @@ fn run_batch(a: &BatchArgs) -> Result<bool> {
         summary.ok,
         summary.skipped,
         summary.failed,
-        a.output.join("summary.json").display()
+        a.output.join(crate::batch::summary_name(a.shard)).display()
     );
     Ok(summary.failed == 0)
 }

@@ -179,9 +179,10 @@ fn shards_partition_an_archive() {
     for i in 0..5 {
         std::fs::copy(data("ssdd_001114.jpg"), a.join(format!("extra_{i}.jpg"))).unwrap();
     }
+    // All shards write into one folder, each with its own summary.
+    let out = dir.path().join("out");
     let mut seen = Vec::new();
     for i in 0..3 {
-        let out = dir.path().join(format!("shard{i}"));
         let shard = format!("{i}/3");
         run(&[
             "batch",
@@ -193,10 +194,15 @@ fn shards_partition_an_archive() {
             "--shard",
             &shard,
         ]);
-        for f in summary(&out)["files"].as_array().unwrap() {
+        let s: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(out.join(format!("summary.shard-{i}-of-3.json"))).unwrap(),
+        )
+        .unwrap();
+        for f in s["files"].as_array().unwrap() {
             seen.push(f["input"].as_str().unwrap().to_owned());
         }
     }
+    assert!(!out.join("summary.json").exists());
     seen.sort();
     let n = seen.len();
     seen.dedup();
