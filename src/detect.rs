@@ -2,12 +2,14 @@
 //! threshold choice -> mask + label + measure per tile (the engine) -> merge seams -> detections.
 
 use crate::detections::{detections, Detection};
-use crate::engine::{effective_tile_size, label_scene, minmax_scene, Engine};
+use crate::engine::{
+    effective_tile_size, histogram_scene, label_scene, minmax_scene, Engine, SceneLabels,
+};
 use crate::error::{Error, Result};
 use crate::read::Raster;
 use crate::sample::{f32_sum_exponent, key_to_value, nodata_key, threshold_key, SampleKind};
 use crate::seams::merge_seams;
-use crate::threshold::{mean_std, otsu_key, scene_histogram};
+use crate::threshold::{binning, mean_std, otsu_key, Binning};
 use crate::tiling::{Connectivity, Params, FLAG_NAN, FLAG_NODATA, FLAG_NONE};
 use serde::Serialize;
 
@@ -81,16 +83,89 @@ pub struct DetectOutput {
     pub tile_size: u32,
 }
 
-/// Run the pipeline on `raster` with `engine`.
+/// A scene that can be read window by window: full-width bands of rows.
+pub trait RasterSource {
+    /// Size, sample type, band and nodata of the scene (its `keys` are empty).
+    fn info(&self) -> Raster;
+    /// Call `f` with rows `y0..y1` as a raster of height `y1 - y0`.
+    fn with_rows(
+        &mut self,
+        y0: u32,
+        y1: u32,
+        f: &mut dyn FnMut(&Raster) -> Result<()>,
+    ) -> Result<()>;
+}
+
+/// An in-memory raster as a source (one window of all rows is passed without a copy).
+pub struct InMemory<'a>(pub &'a Raster);
+
+impl RasterSource for InMemory<'_> {
+    fn info(&self) -> Raster {
+        Raster {
+            keys: Vec::new(),
+            ..self.0.clone_header()
+        }
+    }
+    fn with_rows(
+        &mut self,
+        y0: u32,
+        y1: u32,
+        f: &mut dyn FnMut(&Raster) -> Result<()>,
+    ) -> Result<()> {
+        let r = self.0;
+        if y0 == 0 && y1 == r.height {
+            return f(r);
+        }
+        let w = r.width as usize;
+        f(&Raster {
+            height: y1 - y0,
+            keys: r.keys[y0 as usize * w..y1 as usize * w].to_vec(),
+            ..r.clone_header()
+        })
+    }
+}
+
+/// Run the pipeline on an in-memory `raster` with `engine`.
 pub fn detect(engine: &dyn Engine, raster: &Raster, opts: &DetectOptions) -> Result<DetectOutput> {
+    detect_source(engine, &mut InMemory(raster), opts, None)
+}
+
+/// Run the pipeline on a scene read in full-width windows of at most `window_rows` rows
+/// (rounded down to whole tile rows, at least one; `None`: one window). Only one window of
+/// samples is held at a time; each pass that needs the whole scene (the value range of u32/f32
+/// scenes, the histogram of automatic thresholds, the labelling) reads the windows again.
+/// Results are identical for every window size.
+pub fn detect_source(
+    engine: &dyn Engine,
+    src: &mut dyn RasterSource,
+    opts: &DetectOptions,
+    window_rows: Option<u32>,
+) -> Result<DetectOutput> {
     if opts.min_area > opts.max_area {
         return Err(Error::Invalid(format!(
             "--min-area {} is larger than --max-area {}",
             opts.min_area, opts.max_area
         )));
     }
-    let kind = raster.kind;
-    let nodata = opts.nodata.or(raster.nodata);
+    let info = src.info();
+    let kind = info.kind;
+    let tile = effective_tile_size(engine, opts.tile_size, opts.connectivity);
+    let rows = match window_rows {
+        None => info.height.max(1),
+        Some(r) => (r / tile).max(1).saturating_mul(tile),
+    };
+    let windows: Vec<(u32, u32)> = (0..info.height)
+        .step_by(rows as usize)
+        .map(|y0| (y0, (y0 + rows).min(info.height)))
+        .collect();
+    let mut each = |f: &mut dyn FnMut(&Raster, u32) -> Result<()>| -> Result<()> {
+        for &(y0, y1) in &windows {
+            src.with_rows(y0, y1, &mut |r| f(r, y0))?;
+        }
+        Ok(())
+    };
+
+    let nodata = opts.nodata.or(info.nodata);
     let mut p = Params {
         connectivity: opts.connectivity.code(),
         kind: kind.code(),
@@ -107,11 +182,15 @@ pub fn detect(engine: &dyn Engine, raster: &Raster, opts: &DetectOptions) -> Res
     }
     // The valid finite range: binning of u32/f32 histograms, and the scale of f32 sums.
     let fixed = matches!(opts.threshold, ThresholdMode::Fixed(_));
-    let range = if kind == SampleKind::F32 || (kind == SampleKind::U32 && !fixed) {
-        minmax_scene(engine, raster, &p, opts.tile_size)?
-    } else {
-        None
-    };
+    let mut range: Option<(u32, u32)> = None;
+    if kind == SampleKind::F32 || (kind == SampleKind::U32 && !fixed) {
+        each(&mut |r, _| {
+            if let Some((lo, hi)) = minmax_scene(engine, r, &p, tile)? {
+                range = Some(range.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+            }
+            Ok(())
+        })?;
+    }
     let mut f32_sum_exp = 0;
     if kind == SampleKind::F32 {
         let max_abs = range.map_or(0.0, |(lo, hi)| {
@@ -122,16 +201,29 @@ pub fn detect(engine: &dyn Engine, raster: &Raster, opts: &DetectOptions) -> Res
         f32_sum_exp = f32_sum_exponent(max_abs);
         p.sum_scale = (f32_sum_exp as f32).exp2().to_bits();
     }
-    let hist = |p: &Params| scene_histogram(engine, raster, p, opts.tile_size, range);
+    let mut hist = || -> Result<Option<(Binning, Vec<u64>)>> {
+        let Some(bin) = binning(kind, range) else {
+            return Ok(None);
+        };
+        let hp = bin.params(&p);
+        let mut total = vec![0u64; bin.bins as usize];
+        each(&mut |r, _| {
+            for (t, c) in total.iter_mut().zip(histogram_scene(engine, r, &hp, tile)?) {
+                *t += c;
+            }
+            Ok(())
+        })?;
+        Ok(total.iter().any(|&c| c > 0).then_some((bin, total)))
+    };
     let (method, key) = match opts.threshold {
         ThresholdMode::Fixed(v) => ("fixed", threshold_key(kind, v)),
         ThresholdMode::Otsu => (
             "otsu",
-            hist(&p)?.and_then(|(bin, hist)| otsu_key(kind, &bin, &hist)),
+            hist()?.and_then(|(bin, hist)| otsu_key(kind, &bin, &hist)),
         ),
         ThresholdMode::MeanStd(k) => (
             "mean_std",
-            hist(&p)?.map(|(bin, hist)| {
+            hist()?.map(|(bin, hist)| {
                 let (mean, std) = mean_std(kind, &bin, &hist);
                 // Above the brightest value (saturated scenes): the brightest bin is the target.
                 let top = hist
@@ -148,12 +240,21 @@ pub fn detect(engine: &dyn Engine, raster: &Raster, opts: &DetectOptions) -> Res
         None => p.flags |= FLAG_NONE,
     }
     let threshold = key.map(|k| key_to_value(kind, k));
-    let scene = label_scene(engine, raster, &p, opts.tile_size)?;
+    let mut scene = SceneLabels {
+        tile_size: tile,
+        tiles_x: info.width.div_ceil(tile),
+        ..Default::default()
+    };
+    each(&mut |r, y0| {
+        let part = label_scene(engine, r, &p, tile)?;
+        scene.append(part, y0);
+        Ok(())
+    })?;
     let roots = merge_seams(&scene, opts.connectivity);
     let dets = detections(
         &scene,
         &roots,
-        raster.width,
+        info.width,
         kind,
         f32_sum_exp,
         opts.min_area,
@@ -171,6 +272,6 @@ pub fn detect(engine: &dyn Engine, raster: &Raster, opts: &DetectOptions) -> Res
             sum_step: (kind == SampleKind::F32).then(|| (-f32_sum_exp as f64).exp2()),
         },
         detections: dets,
-        tile_size: effective_tile_size(engine, opts.tile_size, opts.connectivity),
+        tile_size: tile,
     })
 }

@@ -7,9 +7,6 @@
 //! scanned for their lowest and highest valid key (`minmax`); the key range is then cut into at
 //! most 65536 bins of 2^shift keys (for f32 keys this is finer near zero, like the values).
 
-use crate::engine::{histogram_scene, Engine};
-use crate::error::Result;
-use crate::read::Raster;
 use crate::sample::{key_i16, key_to_value, SampleKind};
 use crate::tiling::Params;
 
@@ -31,6 +28,16 @@ impl Binning {
             min: lo,
             shift,
             bins: (range >> shift) + 1,
+        }
+    }
+
+    /// `base` with this binning in its `hist_*` fields.
+    pub fn params(&self, base: &Params) -> Params {
+        Params {
+            hist_min: self.min,
+            hist_shift: self.shift,
+            hist_bins: self.bins,
+            ..*base
         }
     }
 
@@ -94,31 +101,15 @@ pub fn otsu(hist: &[u64], value: impl Fn(usize) -> f64) -> Option<usize> {
     Some(best.1)
 }
 
-/// The histogram of a scene's valid keys and its binning (`None`: no valid pixel). u32 and
-/// f32 scenes are binned over `range`, their lowest and highest valid finite key
-/// ([`crate::engine::minmax_scene`]); f32 infinities fall in the end bins (-inf below the
-/// first, left out; +inf in the last).
-pub fn scene_histogram(
-    engine: &dyn Engine,
-    raster: &Raster,
-    base: &Params,
-    tile_size: u32,
-    range: Option<(u32, u32)>,
-) -> Result<Option<(Binning, Vec<u64>)>> {
-    let bin = match (fixed_binning(raster.kind), range) {
-        (Some(b), _) => b,
-        (None, Some((lo, hi))) => Binning::for_range(lo, hi),
-        (None, None) => return Ok(None),
-    };
-    let mut p = *base;
-    p.hist_min = bin.min;
-    p.hist_shift = bin.shift;
-    p.hist_bins = bin.bins;
-    let hist = histogram_scene(engine, raster, &p, tile_size)?;
-    if hist.iter().all(|&c| c == 0) {
-        return Ok(None);
+/// Binning of a scene's histogram: fixed for u8/u16/i16; for u32 and f32 over `range`, the
+/// lowest and highest valid finite key ([`crate::engine::minmax_scene`]), `None` without one.
+/// f32 infinities fall in the end bins (-inf below the first, left out; +inf in the last).
+pub fn binning(kind: SampleKind, range: Option<(u32, u32)>) -> Option<Binning> {
+    match (fixed_binning(kind), range) {
+        (Some(b), _) => Some(b),
+        (None, Some((lo, hi))) => Some(Binning::for_range(lo, hi)),
+        (None, None) => None,
     }
-    Ok(Some((bin, hist)))
 }
 
 /// Otsu's threshold as a key (target when key >= it); `None` when the scene has fewer than two

@@ -521,3 +521,58 @@ fn negative_zero_equals_zero() {
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].area, 1); // only -1.0: both zeros are nodata
 }
+
+#[test]
+fn windows_of_any_height_give_identical_results() {
+    use vesselscan::detect::{detect_source, InMemory};
+    let (w, h) = (150u32, 123u32);
+    let vals: Vec<f32> = (0..w * h)
+        .map(|i| {
+            let (x, y) = ((i % w) as f32, (i / w) as f32);
+            let blob = ((x * 0.21).sin() * (y * 0.17).cos()).max(0.0) * 900.0;
+            blob + ((i.wrapping_mul(2_654_435_761) >> 24) as f32) * 0.5 - 40.0
+        })
+        .collect();
+    let f = f32_raster(w, h, &vals);
+    let u = raster_u16(w, h, vals.iter().map(|&v| v.max(0.0) as u16).collect());
+    for r in [&u, &f] {
+        for mode in [
+            ThresholdMode::Fixed(300.0),
+            ThresholdMode::Otsu,
+            ThresholdMode::MeanStd(1.5),
+        ] {
+            for tile in [7u32, 64] {
+                let mut o = opts(0.0, Eight, tile);
+                o.threshold = mode;
+                let whole = detect(&vesselscan::engine::cpu::CpuEngine, r, &o).unwrap();
+                assert!(!whole.detections.is_empty());
+                for rows in [1u32, 7, 13, 64, 100, 1000] {
+                    let cpu = detect_source(
+                        &vesselscan::engine::cpu::CpuEngine,
+                        &mut InMemory(r),
+                        &o,
+                        Some(rows),
+                    )
+                    .unwrap();
+                    assert_eq!(
+                        cpu.params.threshold, whole.params.threshold,
+                        "{mode:?} tile {tile} rows {rows}"
+                    );
+                    assert_eq!(
+                        cpu.detections, whole.detections,
+                        "{:?} {mode:?} tile {tile} rows {rows}",
+                        r.kind
+                    );
+                    if let Some(g) = gpu() {
+                        let g = g.lock().unwrap();
+                        let gd = detect_source(&*g, &mut InMemory(r), &o, Some(rows)).unwrap();
+                        assert_eq!(
+                            gd.detections, whole.detections,
+                            "gpu {mode:?} tile {tile} rows {rows}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

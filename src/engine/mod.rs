@@ -64,6 +64,34 @@ pub struct SceneLabels {
     pub borders: Vec<Vec<u32>>,
 }
 
+impl SceneLabels {
+    /// Add the labels of a window whose first row is scene row `y0` (same tile size and
+    /// columns; windows in order of rows).
+    pub fn append(&mut self, part: SceneLabels, y0: u32) {
+        let base_rec = self.records.len() as u32;
+        let base_tile = self.tiles.len() as u32;
+        for mut r in part.records {
+            r[crate::cpu::measure::R_TILE] += base_tile;
+            self.records.push(r);
+        }
+        for (mut t, b) in part.tiles.into_iter().zip(part.borders) {
+            t.y0 += y0;
+            self.tiles.push(t);
+            self.borders.push(
+                b.into_iter()
+                    .map(|c| {
+                        if c == crate::cpu::NONE {
+                            c
+                        } else {
+                            base_rec + c
+                        }
+                    })
+                    .collect(),
+            );
+        }
+    }
+}
+
 /// The samples of a batch, tile after tile, each row-major.
 pub fn pack(raster: &Raster, batch: &Batch) -> Vec<u32> {
     let mut out = Vec::with_capacity(batch.pixels as usize);

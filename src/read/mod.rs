@@ -51,6 +51,21 @@ pub struct Raster {
     pub nodata: Option<f64>,
 }
 
+impl Raster {
+    /// Everything but the samples (`keys` empty).
+    pub fn clone_header(&self) -> Raster {
+        Raster {
+            width: self.width,
+            height: self.height,
+            kind: self.kind,
+            keys: Vec::new(),
+            band: self.band,
+            bands: self.bands,
+            nodata: self.nodata,
+        }
+    }
+}
+
 /// Read one band of `path`, choosing the reader by the file's magic bytes (not its extension).
 pub fn read_raster(path: &Path, opts: &ReadOptions) -> Result<Raster> {
     use std::io::Read;
