@@ -24,7 +24,7 @@ use super::{alloc_keys, check_size, Raster, ReadOptions};
 use crate::error::{Error, Result};
 use crate::sample::{key_f32, key_i16, key_u16, key_u32, key_u8, SampleKind};
 use std::io::{BufReader, Read, Seek};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use tiff::decoder::{ifd::Value, ChunkType, Decoder, Limits};
 use tiff::tags::Tag;
 use tiff::TiffError;
@@ -42,11 +42,142 @@ const COMP_ZSTD: u16 = 50000;
 
 /// Read band `opts.band` (1-based, default 1) of the first image of a TIFF file.
 pub fn read_tiff(path: &Path, opts: &ReadOptions) -> Result<Raster> {
-    let file = std::fs::File::open(path).map_err(|source| Error::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    read_tiff_from(path, BufReader::with_capacity(1 << 16, file), opts)
+    let mut band = TiffBand::open(path, opts)?;
+    let h = band.header.height;
+    check_size(path, band.header.width.into(), h.into(), opts.max_pixels)?;
+    let keys = band.read_rows(0, h)?;
+    Ok(Raster {
+        keys,
+        ..band.header.clone_header()
+    })
+}
+
+/// One band of a TIFF, open for reading window by window ([`TiffBand::read_rows`]): only the
+/// chunks (strips or tiles) that meet the rows asked for are decoded.
+pub struct TiffBand {
+    path: PathBuf,
+    dec: Decoder<BufReader<std::fs::File>>,
+    /// Size, sample type, band, bands and nodata (`keys` empty).
+    pub header: Raster,
+    kind: SampleKind,
+    cw: u64,
+    ch: u64,
+    across: u64,
+    per_plane: u64,
+    plane: u32,
+    band_off: usize,
+    spp: usize,
+    buf: Vec<u8>,
+    lzw_workaround: bool,
+    tile_spec: TileSpec,
+    tile_ranges: Option<(Vec<u64>, Vec<u64>)>,
+}
+
+impl TiffBand {
+    /// Open `path` and check what can be checked without reading pixels (sample format,
+    /// compression, band, chunk size). The scene size is not limited here: a caller that holds
+    /// the whole scene checks it ([`read_tiff`]); a windowed reader holds one window.
+    pub fn open(path: &Path, opts: &ReadOptions) -> Result<TiffBand> {
+        let file = std::fs::File::open(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        open_from(path, BufReader::with_capacity(1 << 16, file), opts)
+    }
+
+    /// The keys of rows `y0..y1` (full width), row-major.
+    pub fn read_rows(&mut self, y0: u32, y1: u32) -> Result<Vec<u32>> {
+        let path = self.path.clone();
+        let path = path.as_path();
+        let err = |e: TiffError| tiff_err(path, e);
+        let (width, height) = (self.header.width, self.header.height);
+        let y1 = y1.min(height);
+        if y0 >= y1 {
+            return Ok(Vec::new());
+        }
+        let mut keys = alloc_keys(path, width, y1 - y0)?;
+        let (cw, ch, kind, spp, bps) = (self.cw, self.ch, self.kind, self.spp, self.kind.bytes());
+        let w = width as usize;
+        let (first_row, last_row) = (u64::from(y0) / ch, (u64::from(y1) - 1) / ch);
+        for cy in first_row..=last_row {
+            for cx in 0..self.across {
+                let j = cy * self.across + cx;
+                let (x0, cy0) = (cx * cw, cy * ch);
+                let rw = cw.min(u64::from(width) - x0) as usize;
+                let rh = ch.min(u64::from(height) - cy0) as usize;
+                let x0 = x0 as usize;
+                // Rows of this chunk inside the window.
+                let r_from = (u64::from(y0).max(cy0) - cy0) as usize;
+                let r_to = (u64::from(y1).min(cy0 + rh as u64) - cy0) as usize;
+                let out_row = |r: usize| (cy0 as usize + r - y0 as usize) * w + x0;
+                let index = u32::try_from(u64::from(self.plane) * self.per_plane + j)
+                    .map_err(|_| format(path, "TIFF: too many chunks"))?;
+
+                // The decoder's own idea of this chunk's size (it may differ from ours for
+                // tiles of planes after the first, where the crate keeps the full tile size).
+                let layout = self.dec.image_chunk_buffer_layout(index).map_err(err)?;
+                let row_stride = layout.row_stride.map_or(0, |r| r.get());
+                let len = layout.len;
+                if len > self.buf.len() || row_stride < rw * spp * bps || len < row_stride * rh {
+                    return Err(format(
+                        path,
+                        format!(
+                            "TIFF: chunk {index} has an unexpected layout ({len} bytes, rows of \
+                             {row_stride} bytes, for {rw}x{rh} px x {spp} samples)"
+                        ),
+                    ));
+                }
+                if self.lzw_workaround && (rw as u64) < cw {
+                    // See `read_full_tile`: decode the whole padded tile through a one-tile TIFF.
+                    let dec = &mut self.dec;
+                    let (offsets, counts) = self.tile_ranges.get_or_insert_with(|| {
+                        (
+                            dec.get_tag_u64_vec(Tag::TileOffsets).unwrap_or_default(),
+                            dec.get_tag_u64_vec(Tag::TileByteCounts).unwrap_or_default(),
+                        )
+                    });
+                    let i = index as usize;
+                    let (Some(&off), Some(&count)) = (offsets.get(i), counts.get(i)) else {
+                        return Err(format(path, format!("TIFF: tile {index} has no offset")));
+                    };
+                    let tile = read_full_tile(&mut self.dec, path, &self.tile_spec, off, count)?;
+                    let (row_stride, tspp) = (
+                        self.tile_spec.width as usize * self.tile_spec.samples * bps,
+                        self.tile_spec.samples,
+                    );
+                    for r in r_from..r_to {
+                        let src = &tile[r * row_stride..r * row_stride + rw * tspp * bps];
+                        let start = out_row(r);
+                        convert_row(kind, src, tspp, self.band_off, &mut keys[start..start + rw]);
+                    }
+                    continue;
+                }
+                self.dec
+                    .read_chunk_bytes(index, &mut self.buf[..len])
+                    .map_err(err)?;
+                for r in r_from..r_to {
+                    let src = &self.buf[r * row_stride..r * row_stride + rw * spp * bps];
+                    let start = out_row(r);
+                    convert_row(kind, src, spp, self.band_off, &mut keys[start..start + rw]);
+                }
+            }
+        }
+        Ok(keys)
+    }
+}
+
+impl crate::detect::RasterSource for TiffBand {
+    fn info(&self) -> Raster {
+        self.header.clone_header()
+    }
+    fn with_rows(&mut self, y0: u32, y1: u32, f: &mut dyn FnMut(&Raster) -> Result<()>) -> Result<()> {
+        let keys = self.read_rows(y0, y1)?;
+        f(&Raster {
+            height: y1.min(self.header.height) - y0,
+            keys,
+            ..self.header.clone_header()
+        })
+    }
 }
 
 fn format(path: &Path, msg: impl Into<String>) -> Error {
@@ -141,7 +272,7 @@ fn parse_nodata(path: &Path, s: &str) -> Result<f64> {
         .map_err(|_| format(path, format!("GDAL_NODATA tag {s:?} is not a number")))
 }
 
-fn read_tiff_from<R: Read + Seek>(path: &Path, reader: R, opts: &ReadOptions) -> Result<Raster> {
+fn open_from(path: &Path, reader: BufReader<std::fs::File>, opts: &ReadOptions) -> Result<TiffBand> {
     let err = |e: TiffError| tiff_err(path, e);
     // The first IFD is parsed with the crate's default limits (tag values up to 256 MiB); chunks
     // are then bounded by ours.
@@ -277,17 +408,8 @@ fn read_tiff_from<R: Read + Seek>(path: &Path, reader: R, opts: &ReadOptions) ->
         });
     }
 
-    // --- size, then allocation ---------------------------------------------------------------
-    check_size(path, width.into(), height.into(), opts.max_pixels)?;
-    let mut keys = alloc_keys(path, width, height)?;
-
     let plane = if planar { band - 1 } else { 0 };
     let band_off = if planar { 0 } else { (band - 1) as usize };
-    let spp = out_samples as usize;
-    let bps = kind.bytes();
-    let mut buf: Vec<u8> = vec![0; chunk_bytes as usize];
-    let w = width as usize;
-
     // tiff 0.11.3 fails on some LZW tiles narrower than the tile width (right edge): it reads
     // them row by row, and its LZW reader reports "no lzw end code found". Such tiles are
     // decoded whole instead (see `read_full_tile`).
@@ -305,72 +427,33 @@ fn read_tiff_from<R: Read + Seek>(path: &Path, reader: R, opts: &ReadOptions) ->
         sample_format: format0,
         big_endian: dec.byte_order() == tiff::tags::ByteOrder::BigEndian,
     };
-    let mut tile_ranges: Option<(Vec<u64>, Vec<u64>)> = None;
-
-    for j in 0..per_plane {
-        let (x0, y0) = ((j % across) * cw, (j / across) * ch);
-        let rw = cw.min(u64::from(width) - x0) as usize;
-        let rh = ch.min(u64::from(height) - y0) as usize;
-        let (x0, y0) = (x0 as usize, y0 as usize);
-        let index = u32::try_from(u64::from(plane) * per_plane + j)
-            .map_err(|_| format(path, "TIFF: too many chunks"))?;
-
-        // The decoder's own idea of this chunk's size (it may differ from ours for tiles of
-        // planes after the first, where the crate keeps the full tile size).
-        let layout = dec.image_chunk_buffer_layout(index).map_err(err)?;
-        let row_stride = layout.row_stride.map_or(0, |r| r.get());
-        let len = layout.len;
-        if len > buf.len() || row_stride < rw * spp * bps || len < row_stride * rh {
-            return Err(format(
-                path,
-                format!(
-                    "TIFF: chunk {index} has an unexpected layout ({len} bytes, rows of \
-                     {row_stride} bytes, for {rw}x{rh} px x {spp} samples)"
-                ),
-            ));
-        }
-        if lzw_workaround && (rw as u64) < cw {
-            // See `read_full_tile`: decode the whole padded tile through a one-tile TIFF.
-            let (offsets, counts) = tile_ranges.get_or_insert_with(|| {
-                (
-                    dec.get_tag_u64_vec(Tag::TileOffsets).unwrap_or_default(),
-                    dec.get_tag_u64_vec(Tag::TileByteCounts).unwrap_or_default(),
-                )
-            });
-            let i = index as usize;
-            let (Some(&off), Some(&count)) = (offsets.get(i), counts.get(i)) else {
-                return Err(format(path, format!("TIFF: tile {index} has no offset")));
-            };
-            let tile = read_full_tile(&mut dec, path, &tile_spec, off, count)?;
-            let (row_stride, tspp) = (
-                tile_spec.width as usize * tile_spec.samples * bps,
-                tile_spec.samples,
-            );
-            for r in 0..rh {
-                let src = &tile[r * row_stride..r * row_stride + rw * tspp * bps];
-                let start = (y0 + r) * w + x0;
-                convert_row(kind, src, tspp, band_off, &mut keys[start..start + rw]);
-            }
-            continue;
-        }
-        dec.read_chunk_bytes(index, &mut buf[..len]).map_err(err)?;
-
-        for r in 0..rh {
-            let src = &buf[r * row_stride..r * row_stride + rw * spp * bps];
-            let start = (y0 + r) * w + x0;
-            let dst = &mut keys[start..start + rw];
-            convert_row(kind, src, spp, band_off, dst);
-        }
+    if width == 0 || height == 0 {
+        check_size(path, width.into(), height.into(), u64::MAX)?;
     }
-
-    Ok(Raster {
-        width,
-        height,
+    Ok(TiffBand {
+        path: path.to_owned(),
+        dec,
+        header: Raster {
+            width,
+            height,
+            kind,
+            keys: Vec::new(),
+            band,
+            bands: samples,
+            nodata,
+        },
         kind,
-        keys,
-        band,
-        bands: samples,
-        nodata,
+        cw,
+        ch,
+        across,
+        per_plane,
+        plane,
+        band_off,
+        spp: out_samples as usize,
+        buf: vec![0; chunk_bytes as usize],
+        lzw_workaround,
+        tile_spec,
+        tile_ranges: None,
     })
 }
 
