@@ -10,7 +10,7 @@
 use crate::detect::DetectOptions;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::read::{read_raster, ReadOptions};
+use crate::read::{open_source, window_rows_for, ReadOptions};
 use crate::write::{write_atomic, Format};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -198,6 +198,8 @@ pub struct BatchOptions {
     pub format: Format,
     pub force: bool,
     pub read: ReadOptions,
+    /// Working-set cap per scene (see [`crate::read::window_rows_for`]).
+    pub memory_mb: u64,
     pub detect: DetectOptions,
 }
 
@@ -228,10 +230,18 @@ pub fn run_batch(
             rep.status = Status::Skipped;
             summary.skipped += 1;
         } else {
-            let r = read_raster(input, &opts.read).and_then(|raster| {
-                rep.megapixels = raster.width as f64 * raster.height as f64 / 1e6;
-                let run =
-                    crate::write::run_scene(engine, input, &raster, &opts.detect, opts.format)?;
+            let r = open_source(input, &opts.read).and_then(|mut src| {
+                let info = src.info();
+                rep.megapixels = info.width as f64 * info.height as f64 / 1e6;
+                let rows = window_rows_for(info.width, opts.memory_mb);
+                let run = crate::write::run_scene(
+                    engine,
+                    input,
+                    src.as_mut(),
+                    Some(rows),
+                    &opts.detect,
+                    opts.format,
+                )?;
                 write_atomic(output, &run.bytes)?;
                 Ok(run.detections)
             });

@@ -3,7 +3,9 @@
 use crate::detect::{DetectOptions, ThresholdMode, DEFAULT_SIGMAS, DEFAULT_TILE_SIZE};
 use crate::engine::{cpu::CpuEngine, gpu::GpuEngine, Engine};
 use crate::error::{Error, Result};
-use crate::read::{read_raster, ReadOptions, DEFAULT_MAX_PIXELS};
+use crate::read::{
+    open_source, window_rows_for, ReadOptions, DEFAULT_MAX_PIXELS, DEFAULT_MEMORY_MB,
+};
 use crate::tiling::Connectivity;
 use crate::write::{write_atomic, Format};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -138,6 +140,10 @@ pub struct DetectFlags {
     /// Refuse rasters with more pixels than this.
     #[arg(long, default_value_t = DEFAULT_MAX_PIXELS, hide = true)]
     pub max_pixels: u64,
+    /// Working-set cap per scene in MiB: TIFF scenes are read in windows of whole tile rows
+    /// that fit it (results never depend on it).
+    #[arg(long, value_name = "MB", default_value_t = DEFAULT_MEMORY_MB, value_parser = clap::value_parser!(u64).range(1..))]
+    pub memory_mb: u64,
 }
 
 impl DetectFlags {
@@ -211,12 +217,14 @@ fn run_detect(a: &DetectArgs) -> Result<()> {
         check_output_folder(out)?;
     }
     let f = &a.flags;
-    let raster = read_raster(&a.input, &f.read_options())?;
+    let mut src = open_source(&a.input, &f.read_options())?;
+    let width = src.info().width;
     let engine = open_engine(f.backend, f.adapter.as_deref())?;
     let scene = crate::write::run_scene(
         engine.as_ref(),
         &a.input,
-        &raster,
+        src.as_mut(),
+        Some(window_rows_for(width, f.memory_mb)),
         &f.detect_options(),
         format,
     )?;
@@ -258,6 +266,7 @@ fn run_batch(a: &BatchArgs) -> Result<bool> {
         format: a.format,
         force: a.force,
         read: f.read_options(),
+        memory_mb: f.memory_mb,
         detect: f.detect_options(),
     };
     let bar = if std::io::stderr().is_terminal() {

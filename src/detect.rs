@@ -101,10 +101,7 @@ pub struct InMemory<'a>(pub &'a Raster);
 
 impl RasterSource for InMemory<'_> {
     fn info(&self) -> Raster {
-        Raster {
-            keys: Vec::new(),
-            ..self.0.clone_header()
-        }
+        self.0.clone_header()
     }
     fn with_rows(
         &mut self,
@@ -122,6 +119,23 @@ impl RasterSource for InMemory<'_> {
             keys: r.keys[y0 as usize * w..y1 as usize * w].to_vec(),
             ..r.clone_header()
         })
+    }
+}
+
+/// An owned in-memory raster as a source.
+pub struct Owned(pub Raster);
+
+impl RasterSource for Owned {
+    fn info(&self) -> Raster {
+        self.0.clone_header()
+    }
+    fn with_rows(
+        &mut self,
+        y0: u32,
+        y1: u32,
+        f: &mut dyn FnMut(&Raster) -> Result<()>,
+    ) -> Result<()> {
+        InMemory(&self.0).with_rows(y0, y1, f)
     }
 }
 

@@ -95,6 +95,37 @@ pub fn read_raster(path: &Path, opts: &ReadOptions) -> Result<Raster> {
     }
 }
 
+/// Default cap on the working set of one scene, in MiB (`--memory-mb`).
+pub const DEFAULT_MEMORY_MB: u64 = 1024;
+
+/// Bytes a window row of `width` pixels costs while it is processed: its keys (4 B/px) and,
+/// at most, as much again in decode buffers, packed GPU batches and labelling scratch.
+pub fn window_rows_for(width: u32, memory_mb: u64) -> u32 {
+    let per_row = (width.max(1) as u64) * 8;
+    ((memory_mb << 20) / per_row).clamp(1, u32::MAX as u64) as u32
+}
+
+/// Open `path` as a source of windows: TIFFs are read window by window ([`tiff::TiffBand`]),
+/// PNG and JPEG (small by nature) are read whole, within `opts.max_pixels`.
+pub fn open_source(
+    path: &Path,
+    opts: &ReadOptions,
+) -> Result<Box<dyn crate::detect::RasterSource>> {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut magic))
+        .map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+    if n >= 2 && (magic.starts_with(b"II") || magic.starts_with(b"MM")) {
+        Ok(Box::new(tiff::TiffBand::open(path, opts)?))
+    } else {
+        Ok(Box::new(crate::detect::Owned(read_raster(path, opts)?)))
+    }
+}
+
 /// Check a claimed size before allocating for it.
 pub fn check_size(path: &Path, width: u64, height: u64, max_pixels: u64) -> Result<()> {
     if width == 0 || height == 0 {

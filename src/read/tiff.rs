@@ -170,7 +170,12 @@ impl crate::detect::RasterSource for TiffBand {
     fn info(&self) -> Raster {
         self.header.clone_header()
     }
-    fn with_rows(&mut self, y0: u32, y1: u32, f: &mut dyn FnMut(&Raster) -> Result<()>) -> Result<()> {
+    fn with_rows(
+        &mut self,
+        y0: u32,
+        y1: u32,
+        f: &mut dyn FnMut(&Raster) -> Result<()>,
+    ) -> Result<()> {
         let keys = self.read_rows(y0, y1)?;
         f(&Raster {
             height: y1.min(self.header.height) - y0,
@@ -272,7 +277,11 @@ fn parse_nodata(path: &Path, s: &str) -> Result<f64> {
         .map_err(|_| format(path, format!("GDAL_NODATA tag {s:?} is not a number")))
 }
 
-fn open_from(path: &Path, reader: BufReader<std::fs::File>, opts: &ReadOptions) -> Result<TiffBand> {
+fn open_from(
+    path: &Path,
+    reader: BufReader<std::fs::File>,
+    opts: &ReadOptions,
+) -> Result<TiffBand> {
     let err = |e: TiffError| tiff_err(path, e);
     // The first IFD is parsed with the crate's default limits (tag values up to 256 MiB); chunks
     // are then bounded by ours.

@@ -68,16 +68,18 @@ pub struct SceneRun {
     pub summary: String,
 }
 
-/// Detect on one read raster and render the output.
+/// Detect on one scene (read window by window, `window_rows` at a time) and render the output.
 pub fn run_scene(
     engine: &dyn crate::engine::Engine,
     input: &std::path::Path,
-    raster: &crate::read::Raster,
+    src: &mut dyn crate::detect::RasterSource,
+    window_rows: Option<u32>,
     opts: &crate::detect::DetectOptions,
     format: Format,
 ) -> Result<SceneRun> {
     let t0 = std::time::Instant::now();
-    let out = crate::detect::detect(engine, raster, opts)?;
+    let raster = src.info();
+    let out = crate::detect::detect_source(engine, src, opts, window_rows)?;
     let secs = t0.elapsed().as_secs_f64();
     let backend_desc = match engine.adapter() {
         Some(name) => format!("gpu ({name})"),
