@@ -255,7 +255,6 @@ pub fn detect_source(
     }
     let threshold = key.map(|k| key_to_value(kind, k));
     let mut scene = SceneLabels {
-        tile_size: tile,
         tiles_x: info.width.div_ceil(tile),
         ..Default::default()
     };

@@ -52,8 +52,6 @@ pub trait Engine: Sync {
 /// Every tile of a scene with its components, in scene coordinates.
 #[derive(Debug, Clone, Default)]
 pub struct SceneLabels {
-    /// Tile size used.
-    pub tile_size: u32,
     /// Tiles per row of the grid.
     pub tiles_x: u32,
     /// Tiles in raster order (`x0`, `y0`, `w`, `h` are meaningful; offsets are batch-local).
@@ -166,7 +164,6 @@ pub fn label_scene(
         engine.label(p, b, s)
     })?;
     let mut scene = SceneLabels {
-        tile_size: tile,
         tiles_x: raster.width.div_ceil(tile),
         ..Default::default()
     };

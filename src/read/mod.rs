@@ -66,8 +66,13 @@ impl Raster {
     }
 }
 
-/// Read one band of `path`, choosing the reader by the file's magic bytes (not its extension).
-pub fn read_raster(path: &Path, opts: &ReadOptions) -> Result<Raster> {
+/// The reader a file needs, by its magic bytes (not its extension).
+enum FileKind {
+    Tiff,
+    Picture,
+}
+
+fn sniff(path: &Path) -> Result<FileKind> {
     use std::io::Read;
     let mut magic = [0u8; 8];
     let n = std::fs::File::open(path)
@@ -78,20 +83,28 @@ pub fn read_raster(path: &Path, opts: &ReadOptions) -> Result<Raster> {
         })?;
     let magic = &magic[..n];
     if magic.starts_with(b"II") || magic.starts_with(b"MM") {
-        tiff::read_tiff(path, opts)
+        Ok(FileKind::Tiff)
     } else if magic.starts_with(&[0x89, b'P', b'N', b'G']) || magic.starts_with(&[0xFF, 0xD8, 0xFF])
     {
-        picture::read_picture(path, opts)
-    } else if n == 0 {
-        Err(Error::Format {
-            path: path.to_owned(),
-            msg: "empty file".into(),
-        })
+        Ok(FileKind::Picture)
     } else {
         Err(Error::Format {
             path: path.to_owned(),
-            msg: "not a TIFF, PNG or JPEG file".into(),
+            msg: if n == 0 {
+                "empty file"
+            } else {
+                "not a TIFF, PNG or JPEG file"
+            }
+            .into(),
         })
+    }
+}
+
+/// Read one band of `path`, choosing the reader by the file's magic bytes (not its extension).
+pub fn read_raster(path: &Path, opts: &ReadOptions) -> Result<Raster> {
+    match sniff(path)? {
+        FileKind::Tiff => tiff::read_tiff(path, opts),
+        FileKind::Picture => picture::read_picture(path, opts),
     }
 }
 
@@ -111,19 +124,10 @@ pub fn open_source(
     path: &Path,
     opts: &ReadOptions,
 ) -> Result<Box<dyn crate::detect::RasterSource>> {
-    use std::io::Read;
-    let mut magic = [0u8; 4];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut magic))
-        .map_err(|source| Error::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-    if n >= 2 && (magic.starts_with(b"II") || magic.starts_with(b"MM")) {
-        Ok(Box::new(tiff::TiffBand::open(path, opts)?))
-    } else {
-        Ok(Box::new(crate::detect::Owned(read_raster(path, opts)?)))
-    }
+    Ok(match sniff(path)? {
+        FileKind::Tiff => Box::new(tiff::TiffBand::open(path, opts)?),
+        FileKind::Picture => Box::new(crate::detect::Owned(picture::read_picture(path, opts)?)),
+    })
 }
 
 /// Check a claimed size before allocating for it.
