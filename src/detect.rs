@@ -3,9 +3,10 @@
 
 use crate::detections::{detections, Detection};
 use crate::engine::{
-    effective_tile_size, histogram_scene, label_scene, minmax_scene, Engine, SceneLabels,
+    effective_tile_size, histogram_scene, label_scene, minmax_scene, Engine, Plane, SceneLabels,
 };
 use crate::error::{Error, Result};
+use crate::read::window::for_each_window;
 use crate::read::Raster;
 use crate::sample::{f32_sum_exponent, key_to_value, nodata_key, threshold_key, SampleKind};
 use crate::seams::merge_seams;
@@ -15,6 +16,9 @@ use serde::Serialize;
 
 /// Default tile side: the largest square tile that fits WebGPU's default limits.
 pub const DEFAULT_TILE_SIZE: u32 = 2048;
+
+/// Smallest tile a tight memory cap shrinks tiles to (below it seams cost more than memory).
+pub const MIN_WINDOW_TILE: u32 = 64;
 
 /// How the target threshold is chosen.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -83,61 +87,7 @@ pub struct DetectOutput {
     pub tile_size: u32,
 }
 
-/// A scene that can be read window by window: full-width bands of rows.
-pub trait RasterSource {
-    /// Size, sample type, band and nodata of the scene (its `keys` are empty).
-    fn info(&self) -> Raster;
-    /// Call `f` with rows `y0..y1` as a raster of height `y1 - y0`.
-    fn with_rows(
-        &mut self,
-        y0: u32,
-        y1: u32,
-        f: &mut dyn FnMut(&Raster) -> Result<()>,
-    ) -> Result<()>;
-}
-
-/// An in-memory raster as a source (one window of all rows is passed without a copy).
-pub struct InMemory<'a>(pub &'a Raster);
-
-impl RasterSource for InMemory<'_> {
-    fn info(&self) -> Raster {
-        self.0.clone_header()
-    }
-    fn with_rows(
-        &mut self,
-        y0: u32,
-        y1: u32,
-        f: &mut dyn FnMut(&Raster) -> Result<()>,
-    ) -> Result<()> {
-        let r = self.0;
-        if y0 == 0 && y1 == r.height {
-            return f(r);
-        }
-        let w = r.width as usize;
-        f(&Raster {
-            height: y1 - y0,
-            keys: r.keys[y0 as usize * w..y1 as usize * w].to_vec(),
-            ..r.clone_header()
-        })
-    }
-}
-
-/// An owned in-memory raster as a source.
-pub struct Owned(pub Raster);
-
-impl RasterSource for Owned {
-    fn info(&self) -> Raster {
-        self.0.clone_header()
-    }
-    fn with_rows(
-        &mut self,
-        y0: u32,
-        y1: u32,
-        f: &mut dyn FnMut(&Raster) -> Result<()>,
-    ) -> Result<()> {
-        InMemory(&self.0).with_rows(y0, y1, f)
-    }
-}
+pub use crate::read::window::{InMemory, Owned, RasterSource};
 
 /// Run the pipeline on an in-memory `raster` with `engine`.
 pub fn detect(engine: &dyn Engine, raster: &Raster, opts: &DetectOptions) -> Result<DetectOutput> {
@@ -162,21 +112,50 @@ pub fn detect_source(
         )));
     }
     let info = src.info();
-    let kind = info.kind;
-    let tile = effective_tile_size(engine, opts.tile_size, opts.connectivity);
+    let mut tile = effective_tile_size(engine, opts.tile_size, opts.connectivity);
     let rows = match window_rows {
         None => info.height.max(1),
-        Some(r) => (r / tile).max(1).saturating_mul(tile),
-    };
-    let windows: Vec<(u32, u32)> = (0..info.height)
-        .step_by(rows as usize)
-        .map(|y0| (y0, (y0 + rows).min(info.height)))
-        .collect();
-    let mut each = |f: &mut dyn FnMut(&Raster, u32) -> Result<()>| -> Result<()> {
-        for &(y0, y1) in &windows {
-            src.with_rows(y0, y1, &mut |r| f(r, y0))?;
+        Some(r) => {
+            // Windows are whole rows of tiles: when one row of tiles is more than the memory
+            // allows, the tiles shrink instead (results never depend on the tile size).
+            if r < tile && r < info.height {
+                tile = r.max(MIN_WINDOW_TILE).min(tile);
+            }
+            (r / tile).max(1).saturating_mul(tile)
         }
-        Ok(())
+    };
+    if rows < info.height || src.in_memory().is_some() {
+        return detect_windows(engine, src, opts, rows, tile);
+    }
+    // One window holds the scene, but the passes would each decode it again: read it once.
+    let mut keys = crate::read::window::alloc_zeroed(info.width as usize * info.height as usize)?;
+    src.read_rows_into(0, info.height, &mut keys)?;
+    let mut whole = Owned(Raster {
+        keys,
+        ..info.clone_header()
+    });
+    detect_windows(engine, &mut whole, opts, rows, tile)
+}
+
+fn detect_windows(
+    engine: &dyn Engine,
+    src: &mut dyn RasterSource,
+    opts: &DetectOptions,
+    rows: u32,
+    tile: u32,
+) -> Result<DetectOutput> {
+    let info = src.info();
+    let kind = info.kind;
+    // Every pass reads the scene window by window (no halo: labelling merges its seams).
+    let mut each = |f: &mut dyn FnMut(&Plane, u32) -> Result<()>| -> Result<()> {
+        for_each_window(src, rows, 0, &mut |w| {
+            let plane = Plane {
+                width: w.width,
+                height: w.y1 - w.y0,
+                keys: w.core(),
+            };
+            f(&plane, w.y0)
+        })
     };
 
     let nodata = opts.nodata.or(info.nodata);

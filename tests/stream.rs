@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use vesselscan::detect::{detect, detect_source, DetectOptions, ThresholdMode};
 use vesselscan::engine::cpu::CpuEngine;
 use vesselscan::read::tiff::TiffBand;
+use vesselscan::read::window::{for_each_window, InMemory, Window};
 use vesselscan::read::{read_raster, ReadOptions};
 
 fn fixtures() -> Vec<PathBuf> {
@@ -71,6 +72,75 @@ fn streamed_tiff_gives_the_same_detections() {
             let got = detect_source(&CpuEngine, &mut t, &o, Some(rows)).unwrap();
             assert_eq!(got.params.threshold, want.params.threshold);
             assert_eq!(got.detections, want.detections, "{mode:?} rows {rows}");
+        }
+        // A memory cap below one row of default (2048 px) tiles shrinks the tiles instead.
+        let big = DetectOptions {
+            tile_size: 2048,
+            ..o.clone()
+        };
+        for rows in [70u32, 130] {
+            let mut t = TiffBand::open(&f, &ReadOptions::default()).unwrap();
+            let got = detect_source(&CpuEngine, &mut t, &big, Some(rows)).unwrap();
+            assert_eq!(got.tile_size, rows, "tiles shrink to the window");
+            assert_eq!(
+                got.detections, want.detections,
+                "{mode:?} tile 2048 rows {rows}"
+            );
+        }
+    }
+}
+
+/// A neighbourhood stage as later stages (CFAR, morphology) will use windows: the maximum over
+/// the (2r+1)^2 square around each core pixel, clipped at the scene's edges, from the window's
+/// rows and its halo only.
+fn square_max(win: &Window, r: u32, height: u32) -> Vec<u32> {
+    let w = win.width;
+    let mut out = Vec::with_capacity(win.core().len());
+    for y in win.y0..win.y1 {
+        let (a, b) = (y.saturating_sub(r), (y + r + 1).min(height));
+        assert!(a >= win.top && b <= win.bottom(), "halo too small");
+        for x in 0..w {
+            let (l, rr) = (x.saturating_sub(r), (x + r + 1).min(w));
+            let m = (a..b)
+                .flat_map(|yy| {
+                    win.rows(yy, yy + 1)[l as usize..rr as usize]
+                        .iter()
+                        .copied()
+                })
+                .max()
+                .unwrap();
+            out.push(m);
+        }
+    }
+    out
+}
+
+#[test]
+fn halo_windows_give_neighbourhood_results_identical_to_the_whole_scene() {
+    let f = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/sen2ships_casablanca_B08.tif"
+    ));
+    let opts = ReadOptions::default();
+    let whole = read_raster(&f, &opts).unwrap();
+    let h = whole.height;
+    for r in [1u32, 4] {
+        let mut want = Vec::new();
+        for_each_window(&mut InMemory(&whole), h, r, &mut |win| {
+            want = square_max(win, r, h);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(want.len(), whole.keys.len());
+        for rows in [1u32, 3, 17, 64, h] {
+            let mut t = TiffBand::open(&f, &opts).unwrap();
+            let mut got = Vec::new();
+            for_each_window(&mut t, rows, r, &mut |win| {
+                got.extend(square_max(win, r, h));
+                Ok(())
+            })
+            .unwrap();
+            assert!(got == want, "halo {r} rows {rows}");
         }
     }
 }

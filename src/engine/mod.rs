@@ -11,7 +11,6 @@ pub mod cpu;
 pub mod gpu;
 
 use crate::error::Result;
-use crate::read::Raster;
 use crate::tiling::{
     batches, tile_grid, Batch, BatchLimits, Connectivity, Params, TileDesc, REC_WORDS,
 };
@@ -90,8 +89,28 @@ impl SceneLabels {
     }
 }
 
+/// Rows of a scene as the kernels see them: `width * height` order keys, row-major (a whole
+/// scene, or the core rows of a window).
+#[derive(Debug, Clone, Copy)]
+pub struct Plane<'a> {
+    pub width: u32,
+    pub height: u32,
+    pub keys: &'a [u32],
+}
+
+impl<'a> Plane<'a> {
+    /// The keys of a raster.
+    pub fn of(r: &'a crate::read::Raster) -> Plane<'a> {
+        Plane {
+            width: r.width,
+            height: r.height,
+            keys: &r.keys,
+        }
+    }
+}
+
 /// The samples of a batch, tile after tile, each row-major.
-pub fn pack(raster: &Raster, batch: &Batch) -> Vec<u32> {
+pub fn pack(raster: &Plane, batch: &Batch) -> Vec<u32> {
     let mut out = Vec::with_capacity(batch.pixels as usize);
     let w = raster.width as usize;
     for t in &batch.tiles {
@@ -108,7 +127,7 @@ pub fn pack(raster: &Raster, batch: &Batch) -> Vec<u32> {
 /// size used, the batches and the results in batch order.
 fn map_batches<T: Send>(
     engine: &dyn Engine,
-    raster: &Raster,
+    raster: &Plane,
     params: &Params,
     tile_size: u32,
     f: impl Fn(&Params, &Batch, &[u32]) -> Result<T> + Sync + Send,
@@ -132,7 +151,7 @@ fn map_batches<T: Send>(
                 t.pix_off = t.y0 * raster.width + t.x0;
                 t.stride = raster.width;
             }
-            f(&p, &b, &raster.keys)
+            f(&p, &b, raster.keys)
         } else {
             f(&p, b, &pack(raster, b))
         }
@@ -156,7 +175,7 @@ pub fn effective_tile_size(engine: &dyn Engine, requested: u32, conn: Connectivi
 /// Label a whole scene: every tile's components and border labels.
 pub fn label_scene(
     engine: &dyn Engine,
-    raster: &Raster,
+    raster: &Plane,
     params: &Params,
     tile_size: u32,
 ) -> Result<SceneLabels> {
@@ -190,7 +209,7 @@ pub fn label_scene(
 /// Histogram of the valid keys of a scene, with the binning in `params` (`hist_*`).
 pub fn histogram_scene(
     engine: &dyn Engine,
-    raster: &Raster,
+    raster: &Plane,
     params: &Params,
     tile_size: u32,
 ) -> Result<Vec<u64>> {
@@ -209,7 +228,7 @@ pub fn histogram_scene(
 /// Lowest and highest valid key of a scene, or `None` when every pixel is nodata.
 pub fn minmax_scene(
     engine: &dyn Engine,
-    raster: &Raster,
+    raster: &Plane,
     params: &Params,
     tile_size: u32,
 ) -> Result<Option<(u32, u32)>> {

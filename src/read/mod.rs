@@ -9,6 +9,7 @@
 
 pub mod picture;
 pub mod tiff;
+pub mod window;
 
 use crate::error::{Error, Result};
 use crate::sample::SampleKind;
@@ -111,22 +112,22 @@ pub fn read_raster(path: &Path, opts: &ReadOptions) -> Result<Raster> {
 /// Default cap on the working set of one scene, in MiB (`--memory-mb`).
 pub const DEFAULT_MEMORY_MB: u64 = 1024;
 
-/// Bytes a window row of `width` pixels costs while it is processed: its keys (4 B/px) and,
-/// at most, as much again in decode buffers, packed GPU batches and labelling scratch.
+/// Rows of a window that keep one scene's working set within `memory_mb`: a window row of
+/// `width` pixels costs 12 bytes a pixel, as two windows are in flight (one read ahead, 4 B a
+/// key each, see [`window::for_each_window`]) and the one being worked on may be copied once
+/// more (GPU upload batches). Labels, decode buffers and the process itself come on top (see
+/// docs/BENCHMARKS.md for measured peaks).
 pub fn window_rows_for(width: u32, memory_mb: u64) -> u32 {
-    let per_row = (width.max(1) as u64) * 8;
+    let per_row = (width.max(1) as u64) * 12;
     ((memory_mb << 20) / per_row).clamp(1, u32::MAX as u64) as u32
 }
 
 /// Open `path` as a source of windows: TIFFs are read window by window ([`tiff::TiffBand`]),
 /// PNG and JPEG (small by nature) are read whole, within `opts.max_pixels`.
-pub fn open_source(
-    path: &Path,
-    opts: &ReadOptions,
-) -> Result<Box<dyn crate::detect::RasterSource>> {
+pub fn open_source(path: &Path, opts: &ReadOptions) -> Result<Box<dyn window::RasterSource>> {
     Ok(match sniff(path)? {
         FileKind::Tiff => Box::new(tiff::TiffBand::open(path, opts)?),
-        FileKind::Picture => Box::new(crate::detect::Owned(picture::read_picture(path, opts)?)),
+        FileKind::Picture => Box::new(window::Owned(picture::read_picture(path, opts)?)),
     })
 }
 

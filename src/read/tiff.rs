@@ -53,13 +53,23 @@ pub fn read_tiff(path: &Path, opts: &ReadOptions) -> Result<Raster> {
 }
 
 /// One band of a TIFF, open for reading window by window ([`TiffBand::read_rows`]): only the
-/// chunks (strips or tiles) that meet the rows asked for are decoded.
+/// chunks (strips or tiles) that meet the rows asked for are decoded, by several decoders in
+/// parallel (one per rayon thread, each with its own file handle) when the rows span several
+/// rows of chunks.
 pub struct TiffBand {
     path: PathBuf,
-    dec: Decoder<BufReader<std::fs::File>>,
     /// Size, sample type, band, bands and nodata (`keys` empty).
     pub header: Raster,
+    geom: Geom,
+    /// Decoders: the first is opened with the band, the others lazily, up to the thread count.
+    readers: Vec<ChunkReader>,
+}
+
+/// Where the band's samples are: the chunk grid and the layout of a decoded chunk.
+struct Geom {
     kind: SampleKind,
+    width: u32,
+    height: u32,
     cw: u64,
     ch: u64,
     across: u64,
@@ -67,41 +77,130 @@ pub struct TiffBand {
     plane: u32,
     band_off: usize,
     spp: usize,
-    buf: Vec<u8>,
+    chunk_bytes: usize,
     lzw_workaround: bool,
     tile_spec: TileSpec,
+}
+
+/// One decoder of the file with its chunk buffer.
+struct ChunkReader {
+    dec: Decoder<BufReader<std::fs::File>>,
+    buf: Vec<u8>,
     tile_ranges: Option<(Vec<u64>, Vec<u64>)>,
 }
+
+/// Decoders of the same file read at most this many rows of chunks at once.
+const MAX_READERS: usize = 16;
 
 impl TiffBand {
     /// Open `path` and check what can be checked without reading pixels (sample format,
     /// compression, band, chunk size). The scene size is not limited here: a caller that holds
     /// the whole scene checks it ([`read_tiff`]); a windowed reader holds one window.
     pub fn open(path: &Path, opts: &ReadOptions) -> Result<TiffBand> {
-        let file = std::fs::File::open(path).map_err(|source| Error::Io {
+        let (dec, header, geom) = open_from(path, open_file(path)?, opts)?;
+        let reader = ChunkReader::new(path, dec, &geom)?;
+        Ok(TiffBand {
             path: path.to_owned(),
-            source,
-        })?;
-        open_from(path, BufReader::with_capacity(1 << 16, file), opts)
+            header,
+            geom,
+            readers: vec![reader],
+        })
     }
 
     /// The keys of rows `y0..y1` (full width), row-major.
     pub fn read_rows(&mut self, y0: u32, y1: u32) -> Result<Vec<u32>> {
-        let path = self.path.clone();
-        let path = path.as_path();
-        let err = |e: TiffError| tiff_err(path, e);
-        let (width, height) = (self.header.width, self.header.height);
-        let y1 = y1.min(height);
+        let y1 = y1.min(self.header.height);
         if y0 >= y1 {
             return Ok(Vec::new());
         }
-        let mut keys = alloc_keys(path, width, y1 - y0)?;
-        let (cw, ch, kind, spp, bps) = (self.cw, self.ch, self.kind, self.spp, self.kind.bytes());
+        let mut keys = alloc_keys(&self.path, self.header.width, y1 - y0)?;
+        self.read_rows_into(y0, y1, &mut keys)?;
+        Ok(keys)
+    }
+
+    /// Write the keys of rows `y0..y1` (`y1 <= height`) into `out` (`(y1 - y0) * width` keys).
+    /// The rows of chunks they span are split into runs decoded in parallel.
+    pub fn read_rows_into(&mut self, y0: u32, y1: u32, out: &mut [u32]) -> Result<()> {
+        let g = &self.geom;
+        let w = g.width as usize;
+        assert!(y0 <= y1 && y1 <= g.height && out.len() == (y1 - y0) as usize * w);
+        if y0 == y1 {
+            return Ok(());
+        }
+        let (first, last) = (u64::from(y0) / g.ch, (u64::from(y1) - 1) / g.ch);
+        let chunk_rows = (last - first + 1) as usize;
+        // Several decoders only pay when each has a few chunks to decode.
+        let want = rayon::current_num_threads()
+            .min(MAX_READERS)
+            .min(chunk_rows.div_ceil(2))
+            .max(1);
+        while self.readers.len() < want {
+            let (dec, _, _) = open_from(
+                &self.path,
+                open_file(&self.path)?,
+                &ReadOptions {
+                    band: Some(self.header.band),
+                    ..Default::default()
+                },
+            )?;
+            self.readers.push(ChunkReader::new(&self.path, dec, g)?);
+        }
+        // Run k: chunk rows first + k*n/want .. first + (k+1)*n/want, and its output rows.
+        let mut runs = Vec::with_capacity(want);
+        let mut rest = out;
+        let mut row = y0;
+        for k in 0..want {
+            let c1 = first + ((k + 1) * chunk_rows / want) as u64;
+            let r1 = (c1 * g.ch).min(u64::from(y1)) as u32;
+            let (mine, tail) = rest.split_at_mut((r1 - row) as usize * w);
+            runs.push((row, r1, mine));
+            rest = tail;
+            row = r1;
+        }
+        let path = self.path.as_path();
+        if want == 1 {
+            let (a, b, o) = runs.pop().expect("one run");
+            return self.readers[0].read(path, g, a, b, o);
+        }
+        use rayon::prelude::*;
+        self.readers[..want]
+            .par_iter_mut()
+            .zip(runs)
+            .try_for_each(|(r, (a, b, o))| r.read(path, g, a, b, o))
+    }
+}
+
+fn open_file(path: &Path) -> Result<BufReader<std::fs::File>> {
+    let file = std::fs::File::open(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(BufReader::with_capacity(1 << 16, file))
+}
+
+impl ChunkReader {
+    fn new(path: &Path, dec: Decoder<BufReader<std::fs::File>>, g: &Geom) -> Result<ChunkReader> {
+        let mut buf = Vec::new();
+        buf.try_reserve_exact(g.chunk_bytes)
+            .map_err(|_| format(path, "TIFF: not enough memory for one chunk"))?;
+        buf.resize(g.chunk_bytes, 0);
+        Ok(ChunkReader {
+            dec,
+            buf,
+            tile_ranges: None,
+        })
+    }
+
+    /// Decode rows `y0..y1` into `keys` (`(y1 - y0) * width`).
+    fn read(&mut self, path: &Path, g: &Geom, y0: u32, y1: u32, keys: &mut [u32]) -> Result<()> {
+        let err = |e: TiffError| tiff_err(path, e);
+        let (width, height) = (g.width, g.height);
+        let (cw, ch, kind, spp, bps) = (g.cw, g.ch, g.kind, g.spp, g.kind.bytes());
         let w = width as usize;
         let (first_row, last_row) = (u64::from(y0) / ch, (u64::from(y1) - 1) / ch);
         for cy in first_row..=last_row {
-            for cx in 0..self.across {
-                let j = cy * self.across + cx;
+            for cx in 0..g.across {
+                let j = cy * g.across + cx;
                 let (x0, cy0) = (cx * cw, cy * ch);
                 let rw = cw.min(u64::from(width) - x0) as usize;
                 let rh = ch.min(u64::from(height) - cy0) as usize;
@@ -110,7 +209,7 @@ impl TiffBand {
                 let r_from = (u64::from(y0).max(cy0) - cy0) as usize;
                 let r_to = (u64::from(y1).min(cy0 + rh as u64) - cy0) as usize;
                 let out_row = |r: usize| (cy0 as usize + r - y0 as usize) * w + x0;
-                let index = u32::try_from(u64::from(self.plane) * self.per_plane + j)
+                let index = u32::try_from(u64::from(g.plane) * g.per_plane + j)
                     .map_err(|_| format(path, "TIFF: too many chunks"))?;
 
                 // The decoder's own idea of this chunk's size (it may differ from ours for
@@ -127,7 +226,7 @@ impl TiffBand {
                         ),
                     ));
                 }
-                if self.lzw_workaround && (rw as u64) < cw {
+                if g.lzw_workaround && (rw as u64) < cw {
                     // See `read_full_tile`: decode the whole padded tile through a one-tile TIFF.
                     let dec = &mut self.dec;
                     let (offsets, counts) = self.tile_ranges.get_or_insert_with(|| {
@@ -140,15 +239,15 @@ impl TiffBand {
                     let (Some(&off), Some(&count)) = (offsets.get(i), counts.get(i)) else {
                         return Err(format(path, format!("TIFF: tile {index} has no offset")));
                     };
-                    let tile = read_full_tile(&mut self.dec, path, &self.tile_spec, off, count)?;
+                    let tile = read_full_tile(&mut self.dec, path, &g.tile_spec, off, count)?;
                     let (row_stride, tspp) = (
-                        self.tile_spec.width as usize * self.tile_spec.samples * bps,
-                        self.tile_spec.samples,
+                        g.tile_spec.width as usize * g.tile_spec.samples * bps,
+                        g.tile_spec.samples,
                     );
                     for r in r_from..r_to {
                         let src = &tile[r * row_stride..r * row_stride + rw * tspp * bps];
                         let start = out_row(r);
-                        convert_row(kind, src, tspp, self.band_off, &mut keys[start..start + rw]);
+                        convert_row(kind, src, tspp, g.band_off, &mut keys[start..start + rw]);
                     }
                     continue;
                 }
@@ -158,30 +257,20 @@ impl TiffBand {
                 for r in r_from..r_to {
                     let src = &self.buf[r * row_stride..r * row_stride + rw * spp * bps];
                     let start = out_row(r);
-                    convert_row(kind, src, spp, self.band_off, &mut keys[start..start + rw]);
+                    convert_row(kind, src, spp, g.band_off, &mut keys[start..start + rw]);
                 }
             }
         }
-        Ok(keys)
+        Ok(())
     }
 }
 
-impl crate::detect::RasterSource for TiffBand {
+impl crate::read::window::RasterSource for TiffBand {
     fn info(&self) -> Raster {
         self.header.clone_header()
     }
-    fn with_rows(
-        &mut self,
-        y0: u32,
-        y1: u32,
-        f: &mut dyn FnMut(&Raster) -> Result<()>,
-    ) -> Result<()> {
-        let keys = self.read_rows(y0, y1)?;
-        f(&Raster {
-            height: y1.min(self.header.height) - y0,
-            keys,
-            ..self.header.clone_header()
-        })
+    fn read_rows_into(&mut self, y0: u32, y1: u32, out: &mut [u32]) -> Result<()> {
+        TiffBand::read_rows_into(self, y0, y1, out)
     }
 }
 
@@ -277,11 +366,10 @@ fn parse_nodata(path: &Path, s: &str) -> Result<f64> {
         .map_err(|_| format(path, format!("GDAL_NODATA tag {s:?} is not a number")))
 }
 
-fn open_from(
-    path: &Path,
-    reader: BufReader<std::fs::File>,
-    opts: &ReadOptions,
-) -> Result<TiffBand> {
+type Opened = (Decoder<BufReader<std::fs::File>>, Raster, Geom);
+
+/// Parse the first IFD and check the band: the decoder, the band's header and its geometry.
+fn open_from(path: &Path, reader: BufReader<std::fs::File>, opts: &ReadOptions) -> Result<Opened> {
     let err = |e: TiffError| tiff_err(path, e);
     // The first IFD is parsed with the crate's default limits (tag values up to 256 MiB); chunks
     // are then bounded by ours.
@@ -439,19 +527,19 @@ fn open_from(
     if width == 0 || height == 0 {
         check_size(path, width.into(), height.into(), u64::MAX)?;
     }
-    Ok(TiffBand {
-        path: path.to_owned(),
-        dec,
-        header: Raster {
-            width,
-            height,
-            kind,
-            keys: Vec::new(),
-            band,
-            bands: samples,
-            nodata,
-        },
+    let header = Raster {
+        width,
+        height,
         kind,
+        keys: Vec::new(),
+        band,
+        bands: samples,
+        nodata,
+    };
+    let geom = Geom {
+        kind,
+        width,
+        height,
         cw,
         ch,
         across,
@@ -459,11 +547,11 @@ fn open_from(
         plane,
         band_off,
         spp: out_samples as usize,
-        buf: vec![0; chunk_bytes as usize],
+        chunk_bytes: chunk_bytes as usize,
         lzw_workaround,
         tile_spec,
-        tile_ranges: None,
-    })
+    };
+    Ok((dec, header, geom))
 }
 
 /// What a one-tile TIFF needs to decode a tile of the file.

@@ -87,10 +87,11 @@ pub fn run_scene(
     };
     let mut summary = String::new();
     // Only worth a word when the clamp changes the tiling of this scene.
-    if out.tile_size < opts.tile_size && out.tile_size < raster.width.max(raster.height) {
+    let allowed = crate::engine::effective_tile_size(engine, opts.tile_size, opts.connectivity);
+    if allowed < opts.tile_size && allowed < raster.width.max(raster.height) {
         summary += &format!(
-            "tile size {} exceeds the backend's limits; using {}\nvesselscan: ",
-            opts.tile_size, out.tile_size
+            "tile size {} exceeds the backend's limits; using {allowed}\nvesselscan: ",
+            opts.tile_size
         );
     }
     let thr = match out.params.threshold {
