@@ -198,72 +198,132 @@ pub struct BatchOptions {
     pub format: Format,
     pub force: bool,
     pub read: ReadOptions,
-    /// Working-set cap per scene (see [`crate::read::window_rows_for`]).
+    /// Working-set cap of the whole run, shared by the files in flight (see [`jobs_for`] and
+    /// [`crate::read::window_rows_for`]).
     pub memory_mb: u64,
+    /// Files processed at once (at least 1; see [`jobs_for`]).
+    pub jobs: usize,
     pub detect: DetectOptions,
 }
 
-/// Process `inputs` one after another (each detection uses every core or the GPU), calling
-/// `progress` after each file. Errors of single files are in the summary; only a failure to
-/// write the summary itself is returned as an error.
+/// Smallest share of `--memory-mb` a file in flight gets.
+pub const MIN_MB_PER_JOB: u64 = 64;
+
+/// Files to process at once: `requested`, or by default up to 4 (no more than the cores), so
+/// that one file's reading and writing overlaps another's detection; never more than there are
+/// files, nor more than leave each at least [`MIN_MB_PER_JOB`] of `memory_mb`.
+pub fn jobs_for(requested: Option<usize>, files: usize, memory_mb: u64) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let by_memory = (memory_mb / MIN_MB_PER_JOB).max(1) as usize;
+    requested
+        .unwrap_or(cores.min(4))
+        .min(files.max(1))
+        .min(by_memory)
+        .max(1)
+}
+
+/// Process `inputs`, `opts.jobs` files at a time, each within `memory_mb / jobs`, calling
+/// `progress` as each file ends (from the worker threads). Errors of single files are in the
+/// summary; only a failure to write the summary itself is returned as an error. The summary
+/// is rewritten after every file, listing the files done so far in input order.
 pub fn run_batch(
     engine: &dyn Engine,
     inputs: &[PathBuf],
     opts: &BatchOptions,
-    mut progress: impl FnMut(&FileReport),
+    progress: &(dyn Fn(&FileReport) + Sync),
 ) -> Result<Summary> {
     let outputs = output_paths(inputs, &opts.outdir, opts.format);
     let summary_path = opts.outdir.join(summary_name(opts.shard));
-    let mut summary = Summary::default();
-    for (input, output) in inputs.iter().zip(&outputs) {
-        let t0 = std::time::Instant::now();
-        let mut rep = FileReport {
-            input: input.display().to_string(),
-            output: output.display().to_string(),
-            status: Status::Ok,
-            detections: None,
-            seconds: 0.0,
-            error: None,
-            megapixels: 0.0,
-        };
-        if output.exists() && !opts.force {
-            rep.status = Status::Skipped;
-            summary.skipped += 1;
-        } else {
-            let r = open_source(input, &opts.read).and_then(|mut src| {
-                let info = src.info();
-                rep.megapixels = info.width as f64 * info.height as f64 / 1e6;
-                let rows = window_rows_for(info.width, opts.memory_mb);
-                let run = crate::write::run_scene(
-                    engine,
-                    input,
-                    src.as_mut(),
-                    Some(rows),
-                    &opts.detect,
-                    opts.format,
-                )?;
-                write_atomic(output, &run.bytes)?;
-                Ok(run.detections)
-            });
-            match r {
-                Ok(n) => {
-                    rep.detections = Some(n);
-                    summary.ok += 1;
-                }
-                Err(e) => {
-                    rep.status = Status::Error;
-                    rep.error = Some(e.to_string());
-                    summary.failed += 1;
-                }
-            }
+    let jobs = opts.jobs.clamp(1, inputs.len().max(1));
+    let memory_mb = (opts.memory_mb / jobs as u64).max(1);
+    let done: std::sync::Mutex<Vec<Option<FileReport>>> =
+        std::sync::Mutex::new(vec![None; inputs.len()]);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let first_err: std::sync::Mutex<Option<Error>> = std::sync::Mutex::new(None);
+    let worker = || loop {
+        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if i >= inputs.len() || first_err.lock().expect("lock").is_some() {
+            return;
         }
-        rep.seconds = t0.elapsed().as_secs_f64();
+        let rep = run_one(engine, &inputs[i], &outputs[i], opts, memory_mb);
         progress(&rep);
-        summary.files.push(rep);
-        write_summary(&summary_path, &summary)?;
+        let mut d = done.lock().expect("lock");
+        d[i] = Some(rep);
+        if let Err(e) = write_summary(&summary_path, &summarise(&d)) {
+            first_err.lock().expect("lock").get_or_insert(e);
+        }
+    };
+    std::thread::scope(|s| {
+        for _ in 1..jobs {
+            s.spawn(worker);
+        }
+        worker();
+    });
+    if let Some(e) = first_err.into_inner().expect("lock") {
+        return Err(e);
     }
+    let summary = summarise(&done.into_inner().expect("lock"));
     write_summary(&summary_path, &summary)?;
     Ok(summary)
+}
+
+fn summarise(done: &[Option<FileReport>]) -> Summary {
+    let files: Vec<FileReport> = done.iter().flatten().cloned().collect();
+    let count = |s: Status| files.iter().filter(|f| f.status == s).count();
+    Summary {
+        ok: count(Status::Ok),
+        skipped: count(Status::Skipped),
+        failed: count(Status::Error),
+        files,
+    }
+}
+
+/// One input: skipped if its output exists (unless `force`), else detected and written.
+fn run_one(
+    engine: &dyn Engine,
+    input: &Path,
+    output: &Path,
+    opts: &BatchOptions,
+    memory_mb: u64,
+) -> FileReport {
+    let t0 = std::time::Instant::now();
+    let mut rep = FileReport {
+        input: input.display().to_string(),
+        output: output.display().to_string(),
+        status: Status::Ok,
+        detections: None,
+        seconds: 0.0,
+        error: None,
+        megapixels: 0.0,
+    };
+    if output.exists() && !opts.force {
+        rep.status = Status::Skipped;
+    } else {
+        let r = open_source(input, &opts.read).and_then(|mut src| {
+            let info = src.info();
+            rep.megapixels = info.width as f64 * info.height as f64 / 1e6;
+            let rows = window_rows_for(info.width, memory_mb);
+            let run = crate::write::run_scene(
+                engine,
+                input,
+                src.as_mut(),
+                Some(rows),
+                &opts.detect,
+                opts.format,
+            )?;
+            write_atomic(output, &run.bytes)?;
+            Ok(run.detections)
+        });
+        match r {
+            Ok(n) => rep.detections = Some(n),
+            Err(e) => {
+                rep.status = Status::Error;
+                rep.error = Some(e.to_string());
+            }
+        }
+    }
+    rep.seconds = t0.elapsed().as_secs_f64();
+    rep
 }
 
 /// `summary.json`, or `summary.shard-<i>-of-<n>.json` for one shard of a sharded run.

@@ -75,6 +75,10 @@ pub struct BatchArgs {
     /// may share OUTDIR: each writes its own `summary.shard-I-of-N.json`.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     pub shard: Option<(u32, u32)>,
+    /// Files processed at once, sharing --memory-mb (default: up to 4, no more than the cores,
+    /// and at least 64 MiB each).
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub jobs: Option<u64>,
     #[command(flatten)]
     pub flags: DetectFlags,
 }
@@ -267,8 +271,15 @@ fn run_batch(a: &BatchArgs) -> Result<bool> {
         force: a.force,
         read: f.read_options(),
         memory_mb: f.memory_mb,
+        jobs: crate::batch::jobs_for(a.jobs.map(|j| j as usize), inputs.len(), f.memory_mb),
         detect: f.detect_options(),
     };
+    eprintln!(
+        "vesselscan: {} files, {} at a time, {} MiB each",
+        inputs.len(),
+        opts.jobs,
+        (f.memory_mb / opts.jobs as u64).max(1)
+    );
     let bar = if std::io::stderr().is_terminal() {
         let b = indicatif::ProgressBar::new(inputs.len() as u64);
         b.set_style(
@@ -282,10 +293,13 @@ fn run_batch(a: &BatchArgs) -> Result<bool> {
         None
     };
     let t0 = std::time::Instant::now();
-    let mut mpx = 0.0;
-    let summary = crate::batch::run_batch(engine.as_ref(), &inputs, &opts, |r| {
-        mpx += r.megapixels;
-        let rate = mpx / t0.elapsed().as_secs_f64().max(1e-9);
+    let mpx = std::sync::Mutex::new(0.0f64);
+    let summary = crate::batch::run_batch(engine.as_ref(), &inputs, &opts, &|r| {
+        let rate = {
+            let mut m = mpx.lock().expect("lock");
+            *m += r.megapixels;
+            *m / t0.elapsed().as_secs_f64().max(1e-9)
+        };
         let line = match r.status {
             crate::batch::Status::Ok => {
                 format!("{}: {} detections", r.input, r.detections.unwrap_or(0))

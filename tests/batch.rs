@@ -211,3 +211,67 @@ fn shards_partition_an_archive() {
     let o = run(&["batch", a.to_str().unwrap(), "-o", "x", "--shard", "3/3"]);
     assert!(!o.status.success());
 }
+
+#[test]
+fn parallel_jobs_write_the_same_outputs_as_one_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = archive(dir.path());
+    // More files than jobs: copies of the good scenes under other names.
+    for i in 0..4 {
+        std::fs::copy(data("ssdd_001114.jpg"), a.join(format!("chip{i}.jpg"))).unwrap();
+    }
+    let mut outs = Vec::new();
+    for jobs in ["1", "3"] {
+        let out = dir.path().join(format!("out{jobs}"));
+        let o = run(&[
+            "batch",
+            a.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--backend",
+            "cpu",
+            "--jobs",
+            jobs,
+            "--memory-mb",
+            "256",
+        ]);
+        assert_eq!(o.status.code(), Some(1), "the broken file fails the run");
+        let s = summary(&out);
+        let inputs: Vec<&str> = s["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["input"].as_str().unwrap())
+            .collect();
+        let mut sorted = inputs.clone();
+        sorted.sort();
+        assert_eq!(inputs, sorted, "summary in input order");
+        assert_eq!(inputs.len(), 7);
+        assert_eq!((s["ok"].as_u64(), s["failed"].as_u64()), (Some(6), Some(1)));
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.file_name().unwrap() != "summary.json")
+            .map(|p| {
+                let text = String::from_utf8(std::fs::read(&p).unwrap()).unwrap();
+                // Every line but the input path (which names the output folder's sibling).
+                let body: String = text
+                    .lines()
+                    .filter(|l| !l.contains("\"input\""))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    body.into_bytes(),
+                )
+            })
+            .collect();
+        files.sort();
+        assert_eq!(files.len(), 6);
+        outs.push(files);
+    }
+    assert!(
+        outs[0] == outs[1],
+        "--jobs 3 wrote other outputs than --jobs 1"
+    );
+}
