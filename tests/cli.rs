@@ -302,3 +302,108 @@ fn adapters_lists_json() {
         );
     }
 }
+
+/// Stderr lines, without lavapipe's harmless XDG_RUNTIME_DIR notice.
+fn err_lines(o: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .filter(|l| !l.contains("XDG_RUNTIME_DIR"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn unreadable_paths_fail_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    // A folder where a file is expected.
+    let folder = dir.path().join("scene.tif");
+    std::fs::create_dir(&folder).unwrap();
+    assert_clean_failure(&folder, &[], "directory");
+    // A dangling symbolic link.
+    let link = dir.path().join("gone.tif");
+    std::os::unix::fs::symlink(dir.path().join("deleted.tif"), &link).unwrap();
+    assert_clean_failure(&link, &[], "no such file");
+    // A file without read permission (root reads anything, so only as another user).
+    let locked = dir.path().join("locked.tif");
+    std::fs::copy(data("sen2ships_casablanca_B08.tif"), &locked).unwrap();
+    std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
+    if std::fs::File::open(&locked).is_err() {
+        assert_clean_failure(&locked, &[], "permission denied");
+    }
+}
+
+#[test]
+fn a_full_disk_fails_cleanly_and_leaves_no_partial_file() {
+    let input = data("ssdd_001114.jpg");
+    // stdout on a full device (ENOSPC).
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "exec {} detect {} --backend cpu > /dev/full",
+            env!("CARGO_BIN_EXE_vesselscan"),
+            input.display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let lines = err_lines(&o);
+    let last = lines.last().expect("an error line");
+    assert!(
+        last.contains("<stdout>") && last.contains("No space left"),
+        "{lines:?}"
+    );
+    assert!(!lines.iter().any(|l| l.contains("panicked")), "{lines:?}");
+
+    // A file system that takes no more bytes: a file size limit of 0 (EFBIG on the first
+    // write, SIGXFSZ ignored), for detect -o and for batch.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.json");
+    let limited = |args: String| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "trap '' XFSZ; ulimit -f 0; exec {} {args}",
+                env!("CARGO_BIN_EXE_vesselscan")
+            ))
+            .output()
+            .unwrap()
+    };
+    let o = limited(format!(
+        "detect {} --backend cpu -o {}",
+        input.display(),
+        out.display()
+    ));
+    assert_eq!(o.status.code(), Some(1));
+    let lines = err_lines(&o);
+    let last = lines.last().expect("an error line");
+    assert!(
+        last.contains(&*out.to_string_lossy()) && last.contains("File too large"),
+        "{lines:?}"
+    );
+    assert!(!last.contains(".tmp"), "names the temporary file: {last}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "left a file"
+    );
+
+    let outdir = dir.path().join("batch");
+    std::fs::create_dir(&outdir).unwrap();
+    let o = limited(format!(
+        "batch {} -o {} --backend cpu",
+        input.display(),
+        outdir.display()
+    ));
+    assert_eq!(o.status.code(), Some(1));
+    let lines = err_lines(&o);
+    assert!(
+        lines.iter().any(|l| l.contains("File too large")),
+        "{lines:?}"
+    );
+    assert!(!lines.iter().any(|l| l.contains("panicked")), "{lines:?}");
+    assert_eq!(
+        std::fs::read_dir(&outdir).unwrap().count(),
+        0,
+        "left a partial output or summary"
+    );
+}
