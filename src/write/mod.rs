@@ -1,6 +1,8 @@
 //! Stage **write**: detections as JSON or CSV, to stdout or to a file written atomically
 //! (a temporary file in the same folder, renamed into place), so a killed run never leaves a
-//! partial output.
+//! partial output. [`geotiff`]: rasters as tiled, compressed GeoTIFF (streamed, also atomic).
+
+pub mod geotiff;
 
 use crate::detect::ParamsReport;
 use crate::detections::Detection;
