@@ -425,15 +425,7 @@ where
         BigTiff::Auto => n_tiles as u64 * tile_bytes > BIGTIFF_THRESHOLD,
     };
 
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".vesselscan-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(err)?;
+    let mut tmp = super::temp_beside(path).map_err(err)?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
 
     // Header, first-IFD offset patched at the end.
