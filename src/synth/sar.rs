@@ -522,7 +522,7 @@ impl SarScene {
         }
         let longest = (p.width.max(p.height) as f64 / 2.0).max(32.0);
         let mut land = Land {
-            coast: Fbm::new(p.seed, 0x434F_4153_54, longest, 4.0 * NODE as f64), // "COAST"
+            coast: Fbm::new(p.seed, 0x0043_4F41_5354, longest, 4.0 * NODE as f64), // "COAST"
             texture: Fbm::new(p.seed, 0x5445_5854, 64.0, 4.0 * NODE as f64),     // "TEXT"
             threshold: f64::NEG_INFINITY,
         };
@@ -552,7 +552,7 @@ impl SarScene {
         let p = &self.params;
         let n = p.vessels as usize;
         let (w, h) = (p.width as f64, p.height as f64);
-        let s = Stream::new(p.seed, 0x5348_4950_53); // "SHIPS"
+        let s = Stream::new(p.seed, 0x0053_4849_5053); // "SHIPS"
         let (lmin, lmax) = p.length_m;
         let (pmin, pmax) = p.peak;
         let len_ratio = libm::log(lmax / lmin);
