@@ -360,3 +360,52 @@ fn gdal_reads_utm() {
     );
     assert!(gdal_pixels_u16(&p) == px);
 }
+
+/// A file over 4 GiB: BigTIFF chosen automatically, 64-bit tile offsets past 4 GiB, read back
+/// at both ends by our windowed reader (and by GDAL when present). Writes 4.4 GB to the
+/// system temp folder: run it with `cargo test --release --test geotiff -- --ignored`.
+#[test]
+#[ignore = "writes a 4.4 GB file"]
+fn bigtiff_over_4_gib() {
+    use vesselscan::read::tiff::TiffBand;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("big.tif");
+    let (w, h) = (47_000u32, 47_000u32);
+    // A cheap pure function of (x, y).
+    let px = |x: u32, y: u32| (x.wrapping_mul(31) ^ y.wrapping_mul(17)) as u16;
+    let opts = GeoTiffOptions {
+        compression: Compression::None,
+        georef: Some(wgs84(3.0, 52.0, 1e-4)),
+        ..Default::default()
+    };
+    let s = write_geotiff(&p, w, h, &opts, |y0, rows| {
+        Ok((y0..y0 + rows)
+            .flat_map(|y| (0..w).map(move |x| px(x, y)))
+            .collect())
+    })
+    .unwrap();
+    assert!(s.bigtiff);
+    assert!(s.bytes > 1 << 32, "{}", s.bytes);
+    let mut band = TiffBand::open(&p, &ReadOptions::default()).unwrap();
+    for (y0, y1) in [(0, 3), (h - 600, h)] {
+        let keys = band.read_rows(y0, y1).unwrap();
+        let want: Vec<u32> = (y0..y1)
+            .flat_map(|y| (0..w).map(move |x| px(x, y) as u32))
+            .collect();
+        assert!(keys == want, "rows {y0}..{y1} differ");
+    }
+    if have_gdal() {
+        let j: serde_json::Value = serde_json::from_str(&gdalinfo(&p, true)).unwrap();
+        assert_eq!(j["size"], serde_json::json!([w, h]));
+        // The last pixel, through GDAL.
+        let o = Command::new("gdallocationinfo")
+            .args(["-valonly"])
+            .arg(&p)
+            .arg((w - 1).to_string())
+            .arg((h - 1).to_string())
+            .output()
+            .unwrap();
+        let v: u16 = String::from_utf8(o.stdout).unwrap().trim().parse().unwrap();
+        assert_eq!(v, px(w - 1, h - 1));
+    }
+}
