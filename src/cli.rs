@@ -45,6 +45,14 @@ pub enum SpeckleChoice {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CrsChoice {
+    /// EPSG:4326, longitude / latitude.
+    Wgs84,
+    /// WGS 84 / UTM, the zone of the centre (EPSG 326zz north, 327zz south).
+    Utm,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CompressionChoice {
     /// Deflate with horizontal differencing (Predictor 2).
     Deflate,
@@ -94,6 +102,9 @@ pub struct SynthArgs {
     /// Latitude of the scene's centre (WGS 84 degrees).
     #[arg(long, default_value_t = 52.0, allow_negative_numbers = true)]
     pub lat: f64,
+    /// Coordinate reference system of the image.
+    #[arg(long, value_enum, default_value_t = CrsChoice::Wgs84)]
+    pub crs: CrsChoice,
     /// Shortest vessel, metres.
     #[arg(long, value_name = "M", default_value_t = 20.0)]
     pub min_length_m: f64,
@@ -410,7 +421,7 @@ fn run_batch(a: &BatchArgs) -> Result<bool> {
 }
 
 fn run_synth(a: &SynthArgs) -> Result<()> {
-    use crate::synth::sar::{SarParams, SarScene, Speckle};
+    use crate::synth::sar::{SarParams, SarScene, SceneCrs, Speckle};
     use crate::write::geotiff::{BigTiff, Compression, GeoTiffOptions};
     let truth_path = a.truth.clone().unwrap_or_else(|| {
         let stem = a
@@ -445,6 +456,10 @@ fn run_synth(a: &SynthArgs) -> Result<()> {
         pixel_size_m: a.pixel_size_m,
         lon: a.lon,
         lat: a.lat,
+        crs: match a.crs {
+            CrsChoice::Wgs84 => SceneCrs::Wgs84,
+            CrsChoice::Utm => SceneCrs::Utm,
+        },
         length_m: (a.min_length_m, a.max_length_m),
         heading_deg: a.heading,
         sidelobe_level: a.sidelobes,
@@ -468,11 +483,12 @@ fn run_synth(a: &SynthArgs) -> Result<()> {
     let written = scene.write_geotiff(&a.output, &opts)?;
     write_atomic(&truth_path, scene.truth_geojson().as_bytes())?;
     eprintln!(
-        "vesselscan: {}: {}x{} u16 {}, {} vessels, land {}%, {} tiles {}, {:.1} MB in {:.2} s; truth in {}",
+        "vesselscan: {}: {}x{} u16 {} EPSG:{}, {} vessels, land {}%, {} tiles {}, {:.1} MB in {:.2} s; truth in {}",
         a.output.display(),
         a.width,
         a.height,
         if written.bigtiff { "BigTIFF" } else { "GeoTIFF" },
+        scene.georef().crs.epsg(),
         scene.truth().len(),
         a.land * 100.0,
         match a.compression {

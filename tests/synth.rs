@@ -9,9 +9,10 @@ use vesselscan::detect::{detect, DetectOptions, ThresholdMode};
 use vesselscan::engine::cpu::CpuEngine;
 use vesselscan::read::{read_raster, ReadOptions};
 use vesselscan::synth::sar::{
-    metres_per_degree, SarParams, SarScene, Speckle, VesselTruth, HULL_MIN_FRACTION,
+    metres_per_degree, SarParams, SarScene, SceneCrs, Speckle, VesselTruth, HULL_MIN_FRACTION,
     VESSEL_MARGIN_PX,
 };
+use vesselscan::synth::utm::{to_utm, UtmZone};
 use vesselscan::write::geotiff::{Compression, GeoTiffOptions};
 
 fn bin() -> Command {
@@ -336,6 +337,7 @@ fn truth_georeferencing() {
     for t in s.truth() {
         let (lon, lat) = g.pixel_to_model(t.x, t.y);
         assert_eq!((t.lon, t.lat), (lon, lat));
+        assert_eq!((t.lon, t.lat), s.pixel_to_lonlat(t.x, t.y));
     }
     // The GeoJSON: a FeatureCollection of Points at (lon, lat) with the truth as properties.
     let j: serde_json::Value = serde_json::from_str(&s.truth_geojson()).unwrap();
@@ -379,10 +381,53 @@ fn truth_georeferencing() {
 }
 
 #[test]
+fn utm_scene() {
+    let s = SarScene::new(&SarParams {
+        crs: SceneCrs::Utm,
+        lon: 151.3,
+        lat: -33.9,
+        ..params(1200, 1000, 13, 20, 0.2)
+    })
+    .unwrap();
+    let g = s.georef();
+    assert_eq!(g.crs.epsg(), 32756);
+    assert_eq!((g.pixel_x, g.pixel_y), (10.0, 10.0));
+    let (e, n) = to_utm(151.3, -33.9, UtmZone::containing(151.3, -33.9));
+    assert_eq!(g.pixel_to_model(600.0, 500.0), (e, n));
+    let (lon, lat) = s.pixel_to_lonlat(600.0, 500.0);
+    assert!((lon - 151.3).abs() < 1e-9 && (lat + 33.9).abs() < 1e-9);
+    for t in s.truth() {
+        assert_eq!((t.lon, t.lat), s.pixel_to_lonlat(t.x, t.y));
+    }
+    let j: serde_json::Value = serde_json::from_str(&s.truth_geojson()).unwrap();
+    assert_eq!(j["vesselscan_synth"]["crs"], "EPSG:32756");
+    let e = SarScene::new(&SarParams {
+        crs: SceneCrs::Utm,
+        lat: 85.0,
+        ..params(100, 100, 1, 0, 0.0)
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("UTM"), "{e}");
+}
+
+#[test]
 fn gdal_agrees_with_truth() {
     if !have_gdal() {
         return;
     }
+    for (crs, epsg, centre) in [
+        (
+            "wgs84",
+            "ID[\"EPSG\",4326]",
+            "Center      (  -4.5000000,  48.2500000)",
+        ),
+        ("utm", "ID[\"EPSG\",32630]", "WGS 84 / UTM zone 30N"),
+    ] {
+        gdal_check(crs, epsg, centre);
+    }
+}
+
+fn gdal_check(crs: &str, epsg: &str, centre: &str) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("scene.tif");
     let truth = dir.path().join("t.geojson");
@@ -396,7 +441,7 @@ fn gdal_agrees_with_truth() {
             "--vessels",
             "6",
         ])
-        .args(["--lon", "-4.5", "--lat", "48.25", "--truth"])
+        .args(["--lon", "-4.5", "--lat", "48.25", "--crs", crs, "--truth"])
         .arg(&truth)
         .arg(&out)
         .output()
@@ -407,11 +452,8 @@ fn gdal_agrees_with_truth() {
     assert!(text.contains("Size is 1100, 700"), "{text}");
     assert!(text.contains("Block=512x512 Type=UInt16"), "{text}");
     assert!(text.contains("COMPRESSION=DEFLATE"), "{text}");
-    assert!(text.contains("ID[\"EPSG\",4326]"), "{text}");
-    assert!(
-        text.contains("Center      (  -4.5000000,  48.2500000)"),
-        "{text}"
-    );
+    assert!(text.contains(epsg), "{text}");
+    assert!(text.contains(centre), "{text}");
     // Each vessel's lon/lat falls in its centre pixel, as GDAL computes it.
     let j: serde_json::Value = serde_json::from_slice(&std::fs::read(&truth).unwrap()).unwrap();
     for f in j["features"].as_array().unwrap() {
@@ -428,6 +470,46 @@ fn gdal_agrees_with_truth() {
         let (x, y) = (p["x"].as_f64().unwrap(), p["y"].as_f64().unwrap());
         let want = format!("pixel=\"{}\" line=\"{}\"", x.floor(), y.floor());
         assert!(xml.contains(&want), "{want} not in {xml}");
+    }
+    // UTM: PROJ takes each truth lon/lat back to the model coordinates of (x, y), within 1 mm.
+    if crs == "utm" {
+        use std::io::Write;
+        let gt: Vec<f64> = j["vesselscan_synth"]["geo_transform"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let mut child = Command::new("gdaltransform")
+            .args(["-s_srs", "EPSG:4326", "-t_srs", "EPSG:32630", "-output_xy"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let feats = j["features"].as_array().unwrap();
+        {
+            let mut stdin = child.stdin.take().unwrap();
+            for f in feats {
+                let p = &f["properties"];
+                writeln!(stdin, "{} {}", p["lon"], p["lat"]).unwrap();
+            }
+        }
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(text.lines().count(), feats.len(), "{text}");
+        for (line, f) in text.lines().zip(feats) {
+            let v: Vec<f64> = line
+                .split_whitespace()
+                .map(|t| t.parse().unwrap())
+                .collect();
+            let p = &f["properties"];
+            let (x, y) = (p["x"].as_f64().unwrap(), p["y"].as_f64().unwrap());
+            let (e, n) = (gt[0] + x * gt[1], gt[3] + y * gt[5]);
+            assert!(
+                (v[0] - e).abs() < 1e-3 && (v[1] - n).abs() < 1e-3,
+                "PROJ {line} vs ({e}, {n})"
+            );
+        }
     }
 }
 

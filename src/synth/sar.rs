@@ -31,6 +31,7 @@
 //! results on every platform), and rows are rendered independently: the same seed gives the
 //! same samples on any machine, for any number of threads and any tile size.
 
+use super::utm::{from_utm, to_utm, UtmZone};
 use super::{mix, Stream, GOLDEN};
 use crate::error::{Error, Result};
 use crate::read::Raster;
@@ -69,6 +70,17 @@ pub enum Speckle {
     K { nu: f64 },
 }
 
+/// The coordinate reference system of a generated scene.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SceneCrs {
+    /// EPSG:4326 (longitude / latitude), the pixel size converted to degrees at the centre.
+    #[default]
+    Wgs84,
+    /// WGS 84 / UTM, the standard zone of the centre (EPSG 326zz / 327zz), square pixels of
+    /// the pixel size in metres.
+    Utm,
+}
+
 /// What to generate. [`Default`] gives a 4096 x 4096 North Sea scene at 10 m.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SarParams {
@@ -91,6 +103,7 @@ pub struct SarParams {
     /// Longitude and latitude of the scene's centre (degrees, WGS 84).
     pub lon: f64,
     pub lat: f64,
+    pub crs: SceneCrs,
     /// Range of vessel lengths in metres (log-uniform).
     pub length_m: (f64, f64),
     /// Range of vessel peak amplitudes (DN); longer vessels tend to be brighter.
@@ -118,6 +131,7 @@ impl Default for SarParams {
             pixel_size_m: 10.0,
             lon: 3.0,
             lat: 52.0,
+            crs: SceneCrs::Wgs84,
             length_m: (20.0, 350.0),
             peak: (1500.0, 20000.0),
             heading_deg: None,
@@ -137,7 +151,8 @@ pub struct VesselTruth {
     /// [`crate::detections::Detection`]).
     pub x: f64,
     pub y: f64,
-    /// The centre in WGS 84 degrees (through the scene's geotransform).
+    /// The centre in WGS 84 degrees (through the scene's geotransform, and for UTM scenes the
+    /// inverse projection).
     pub lon: f64,
     pub lat: f64,
     pub length_m: f64,
@@ -463,28 +478,7 @@ impl SarScene {
             }
         }
 
-        // Georeferencing: EPSG:4326, the pixel size converted at the centre latitude.
-        let (m_lat, m_lon) = metres_per_degree(p.lat);
-        let (dlat, dlon) = (p.pixel_size_m / m_lat, p.pixel_size_m / m_lon);
-        let (half_w, half_h) = (w as f64 / 2.0 * dlon, h as f64 / 2.0 * dlat);
-        if !(p.lon.is_finite() && p.lat.is_finite())
-            || p.lat.abs() + half_h > 85.0
-            || p.lon.abs() + half_w > 180.0
-        {
-            return Err(invalid(format!(
-                "a {w}x{h} scene of {} m pixels centred at lon {} lat {} does not fit within \
-                 longitudes -180..180 and latitudes -85..85",
-                p.pixel_size_m, p.lon, p.lat
-            )));
-        }
-        let georef = Georef {
-            crs: Crs::WGS84,
-            origin_x: p.lon - half_w,
-            origin_y: p.lat + half_h,
-            pixel_x: dlon,
-            pixel_y: dlat,
-        };
-
+        let georef = Self::georef_of(&p)?;
         let speckle = Gamma::new(p.looks);
         let texture = match p.speckle {
             Speckle::Gamma => None,
@@ -514,6 +508,78 @@ impl SarScene {
         Ok(scene)
     }
 
+    /// The georeferencing: the requested centre at the scene's centre.
+    fn georef_of(p: &SarParams) -> Result<Georef> {
+        let (w, h) = (p.width as f64, p.height as f64);
+        if !(p.lon.is_finite() && p.lat.is_finite()) {
+            return Err(invalid(format!(
+                "centre lon {} lat {} is not a point",
+                p.lon, p.lat
+            )));
+        }
+        match p.crs {
+            SceneCrs::Wgs84 => {
+                let (m_lat, m_lon) = metres_per_degree(p.lat);
+                let (dlat, dlon) = (p.pixel_size_m / m_lat, p.pixel_size_m / m_lon);
+                let (half_w, half_h) = (w / 2.0 * dlon, h / 2.0 * dlat);
+                if p.lat.abs() + half_h > 85.0 || p.lon.abs() + half_w > 180.0 {
+                    return Err(invalid(format!(
+                        "a {}x{} scene of {} m pixels centred at lon {} lat {} does not fit \
+                         within longitudes -180..180 and latitudes -85..85",
+                        p.width, p.height, p.pixel_size_m, p.lon, p.lat
+                    )));
+                }
+                Ok(Georef {
+                    crs: Crs::WGS84,
+                    origin_x: p.lon - half_w,
+                    origin_y: p.lat + half_h,
+                    pixel_x: dlon,
+                    pixel_y: dlat,
+                })
+            }
+            SceneCrs::Utm => {
+                let (half_w, half_h) = (w / 2.0 * p.pixel_size_m, h / 2.0 * p.pixel_size_m);
+                if !(-80.0..=84.0).contains(&p.lat)
+                    || p.lon.abs() > 180.0
+                    || half_w > 1_000_000.0
+                    || half_h > 1_000_000.0
+                {
+                    return Err(invalid(format!(
+                        "UTM: a {}x{} scene of {} m pixels centred at lon {} lat {}: the centre \
+                         must lie within latitudes -80..84 and the scene within 1000 km of it",
+                        p.width, p.height, p.pixel_size_m, p.lon, p.lat
+                    )));
+                }
+                let zone = UtmZone::containing(p.lon, p.lat);
+                let (e, n) = to_utm(p.lon, p.lat, zone);
+                Ok(Georef {
+                    crs: Crs::Projected(zone.epsg()),
+                    origin_x: e - half_w,
+                    origin_y: n + half_h,
+                    pixel_x: p.pixel_size_m,
+                    pixel_y: p.pixel_size_m,
+                })
+            }
+        }
+    }
+
+    /// WGS 84 longitude and latitude (degrees) of continuous pixel coordinates `(x, y)` (the
+    /// centre of pixel (col, row) is (col + 0.5, row + 0.5)).
+    pub fn pixel_to_lonlat(&self, x: f64, y: f64) -> (f64, f64) {
+        let (mx, my) = self.georef.pixel_to_model(x, y);
+        match self.georef.crs {
+            Crs::Geographic(_) => (mx, my),
+            Crs::Projected(code) => from_utm(
+                mx,
+                my,
+                UtmZone {
+                    zone: (code % 100) as u8,
+                    north: code < 32700,
+                },
+            ),
+        }
+    }
+
     /// The coastline threshold: the (1 - fraction) quantile of the coast field over a grid of
     /// up to 512 x 512 pixels spread over the scene.
     fn land(p: &SarParams) -> Result<Option<Land>> {
@@ -523,7 +589,7 @@ impl SarScene {
         let longest = (p.width.max(p.height) as f64 / 2.0).max(32.0);
         let mut land = Land {
             coast: Fbm::new(p.seed, 0x0043_4F41_5354, longest, 4.0 * NODE as f64), // "COAST"
-            texture: Fbm::new(p.seed, 0x5445_5854, 64.0, 4.0 * NODE as f64),     // "TEXT"
+            texture: Fbm::new(p.seed, 0x5445_5854, 64.0, 4.0 * NODE as f64),       // "TEXT"
             threshold: f64::NEG_INFINITY,
         };
         if p.land_fraction < 1.0 {
@@ -674,7 +740,7 @@ impl SarScene {
                 }
             }
             let id = self.ships.len() as u32 + 1;
-            let (lon, lat) = self.georef.pixel_to_model(cx, cy);
+            let (lon, lat) = self.pixel_to_lonlat(cx, cy);
             self.truth.push(VesselTruth {
                 id,
                 x: cx,
@@ -711,7 +777,7 @@ impl SarScene {
         &self.params
     }
 
-    /// The georeferencing (EPSG:4326).
+    /// The georeferencing (EPSG:4326 or UTM).
     pub fn georef(&self) -> Georef {
         self.georef
     }
