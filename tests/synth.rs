@@ -572,6 +572,7 @@ fn cli_errors_are_one_line_and_leave_nothing() {
     let out = dir.path().join("x.tif");
     for args in [
         vec!["--tile", "100"],
+        vec!["--tile", "16384"],
         vec!["--land", "1.5"],
         vec!["--looks", "0.5"],
         vec!["--vessels", "5000"],

@@ -31,6 +31,8 @@ use std::path::Path;
 
 /// Default tile side (pixels).
 pub const DEFAULT_TILE: u32 = 512;
+/// Largest tile side accepted (a u16 tile of 8192^2 is 128 MiB before compression).
+pub const MAX_TILE: u32 = 8192;
 /// Default Deflate level (zlib's default).
 pub const DEFAULT_DEFLATE_LEVEL: u32 = 6;
 /// Uncompressed tile bytes above which [`BigTiff::Auto`] writes BigTIFF: 3.9 GiB, leaving room
@@ -138,7 +140,8 @@ impl Georef {
 /// Options of [`write_geotiff`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct GeoTiffOptions {
-    /// Tile side in pixels: a positive multiple of 16 (TIFF requires it), at most 65536.
+    /// Tile side in pixels: a positive multiple of 16 (TIFF requires it), at most
+    /// [`MAX_TILE`].
     pub tile: u32,
     pub compression: Compression,
     pub bigtiff: BigTiff,
@@ -323,9 +326,9 @@ fn check_options(width: u32, height: u32, opts: &GeoTiffOptions) -> Result<()> {
             "cannot write a {width}x{height} TIFF: both sides must be at least 1"
         )));
     }
-    if opts.tile == 0 || opts.tile % 16 != 0 || opts.tile > 65536 {
+    if opts.tile == 0 || opts.tile % 16 != 0 || opts.tile > MAX_TILE {
         return Err(Error::Invalid(format!(
-            "tile size {} is not a positive multiple of 16 up to 65536 (TIFF requires multiples of 16)",
+            "tile size {} is not a positive multiple of 16 up to {MAX_TILE} (TIFF requires multiples of 16)",
             opts.tile
         )));
     }
