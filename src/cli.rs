@@ -1,4 +1,4 @@
-//! The command line: `vesselscan detect` and `vesselscan adapters` (clap derive).
+//! The command line: `vesselscan detect`, `batch`, `synth` and `adapters` (clap derive).
 
 use crate::detect::{DetectOptions, ThresholdMode, DEFAULT_SIGMAS, DEFAULT_TILE_SIZE};
 use crate::engine::{cpu::CpuEngine, gpu::GpuEngine, Engine};
@@ -31,6 +31,107 @@ pub enum Command {
     Batch(BatchArgs),
     /// List the GPU adapters wgpu finds, as JSON.
     Adapters,
+    /// Generate a SAR-like test scene (sea, land, vessels with sidelobes) as a tiled GeoTIFF,
+    /// with its ground truth as GeoJSON.
+    Synth(SynthArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SpeckleChoice {
+    /// Gamma-distributed intensity (fully developed speckle, L looks).
+    Gamma,
+    /// K-distributed intensity (gamma speckle times a gamma texture of shape --k-shape).
+    K,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CrsChoice {
+    /// EPSG:4326, longitude / latitude.
+    Wgs84,
+    /// WGS 84 / UTM, the zone of the centre (EPSG 326zz north, 327zz south).
+    Utm,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompressionChoice {
+    /// Deflate with horizontal differencing (Predictor 2).
+    Deflate,
+    None,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SynthArgs {
+    /// Output GeoTIFF (written atomically).
+    pub output: PathBuf,
+    /// Width in pixels.
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
+    pub width: u32,
+    /// Height in pixels.
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
+    pub height: u32,
+    /// Seed: the same seed gives the same file.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Number of vessels.
+    #[arg(long, default_value_t = 100)]
+    pub vessels: u32,
+    /// Sea clutter model.
+    #[arg(long, value_enum, default_value_t = SpeckleChoice::Gamma)]
+    pub speckle: SpeckleChoice,
+    /// Looks of the speckle (>= 1, need not be an integer).
+    #[arg(long, value_name = "L", default_value_t = 4.4)]
+    pub looks: f64,
+    /// Shape of the K texture (--speckle k): smaller is spikier.
+    #[arg(long, value_name = "NU", default_value_t = 4.0)]
+    pub k_shape: f64,
+    /// Mean amplitude of the sea (DN).
+    #[arg(long, value_name = "DN", default_value_t = 150.0)]
+    pub sea_mean: f64,
+    /// Fraction of the scene that is land (0..1).
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.1)]
+    pub land: f64,
+    /// Median amplitude of land (DN).
+    #[arg(long, value_name = "DN", default_value_t = 400.0)]
+    pub land_mean: f64,
+    /// Pixel size in metres.
+    #[arg(long, value_name = "M", default_value_t = 10.0)]
+    pub pixel_size_m: f64,
+    /// Longitude of the scene's centre (WGS 84 degrees).
+    #[arg(long, default_value_t = 3.0, allow_negative_numbers = true)]
+    pub lon: f64,
+    /// Latitude of the scene's centre (WGS 84 degrees).
+    #[arg(long, default_value_t = 52.0, allow_negative_numbers = true)]
+    pub lat: f64,
+    /// Coordinate reference system of the image.
+    #[arg(long, value_enum, default_value_t = CrsChoice::Wgs84)]
+    pub crs: CrsChoice,
+    /// Shortest vessel, metres.
+    #[arg(long, value_name = "M", default_value_t = 20.0)]
+    pub min_length_m: f64,
+    /// Longest vessel, metres.
+    #[arg(long, value_name = "M", default_value_t = 350.0)]
+    pub max_length_m: f64,
+    /// Heading of every vessel, degrees clockwise from north (default: random).
+    #[arg(long, value_name = "DEG")]
+    pub heading: Option<f64>,
+    /// Sidelobe level relative to the peak (0: none).
+    #[arg(long, value_name = "K", default_value_t = 0.4)]
+    pub sidelobes: f64,
+    /// Tile side in pixels (a multiple of 16).
+    #[arg(long, value_name = "PX", default_value_t = crate::write::geotiff::DEFAULT_TILE)]
+    pub tile: u32,
+    /// Tile compression.
+    #[arg(long, value_enum, default_value_t = CompressionChoice::Deflate)]
+    pub compression: CompressionChoice,
+    /// Deflate level, 0..9.
+    #[arg(long, default_value_t = crate::write::geotiff::DEFAULT_DEFLATE_LEVEL, value_parser = clap::value_parser!(u32).range(0..=9))]
+    pub level: u32,
+    /// Write a BigTIFF even when a classic TIFF would do (one is chosen anyway above 3.9 GiB).
+    #[arg(long)]
+    pub bigtiff: bool,
+    /// Ground truth GeoJSON (default: `<stem>.truth.geojson` next to the output).
+    #[arg(long, value_name = "FILE")]
+    pub truth: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -333,11 +434,95 @@ fn run_batch(a: &BatchArgs) -> Result<bool> {
     Ok(summary.failed == 0)
 }
 
+fn run_synth(a: &SynthArgs) -> Result<()> {
+    use crate::synth::sar::{SarParams, SarScene, SceneCrs, Speckle};
+    use crate::write::geotiff::{BigTiff, Compression, GeoTiffOptions};
+    let truth_path = a.truth.clone().unwrap_or_else(|| {
+        let stem = a
+            .output
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "synth".into());
+        a.output.with_file_name(format!("{stem}.truth.geojson"))
+    });
+    if truth_path == a.output {
+        return Err(Error::Invalid(format!(
+            "{}: the truth file would overwrite the image; give another --truth",
+            a.output.display()
+        )));
+    }
+    check_output_folder(&a.output)?;
+    check_output_folder(&truth_path)?;
+    let t0 = std::time::Instant::now();
+    let params = SarParams {
+        width: a.width,
+        height: a.height,
+        seed: a.seed,
+        vessels: a.vessels,
+        speckle: match a.speckle {
+            SpeckleChoice::Gamma => Speckle::Gamma,
+            SpeckleChoice::K => Speckle::K { nu: a.k_shape },
+        },
+        looks: a.looks,
+        sea_mean: a.sea_mean,
+        land_fraction: a.land,
+        land_mean: a.land_mean,
+        pixel_size_m: a.pixel_size_m,
+        lon: a.lon,
+        lat: a.lat,
+        crs: match a.crs {
+            CrsChoice::Wgs84 => SceneCrs::Wgs84,
+            CrsChoice::Utm => SceneCrs::Utm,
+        },
+        length_m: (a.min_length_m, a.max_length_m),
+        heading_deg: a.heading,
+        sidelobe_level: a.sidelobes,
+        ..SarParams::default()
+    };
+    let scene = SarScene::new(&params)?;
+    let opts = GeoTiffOptions {
+        tile: a.tile,
+        compression: match a.compression {
+            CompressionChoice::Deflate => Compression::Deflate { level: a.level },
+            CompressionChoice::None => Compression::None,
+        },
+        bigtiff: if a.bigtiff {
+            BigTiff::Always
+        } else {
+            BigTiff::Auto
+        },
+        georef: None,
+        nodata: None,
+    };
+    let written = scene.write_geotiff(&a.output, &opts)?;
+    write_atomic(&truth_path, scene.truth_geojson().as_bytes())?;
+    eprintln!(
+        "vesselscan: {}: {}x{} u16 {} EPSG:{}, {} vessels, land {}%, {} tiles {}, {:.1} MB in {:.2} s; truth in {}",
+        a.output.display(),
+        a.width,
+        a.height,
+        if written.bigtiff { "BigTIFF" } else { "GeoTIFF" },
+        scene.georef().crs.epsg(),
+        scene.truth().len(),
+        a.land * 100.0,
+        match a.compression {
+            CompressionChoice::Deflate => "deflate",
+            CompressionChoice::None => "uncompressed",
+        },
+        a.tile,
+        written.bytes as f64 / 1e6,
+        t0.elapsed().as_secs_f64(),
+        truth_path.display()
+    );
+    Ok(())
+}
+
 /// Run the parsed command line. `Ok(false)`: it ran, but some files failed (batch).
 pub fn run(cli: &Cli) -> Result<bool> {
     match &cli.command {
         Command::Detect(a) => run_detect(a).map(|_| true),
         Command::Batch(a) => run_batch(a),
+        Command::Synth(a) => run_synth(a).map(|_| true),
         Command::Adapters => {
             let list = crate::gpu::list_adapters();
             let mut s = serde_json::to_string_pretty(&list).expect("adapters serialise");

@@ -380,7 +380,10 @@ fn a_full_disk_fails_cleanly_and_leaves_no_partial_file() {
         last.contains(&*out.to_string_lossy()) && last.contains("File too large"),
         "{lines:?}"
     );
-    assert!(!last.contains(".vesselscan-"), "names the temporary file: {last}");
+    assert!(
+        !last.contains(".vesselscan-"),
+        "names the temporary file: {last}"
+    );
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
         0,

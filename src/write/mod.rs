@@ -1,6 +1,8 @@
 //! Stage **write**: detections as JSON or CSV, to stdout or to a file written atomically
 //! (a temporary file in the same folder, renamed into place), so a killed run never leaves a
-//! partial output.
+//! partial output. [`geotiff`]: rasters as tiled, compressed GeoTIFF (streamed, also atomic).
+
+pub mod geotiff;
 
 use crate::detect::ParamsReport;
 use crate::detections::Detection;
@@ -134,18 +136,28 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         path: path.to_owned(),
         source,
     };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".vesselscan-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(err)?;
+    let mut tmp = temp_beside(path).map_err(err)?;
     // Through the inner file: NamedTempFile's own writes add the temporary path to errors.
     tmp.as_file_mut().write_all(bytes).map_err(err)?;
     tmp.as_file().sync_all().map_err(err)?;
     tmp.persist(path).map_err(|e| err(e.error))?;
     Ok(())
+}
+
+/// A temporary file in `path`'s folder, to be renamed over `path` once complete. On Unix it is
+/// created with mode 0666 less the umask, the mode a plain `File::create` would give the output
+/// (tempfile's default, 0600, would survive the rename).
+pub(crate) fn temp_beside(path: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut b = tempfile::Builder::new();
+    b.prefix(".vesselscan-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        b.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    b.tempfile_in(dir)
 }

@@ -14,12 +14,19 @@
 //! Both return u16 rasters (band 1 of 1, no nodata); for u16 the order key is the value.
 //! [`write_raw_u16`] dumps one as little-endian raw u16 for other tools (e.g. the OpenCV
 //! baseline in `benches/opencv_baseline.py`).
+//!
+//! [`sar`]: a fuller SAR scene model for `vesselscan synth` (gamma or K-distributed speckle,
+//! land with a coastline, vessels with sidelobes, georeferencing, ground truth), rendered tile
+//! row by tile row for the streaming GeoTIFF writer ([`crate::write::geotiff`]).
 
 use crate::error::{Error, Result};
 use crate::read::Raster;
 use crate::sample::SampleKind;
 use rayon::prelude::*;
 use std::path::Path;
+
+pub mod sar;
+pub mod utm;
 
 /// Mean of the sea clutter.
 pub const SEA_MEAN: f64 = 300.0;
@@ -42,31 +49,31 @@ pub const RANDOM_THRESHOLD: f64 = 500.0;
 /// Rows per parallel band.
 const BAND_ROWS: usize = 32;
 
-const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+pub(crate) const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// splitmix64's finaliser.
 #[inline]
-fn mix(mut z: u64) -> u64 {
+pub(crate) fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
 }
 
 /// A splitmix64 stream: element `i` of the stream keyed by `key`.
-#[derive(Clone, Copy)]
-struct Stream(u64);
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stream(u64);
 
 impl Stream {
-    fn new(seed: u64, salt: u64) -> Stream {
+    pub(crate) fn new(seed: u64, salt: u64) -> Stream {
         Stream(mix(seed ^ mix(salt)))
     }
     #[inline]
-    fn at(self, i: u64) -> u64 {
+    pub(crate) fn at(self, i: u64) -> u64 {
         mix(self.0.wrapping_add(i.wrapping_add(1).wrapping_mul(GOLDEN)))
     }
     /// Uniform in [0, 1).
     #[inline]
-    fn unit(self, i: u64) -> f64 {
+    pub(crate) fn unit(self, i: u64) -> f64 {
         (self.at(i) >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 }
