@@ -7,7 +7,7 @@
 #   bash benches/end_to_end.sh                 # sizes 4096 16384 32768, Python at 4096 16384
 #   SIZES="4096" PY_SIZES="4096" bash benches/end_to_end.sh
 #
-# Environment: SIZES, PY_SIZES, MEMORY_MB (default 1024), THRESHOLD (default 1000: the synth
+# Environment: SIZES, PY_SIZES, MEMORY_MB (default 1024), THRESHOLD (default 400: the synth
 # scene's vessels are above it, its clutter almost never), SCRATCH (default /tmp/vesselscan-e2e),
 # BACKEND (default cpu), KEEP=1 to keep the scenes. Peak RSS and wall come from /usr/bin/time.
 set -euo pipefail
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 SIZES=${SIZES:-"4096 16384 32768"}
 PY_SIZES=${PY_SIZES:-"4096 16384"}
 MEMORY_MB=${MEMORY_MB:-1024}
-THRESHOLD=${THRESHOLD:-1000}
+THRESHOLD=${THRESHOLD:-400}
 SCRATCH=${SCRATCH:-/tmp/vesselscan-e2e}
 BACKEND=${BACKEND:-cpu}
 mkdir -p "$SCRATCH"

@@ -19,10 +19,14 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
-/// Make `v` hold at least `n` elements (new ones zero; old contents are left as they are).
+/// Make `v` hold at least `n` elements (contents unspecified: every stage writes what it
+/// reads). A new buffer comes from the allocator already zeroed (`calloc`: fresh pages of the
+/// OS), so pages never written are never resident: the worst-case record buffer of a 2048^2
+/// tile (64 MiB) costs only what the tile's components fill.
 fn grow(v: &mut Vec<u32>, n: usize) {
     if v.len() < n {
-        v.resize(n, 0);
+        *v = Vec::new();
+        *v = vec![0; n];
     }
 }
 
