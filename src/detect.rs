@@ -119,6 +119,9 @@ pub fn detect_source(
             // Windows are whole rows of tiles: when one row of tiles is more than the memory
             // allows, the tiles shrink instead (results never depend on the tile size).
             if r < tile && r < info.height {
+                // Whole chunks of the source where they fit, so no chunk is decoded twice.
+                let g = src.row_granule();
+                let r = if r >= g { r / g * g } else { r };
                 tile = r.max(MIN_WINDOW_TILE).min(tile);
             }
             (r / tile).max(1).saturating_mul(tile)

@@ -110,7 +110,7 @@ pub fn read_raster(path: &Path, opts: &ReadOptions) -> Result<Raster> {
 }
 
 /// Default cap on the working set of one scene, in MiB (`--memory-mb`).
-pub const DEFAULT_MEMORY_MB: u64 = 1024;
+pub const DEFAULT_MEMORY_MB: u64 = 512;
 
 /// Rows of a window that keep one scene's working set within `memory_mb`: a window row of
 /// `width` pixels costs 12 bytes a pixel, as two windows are in flight (one read ahead, 4 B a

@@ -129,12 +129,17 @@ impl TiffBand {
         }
         let (first, last) = (u64::from(y0) / g.ch, (u64::from(y1) - 1) / g.ch);
         let chunk_rows = (last - first + 1) as usize;
-        // Several decoders only pay when each has a few chunks to decode.
-        let want = rayon::current_num_threads()
-            .min(MAX_READERS)
-            .min(chunk_rows.div_ceil(2))
-            .max(1);
-        while self.readers.len() < want {
+        let across = g.across as usize;
+        // Runs of chunk rows, each split into runs of chunk columns when there are fewer rows
+        // of chunks than threads (tall tiles, small windows): one decoder per run.
+        let threads = rayon::current_num_threads().clamp(1, MAX_READERS);
+        let (nr, nc) = if chunk_rows >= 2 * threads {
+            (threads, 1)
+        } else {
+            let nr = chunk_rows.min(threads);
+            (nr, threads.div_ceil(nr).min(across))
+        };
+        while self.readers.len() < nr * nc {
             let (dec, _, _) = open_from(
                 &self.path,
                 open_file(&self.path)?,
@@ -145,28 +150,45 @@ impl TiffBand {
             )?;
             self.readers.push(ChunkReader::new(&self.path, dec, g)?);
         }
-        // Run k: chunk rows first + k*n/want .. first + (k+1)*n/want, and its output rows.
-        let mut runs = Vec::with_capacity(want);
-        let mut rest = out;
-        let mut row = y0;
-        for k in 0..want {
-            let c1 = first + ((k + 1) * chunk_rows / want) as u64;
-            let r1 = (c1 * g.ch).min(u64::from(y1)) as u32;
-            let (mine, tail) = rest.split_at_mut((r1 - row) as usize * w);
-            runs.push((row, r1, mine));
-            rest = tail;
-            row = r1;
+        // Run i: chunk rows first + i*n/nr ..; run j: chunk columns j*across/nc ..
+        let row_cut = |i: usize| {
+            let c = first + (i * chunk_rows / nr) as u64;
+            ((c * g.ch).clamp(u64::from(y0), u64::from(y1))) as u32
+        };
+        let col_cut = |j: usize| (j * across / nc) as u64;
+        let px_cut = |j: usize| (col_cut(j) * g.cw).min(u64::from(g.width)) as usize;
+        let mut groups: Vec<Vec<&mut [u32]>> = (0..nr * nc).map(|_| Vec::new()).collect();
+        let mut i = 0;
+        for (k, row) in out.chunks_mut(w).enumerate() {
+            let y = y0 + k as u32;
+            while y >= row_cut(i + 1) {
+                i += 1;
+            }
+            let mut rest = row;
+            for j in 0..nc {
+                let (piece, tail) = rest.split_at_mut(px_cut(j + 1) - px_cut(j));
+                groups[i * nc + j].push(piece);
+                rest = tail;
+            }
         }
         let path = self.path.as_path();
-        if want == 1 {
-            let (a, b, o) = runs.pop().expect("one run");
-            return self.readers[0].read(path, g, a, b, o);
+        let job = |r: &mut ChunkReader, (n, rows): (usize, Vec<&mut [u32]>)| {
+            let (i, j) = (n / nc, n % nc);
+            let (a, b) = (row_cut(i), row_cut(i + 1));
+            if a == b {
+                return Ok(());
+            }
+            r.read(path, g, (a, b), (col_cut(j), col_cut(j + 1)), rows)
+        };
+        if nr * nc == 1 {
+            let rows = groups.pop().expect("one group");
+            return job(&mut self.readers[0], (0, rows));
         }
         use rayon::prelude::*;
-        self.readers[..want]
+        self.readers[..nr * nc]
             .par_iter_mut()
-            .zip(runs)
-            .try_for_each(|(r, (a, b, o))| r.read(path, g, a, b, o))
+            .zip(groups.into_par_iter().enumerate())
+            .try_for_each(|(r, g)| job(r, g))
     }
 }
 
@@ -191,24 +213,31 @@ impl ChunkReader {
         })
     }
 
-    /// Decode rows `y0..y1` into `keys` (`(y1 - y0) * width`).
-    fn read(&mut self, path: &Path, g: &Geom, y0: u32, y1: u32, keys: &mut [u32]) -> Result<()> {
+    /// Decode rows `y0..y1` of chunk columns `cx0..cx1` into `rows`: one slice per row, each
+    /// the pixels of those columns (the first at column `cx0 * cw`).
+    fn read(
+        &mut self,
+        path: &Path,
+        g: &Geom,
+        (y0, y1): (u32, u32),
+        (cx0, cx1): (u64, u64),
+        mut rows: Vec<&mut [u32]>,
+    ) -> Result<()> {
         let err = |e: TiffError| tiff_err(path, e);
         let (width, height) = (g.width, g.height);
         let (cw, ch, kind, spp, bps) = (g.cw, g.ch, g.kind, g.spp, g.kind.bytes());
-        let w = width as usize;
         let (first_row, last_row) = (u64::from(y0) / ch, (u64::from(y1) - 1) / ch);
         for cy in first_row..=last_row {
-            for cx in 0..g.across {
+            for cx in cx0..cx1 {
                 let j = cy * g.across + cx;
                 let (x0, cy0) = (cx * cw, cy * ch);
                 let rw = cw.min(u64::from(width) - x0) as usize;
                 let rh = ch.min(u64::from(height) - cy0) as usize;
-                let x0 = x0 as usize;
+                let xo = ((cx - cx0) * cw) as usize;
                 // Rows of this chunk inside the window.
                 let r_from = (u64::from(y0).max(cy0) - cy0) as usize;
                 let r_to = (u64::from(y1).min(cy0 + rh as u64) - cy0) as usize;
-                let out_row = |r: usize| (cy0 as usize + r - y0 as usize) * w + x0;
+                let out_row = |r: usize| cy0 as usize + r - y0 as usize;
                 let index = u32::try_from(u64::from(g.plane) * g.per_plane + j)
                     .map_err(|_| format(path, "TIFF: too many chunks"))?;
 
@@ -246,8 +275,8 @@ impl ChunkReader {
                     );
                     for r in r_from..r_to {
                         let src = &tile[r * row_stride..r * row_stride + rw * tspp * bps];
-                        let start = out_row(r);
-                        convert_row(kind, src, tspp, g.band_off, &mut keys[start..start + rw]);
+                        let dst = &mut rows[out_row(r)][xo..xo + rw];
+                        convert_row(kind, src, tspp, g.band_off, dst);
                     }
                     continue;
                 }
@@ -256,8 +285,8 @@ impl ChunkReader {
                     .map_err(err)?;
                 for r in r_from..r_to {
                     let src = &self.buf[r * row_stride..r * row_stride + rw * spp * bps];
-                    let start = out_row(r);
-                    convert_row(kind, src, spp, g.band_off, &mut keys[start..start + rw]);
+                    let dst = &mut rows[out_row(r)][xo..xo + rw];
+                    convert_row(kind, src, spp, g.band_off, dst);
                 }
             }
         }
@@ -271,6 +300,9 @@ impl crate::read::window::RasterSource for TiffBand {
     }
     fn read_rows_into(&mut self, y0: u32, y1: u32, out: &mut [u32]) -> Result<()> {
         TiffBand::read_rows_into(self, y0, y1, out)
+    }
+    fn row_granule(&self) -> u32 {
+        self.geom.ch.min(u64::from(self.geom.height)).max(1) as u32
     }
 }
 

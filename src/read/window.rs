@@ -23,6 +23,11 @@ pub trait RasterSource: Send {
     fn in_memory(&self) -> Option<&[u32]> {
         None
     }
+    /// Rows the source decodes together (a TIFF's rows per strip or tile): windows that start
+    /// and end on multiples of it decode each chunk once.
+    fn row_granule(&self) -> u32 {
+        1
+    }
 }
 
 /// An in-memory raster as a source.
