@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::read::window::for_each_window;
 use crate::read::Raster;
 use crate::sample::{f32_sum_exponent, key_to_value, nodata_key, threshold_key, SampleKind};
-use crate::seams::merge_seams;
+use crate::seams::SeamMerger;
 use crate::threshold::{binning, mean_std, otsu_key, Binning};
 use crate::tiling::{Connectivity, Params, FLAG_NAN, FLAG_NODATA, FLAG_NONE};
 use serde::Serialize;
@@ -240,12 +240,16 @@ fn detect_windows(
         tiles_x: info.width.div_ceil(tile),
         ..Default::default()
     };
+    // Seams are merged as windows arrive; only the last row of tiles' borders is kept.
+    let mut seams = SeamMerger::new(scene.tiles_x, opts.connectivity);
     each(&mut |r, y0| {
         let part = label_scene(engine, r, &p, tile)?;
-        scene.append(part, y0);
+        let first = scene.tiles.len();
+        let borders = scene.append(part, y0);
+        seams.push(scene.records.len(), &scene.tiles[first..], borders);
         Ok(())
     })?;
-    let roots = merge_seams(&scene, opts.connectivity);
+    let roots = seams.finish();
     let dets = detections(
         &scene,
         &roots,

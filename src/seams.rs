@@ -8,7 +8,7 @@
 
 use crate::cpu::NONE;
 use crate::engine::SceneLabels;
-use crate::tiling::Connectivity;
+use crate::tiling::{Connectivity, TileDesc};
 
 /// Union-find over component indices, smaller index as root.
 pub struct UnionFind {
@@ -43,20 +43,68 @@ impl UnionFind {
     }
 }
 
+/// Seams merged as the scene streams in, window after window (whole rows of tiles): only the
+/// border labels of the last row of tiles are kept between windows, so memory follows the
+/// scene's width, not its area.
+pub struct SeamMerger {
+    tiles_x: usize,
+    eight: bool,
+    uf: UnionFind,
+    /// The last row of tiles pushed, with its border labels (scene record indices).
+    last: Vec<(TileDesc, Vec<u32>)>,
+}
+
+impl SeamMerger {
+    pub fn new(tiles_x: u32, conn: Connectivity) -> SeamMerger {
+        SeamMerger {
+            tiles_x: tiles_x as usize,
+            eight: conn == Connectivity::Eight,
+            uf: UnionFind::new(0),
+            last: Vec::new(),
+        }
+    }
+
+    /// Add whole rows of tiles (raster order, below those pushed before) with their border
+    /// labels; `records` is the scene's record count once they are added.
+    pub fn push(&mut self, records: usize, tiles: &[TileDesc], borders: Vec<Vec<u32>>) {
+        let uf = &mut self.uf;
+        let n0 = uf.parent.len() as u32;
+        uf.parent.extend(n0..records as u32);
+        let tx = self.tiles_x;
+        let prev = self.last.len();
+        let mut grid: Vec<(TileDesc, Vec<u32>)> = std::mem::take(&mut self.last);
+        grid.extend(tiles.iter().copied().zip(borders));
+        join(uf, &grid, tx, self.eight, prev);
+        let keep = grid.len() - grid.len().min(tx);
+        self.last = grid.split_off(keep);
+    }
+
+    /// For every record, the index of the record that represents its whole merged component.
+    pub fn finish(mut self) -> Vec<u32> {
+        (0..self.uf.parent.len() as u32)
+            .map(|i| self.uf.find(i))
+            .collect()
+    }
+}
+
 /// For every record, the index of the record that represents its whole merged component.
 pub fn merge_seams(scene: &SceneLabels, conn: Connectivity) -> Vec<u32> {
-    let mut uf = UnionFind::new(scene.records.len());
-    let tx = scene.tiles_x as usize;
-    let n = scene.tiles.len();
-    let eight = conn == Connectivity::Eight;
+    let mut m = SeamMerger::new(scene.tiles_x, conn);
+    m.push(scene.records.len(), &scene.tiles, scene.borders.clone());
+    m.finish()
+}
+
+/// Join the components across the seams of `grid` (rows of `tx` tiles); the first `done`
+/// tiles form a row whose seams with each other are already joined.
+fn join(uf: &mut UnionFind, grid: &[(TileDesc, Vec<u32>)], tx: usize, eight: bool, done: usize) {
+    let n = grid.len();
     for i in 0..n {
-        let t = &scene.tiles[i];
-        let b = &scene.borders[i];
+        let (t, b) = (&grid[i].0, &grid[i].1);
         let (w, h) = (t.w as usize, t.h as usize);
         // Right neighbour: our right column against its left column.
-        if (i % tx) + 1 < tx && i + 1 < n {
-            let o = &scene.borders[i + 1];
-            let ow = scene.tiles[i + 1].w as usize;
+        if i >= done && (i % tx) + 1 < tx && i + 1 < n {
+            let o = &grid[i + 1].1;
+            let ow = grid[i + 1].0.w as usize;
             for r in 0..h {
                 let a = b[2 * w + h + r];
                 if a == NONE {
@@ -75,7 +123,7 @@ pub fn merge_seams(scene: &SceneLabels, conn: Connectivity) -> Vec<u32> {
         }
         // Neighbour below: our bottom row against its top row.
         if i + tx < n {
-            let o = &scene.borders[i + tx];
+            let o = &grid[i + tx].1;
             for c in 0..w {
                 let a = b[w + c];
                 if a == NONE {
@@ -94,15 +142,12 @@ pub fn merge_seams(scene: &SceneLabels, conn: Connectivity) -> Vec<u32> {
             if eight && (i % tx) + 1 < tx {
                 // Corner: our bottom-right pixel with the top-left of the tile below-right,
                 // and the bottom-left of the tile to our right with the top-right of ours below.
-                let br = &scene.borders[i + tx + 1];
+                let br = &grid[i + tx + 1].1;
                 uf.union(b[w + w - 1], br[0]);
-                let right = &scene.borders[i + 1];
-                let rw = scene.tiles[i + 1].w as usize;
-                uf.union(right[rw], o[w - 1]);
+                let right = &grid[i + 1];
+                let rw = right.0.w as usize;
+                uf.union(right.1[rw], o[w - 1]);
             }
         }
     }
-    (0..scene.records.len() as u32)
-        .map(|i| uf.find(i))
-        .collect()
 }

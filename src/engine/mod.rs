@@ -57,24 +57,27 @@ pub struct SceneLabels {
     pub tiles: Vec<TileDesc>,
     /// Records of all components; word `R_TILE` holds the scene tile index.
     pub records: Vec<[u32; REC_WORDS as usize]>,
-    /// Per tile, its border labels as indices into `records` (or `NONE`).
+    /// Per tile, its border labels as indices into `records` (or `NONE`). Empty in a scene
+    /// accumulated window by window ([`SceneLabels::append`] hands them to the seam merger).
     pub borders: Vec<Vec<u32>>,
 }
 
 impl SceneLabels {
-    /// Add the labels of a window whose first row is scene row `y0` (same tile size and
-    /// columns; windows in order of rows).
-    pub fn append(&mut self, part: SceneLabels, y0: u32) {
+    /// Add the records and tiles of a window whose first row is scene row `y0` (same tile size
+    /// and columns; windows in order of rows) and return its border labels as indices into
+    /// the scene's records, for [`crate::seams::SeamMerger`] (they are not kept here).
+    pub fn append(&mut self, part: SceneLabels, y0: u32) -> Vec<Vec<u32>> {
         let base_rec = self.records.len() as u32;
         let base_tile = self.tiles.len() as u32;
         for mut r in part.records {
             r[crate::cpu::measure::R_TILE] += base_tile;
             self.records.push(r);
         }
+        let mut borders = Vec::with_capacity(part.borders.len());
         for (mut t, b) in part.tiles.into_iter().zip(part.borders) {
             t.y0 += y0;
             self.tiles.push(t);
-            self.borders.push(
+            borders.push(
                 b.into_iter()
                     .map(|c| {
                         if c == crate::cpu::NONE {
@@ -86,6 +89,7 @@ impl SceneLabels {
                     .collect(),
             );
         }
+        borders
     }
 }
 
