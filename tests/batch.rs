@@ -1,6 +1,8 @@
 //! `vesselscan batch`: inputs from folders, globs and list files; a bad file reported and
 //! skipped; resume; --force; shards that partition the archive.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -221,15 +223,20 @@ fn parallel_jobs_write_the_same_outputs_as_one_job() {
         std::fs::copy(data("ssdd_001114.jpg"), a.join(format!("chip{i}.jpg"))).unwrap();
     }
     let mut outs = Vec::new();
-    for jobs in ["1", "3"] {
-        let out = dir.path().join(format!("out{jobs}"));
+    // The GPU backend too: files in flight share one device.
+    let mut runs = vec![("cpu", "1"), ("cpu", "3")];
+    if common::gpu().is_some() {
+        runs.push(("gpu", "3"));
+    }
+    for (backend, jobs) in runs {
+        let out = dir.path().join(format!("out-{backend}-{jobs}"));
         let o = run(&[
             "batch",
             a.to_str().unwrap(),
             "-o",
             out.to_str().unwrap(),
             "--backend",
-            "cpu",
+            backend,
             "--jobs",
             jobs,
             "--memory-mb",
@@ -254,10 +261,14 @@ fn parallel_jobs_write_the_same_outputs_as_one_job() {
             .filter(|p| p.file_name().unwrap() != "summary.json")
             .map(|p| {
                 let text = String::from_utf8(std::fs::read(&p).unwrap()).unwrap();
-                // Every line but the input path (which names the output folder's sibling).
+                // Every line but the input path and the backend's provenance.
                 let body: String = text
                     .lines()
-                    .filter(|l| !l.contains("\"input\""))
+                    .filter(|l| {
+                        !["\"input\"", "\"backend\"", "\"adapter\""]
+                            .iter()
+                            .any(|k| l.contains(k))
+                    })
                     .collect::<Vec<_>>()
                     .join("\n");
                 (
