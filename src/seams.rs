@@ -7,7 +7,6 @@
 //! the four tiles around each grid corner are also joined diagonally.
 
 use crate::cpu::NONE;
-use crate::engine::SceneLabels;
 use crate::tiling::{Connectivity, TileDesc};
 
 /// Union-find over component indices, smaller index as root.
@@ -85,13 +84,6 @@ impl SeamMerger {
             .map(|i| self.uf.find(i))
             .collect()
     }
-}
-
-/// For every record, the index of the record that represents its whole merged component.
-pub fn merge_seams(scene: &SceneLabels, conn: Connectivity) -> Vec<u32> {
-    let mut m = SeamMerger::new(scene.tiles_x, conn);
-    m.push(scene.records.len(), &scene.tiles, scene.borders.clone());
-    m.finish()
 }
 
 /// Join the components across the seams of `grid` (rows of `tx` tiles); the first `done`

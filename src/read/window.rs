@@ -101,13 +101,6 @@ pub fn window_ranges(height: u32, rows: u32) -> Vec<(u32, u32)> {
         .collect()
 }
 
-/// Keys `window_ranges` plus halo windows of a `width`-wide scene take at most, two in flight,
-/// plus the carried halo rows.
-pub fn window_bytes(width: u32, rows: u32, halo: u32) -> u64 {
-    let w = u64::from(width) * 4;
-    2 * w * (u64::from(rows) + 2 * u64::from(halo)) + w * 2 * u64::from(halo)
-}
-
 fn alloc(n: usize) -> Result<Vec<u32>> {
     let mut v = Vec::new();
     v.try_reserve_exact(n).map_err(|_| {
@@ -165,8 +158,7 @@ pub fn for_each_window(
     if ranges.len() == 1 {
         // Nothing to read ahead.
         let (top, bot) = span(ranges[0]);
-        let mut buf = alloc((bot - top) as usize * w)?;
-        buf.resize((bot - top) as usize * w, 0);
+        let mut buf = alloc_zeroed((bot - top) as usize * w)?;
         src.read_rows_into(top, bot, &mut buf)?;
         return f(&window(width, ranges[0], top, &buf));
     }
