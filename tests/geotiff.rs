@@ -4,6 +4,9 @@
 //! GDAL tests print `skipped` without `gdalinfo`, unless `VESSELSCAN_REQUIRE_GDAL` is set
 //! (CI sets it), in which case they fail.
 
+mod common;
+
+use common::have_gdal;
 use std::path::Path;
 use std::process::Command;
 use vesselscan::read::{read_raster, ReadOptions};
@@ -185,22 +188,6 @@ fn deterministic_bytes_any_thread_count() {
 }
 
 // ---- GDAL ----
-
-/// Whether GDAL's tools can be run; without them the test is skipped, unless
-/// `VESSELSCAN_REQUIRE_GDAL` is set.
-fn have_gdal() -> bool {
-    let ok = Command::new("gdalinfo")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        if std::env::var_os("VESSELSCAN_REQUIRE_GDAL").is_some() {
-            panic!("VESSELSCAN_REQUIRE_GDAL is set but gdalinfo cannot be run (apt-get install gdal-bin)");
-        }
-        eprintln!("skipped: gdalinfo not found (apt-get install gdal-bin)");
-    }
-    ok
-}
 
 fn gdalinfo(path: &Path, json: bool) -> String {
     let mut c = Command::new("gdalinfo");

@@ -3,6 +3,9 @@
 //!
 //! GDAL checks print `skipped` without `gdalinfo`, unless `VESSELSCAN_REQUIRE_GDAL` is set.
 
+mod common;
+
+use common::have_gdal;
 use std::path::Path;
 use std::process::Command;
 use vesselscan::detect::{detect, DetectOptions, ThresholdMode};
@@ -30,21 +33,17 @@ fn params(w: u32, h: u32, seed: u64, vessels: u32, land: f64) -> SarParams {
     }
 }
 
-fn have_gdal() -> bool {
-    let ok = Command::new("gdalinfo")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        if std::env::var_os("VESSELSCAN_REQUIRE_GDAL").is_some() {
-            panic!("VESSELSCAN_REQUIRE_GDAL is set but gdalinfo cannot be run (apt-get install gdal-bin)");
-        }
-        eprintln!("skipped: gdalinfo not found (apt-get install gdal-bin)");
-    }
-    ok
+/// FNV-1a over the samples, little-endian.
+/// The GDAL geotransform the truth GeoJSON records (`vesselscan_synth.geo_transform`).
+fn truth_geo_transform(j: &serde_json::Value) -> Vec<f64> {
+    j["vesselscan_synth"]["geo_transform"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
 }
 
-/// FNV-1a over the samples, little-endian.
 fn fnv(px: &[u16]) -> u64 {
     px.iter()
         .flat_map(|v| v.to_le_bytes())
@@ -369,12 +368,7 @@ fn truth_georeferencing() {
         assert_eq!(pr["peak"], t.peak);
         assert_eq!(pr["bbox"][2], t.bbox[2]);
     }
-    let gt: Vec<f64> = j["vesselscan_synth"]["geo_transform"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect();
+    let gt = truth_geo_transform(&j);
     for (a, b) in gt.iter().zip(g.geo_transform()) {
         near(&serde_json::json!(a), b);
     }
@@ -474,12 +468,7 @@ fn gdal_check(crs: &str, epsg: &str, centre: &str) {
     // UTM: PROJ takes each truth lon/lat back to the model coordinates of (x, y), within 1 mm.
     if crs == "utm" {
         use std::io::Write;
-        let gt: Vec<f64> = j["vesselscan_synth"]["geo_transform"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
+        let gt = truth_geo_transform(&j);
         let mut child = Command::new("gdaltransform")
             .args(["-s_srs", "EPSG:4326", "-t_srs", "EPSG:32630", "-output_xy"])
             .stdin(std::process::Stdio::piped())

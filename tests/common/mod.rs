@@ -178,3 +178,19 @@ pub fn oracle(
         })
         .collect()
 }
+
+/// Whether GDAL's command-line tools can be run; without them a GDAL test is skipped (it says
+/// so), unless `VESSELSCAN_REQUIRE_GDAL` is set (CI), where it fails instead.
+pub fn have_gdal() -> bool {
+    let ok = std::process::Command::new("gdalinfo")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        if std::env::var_os("VESSELSCAN_REQUIRE_GDAL").is_some() {
+            panic!("VESSELSCAN_REQUIRE_GDAL is set but gdalinfo cannot be run (apt-get install gdal-bin)");
+        }
+        eprintln!("skipped: gdalinfo not found (apt-get install gdal-bin)");
+    }
+    ok
+}
