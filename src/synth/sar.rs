@@ -850,25 +850,11 @@ impl SarScene {
             let land = nodes.and_then(|n| {
                 let (ix, fu) = node_frac(x);
                 let at = |v: &[f64], di: usize, dj: usize| v[(jy - n.j0 + dj) * n.ni + ix + di];
-                let c = bilerp(
-                    at(&n.coast, 0, 0),
-                    at(&n.coast, 1, 0),
-                    at(&n.coast, 0, 1),
-                    at(&n.coast, 1, 1),
-                    fu,
-                    fv,
-                );
+                // The field `v` interpolated between the four nodes around the pixel.
+                let interp =
+                    |v: &[f64]| bilerp(at(v, 0, 0), at(v, 1, 0), at(v, 0, 1), at(v, 1, 1), fu, fv);
                 let threshold = self.land.as_ref().map_or(f64::INFINITY, |l| l.threshold);
-                (c > threshold).then(|| {
-                    bilerp(
-                        at(&n.tex, 0, 0),
-                        at(&n.tex, 1, 0),
-                        at(&n.tex, 0, 1),
-                        at(&n.tex, 1, 1),
-                        fu,
-                        fv,
-                    )
-                })
+                (interp(&n.coast) > threshold).then(|| interp(&n.tex))
             });
             let intensity = match land {
                 Some(m) => {
