@@ -25,6 +25,7 @@ thread_local! {
 /// tile (64 MiB) costs only what the tile's components fill.
 fn grow(v: &mut Vec<u32>, n: usize) {
     if v.len() < n {
+        // Free the old buffer first, so the two are never resident together.
         *v = Vec::new();
         *v = vec![0; n];
     }
