@@ -49,14 +49,26 @@ fn walk(dir: &Path, out: &mut BTreeSet<PathBuf>) -> Result<()> {
 /// Every input named by `args`: files as given (whatever their extension), folders searched
 /// recursively for rasters, glob patterns (`*`, `?`, `[...]`) expanded, list files (`.txt` or
 /// `.lst`: one path per line, `#` comments, relative paths from the list's folder) read.
-/// Sorted, without duplicates. A name that matches nothing is an error.
+/// Sorted, without duplicates. A name that matches nothing, or a folder with no raster, is an
+/// error.
 pub fn expand_inputs(args: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = BTreeSet::new();
     for a in args {
         let s = a.to_string_lossy();
         let ext = a.extension().and_then(|e| e.to_str()).unwrap_or("");
         if a.is_dir() {
-            walk(a, &mut out)?;
+            // A folder with no raster in it is most likely the wrong folder: say so, as for a
+            // pattern that matches nothing.
+            let mut found = BTreeSet::new();
+            walk(a, &mut found)?;
+            if found.is_empty() {
+                return Err(Error::Invalid(format!(
+                    "{}: no raster in this folder or below it (looked for .{})",
+                    a.display(),
+                    RASTER_EXTENSIONS.join(", .")
+                )));
+            }
+            out.extend(found);
         } else if a.is_file()
             && (ext.eq_ignore_ascii_case("txt") || ext.eq_ignore_ascii_case("lst"))
         {

@@ -286,3 +286,32 @@ fn parallel_jobs_write_the_same_outputs_as_one_job() {
         "--jobs 3 wrote other outputs than --jobs 1"
     );
 }
+
+#[test]
+fn an_empty_folder_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(empty.join("sub")).unwrap();
+    std::fs::write(empty.join("sub/readme.txt"), "no rasters here").unwrap();
+    let out = dir.path().join("out");
+    let o = run(&[
+        "batch",
+        empty.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--backend",
+        "cpu",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| !l.contains("XDG_RUNTIME_DIR"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].contains(&*empty.to_string_lossy()) && lines[0].contains("no raster"),
+        "{err}"
+    );
+    assert!(!out.exists(), "made the output folder for nothing");
+}
