@@ -13,6 +13,7 @@ pub mod cpu;
 pub mod detect;
 pub mod detections;
 pub mod engine;
+pub mod geo;
 pub mod error;
 pub mod gpu;
 pub mod read;

@@ -3,6 +3,7 @@
 //! partial output. [`geotiff`]: rasters as tiled, compressed GeoTIFF (streamed, also atomic).
 
 pub mod geotiff;
+pub mod quicklook;
 
 use crate::detect::ParamsReport;
 use crate::detections::Detection;

@@ -1,0 +1,1 @@
+//! Ground control point grids (work in progress).

@@ -1,0 +1,1 @@
+//! Quicklook pictures and detection chips (work in progress).
