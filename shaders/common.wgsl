@@ -47,7 +47,7 @@ const KIND_F32: u32 = 4u;
 
 // Component record layout, REC_WORDS u32 each (keep in sync with src/tiling.rs and
 // src/cpu/measure.rs).
-const REC_WORDS: u32 = 16u;
+const REC_WORDS: u32 = 20u;
 const R_AREA: u32 = 0u;
 const R_X0: u32 = 1u;
 const R_Y0: u32 = 2u;
@@ -62,6 +62,10 @@ const R_SX_HI: u32 = 10u;
 const R_SY_LO: u32 = 11u;
 const R_SY_HI: u32 = 12u;
 const R_TILE: u32 = 13u;
+// Second moments (tile-local x*x, y*y, x*y), 64-bit lo/hi.
+const R_SXX_LO: u32 = 14u;
+const R_SYY_LO: u32 = 16u;
+const R_SXY_LO: u32 = 18u;
 
 // Valid data: not nodata, not NaN.
 fn is_valid(p: Params, key: u32) -> bool {

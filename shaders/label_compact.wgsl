@@ -53,6 +53,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     records[r + R_SY_LO] = 0u;
     records[r + R_SY_HI] = 0u;
     records[r + R_TILE] = wid.z;
+    for (var i = R_SXX_LO; i < REC_WORDS; i++) {
+        records[r + i] = 0u;
+    }
     records[r + 14u] = 0u;
     records[r + 15u] = 0u;
 }

@@ -1,6 +1,7 @@
 // Stage measure: accumulate every target pixel into its component's record: area, bounding
 // box, first pixel (raster order, tile-local), max key, and 64-bit sums of values and of x and
-// y (for the centroid), each sum kept as lo/hi u32 words with carry, so totals are exact and
+// y (for the centroid) and of x*x, y*y and x*y (second moments: length, width, heading), each
+// sum kept as lo/hi u32 words with carry, so totals are exact and
 // independent of the order of the atomics. One invocation per 2x2 block: the block's pixels
 // are combined first, so a block of one component costs one set of atomics.
 // workgroup_id.z is the tile. CPU twin: src/cpu/measure.rs.
@@ -60,10 +61,20 @@ struct Acc {
     sum: vec2<u32>,
     sx: u32,
     sy: u32,
+    sxx: vec2<u32>,
+    syy: vec2<u32>,
+    sxy: vec2<u32>,
+}
+
+// 64-bit (lo, hi) + u32, with carry.
+fn add_wide(a: vec2<u32>, v: u32) -> vec2<u32> {
+    let lo = a.x + v;
+    return vec2<u32>(lo, a.y + select(0u, 1u, lo < v));
 }
 
 fn acc_new(cid: u32) -> Acc {
-    return Acc(cid, 0u, NONE, NONE, 0u, 0u, NONE, 0u, vec2<u32>(0u, 0u), 0u, 0u);
+    let z = vec2<u32>(0u, 0u);
+    return Acc(cid, 0u, NONE, NONE, 0u, 0u, NONE, 0u, z, 0u, 0u, z, z, z);
 }
 
 fn acc_flush(a: Acc) {
@@ -81,6 +92,9 @@ fn acc_flush(a: Acc) {
     add64(r + R_SUM_LO, a.sum);
     add64(r + R_SX_LO, vec2<u32>(a.sx, 0u));
     add64(r + R_SY_LO, vec2<u32>(a.sy, 0u));
+    add64(r + R_SXX_LO, a.sxx);
+    add64(r + R_SYY_LO, a.syy);
+    add64(r + R_SXY_LO, a.sxy);
 }
 
 @compute @workgroup_size(16, 16, 1)
@@ -127,6 +141,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
         acc.max_key = max(acc.max_key, key);
         acc.sx += x;
         acc.sy += y;
+        // Tile sides are below 2^16 (tiling::max_tile_side), so each product fits a u32.
+        acc.sxx = add_wide(acc.sxx, x * x);
+        acc.syy = add_wide(acc.syy, y * y);
+        acc.sxy = add_wide(acc.sxy, x * y);
     }
     acc_flush(acc);
 }

@@ -3,7 +3,8 @@
 //! of their first pixel, filter by area, number them.
 //!
 //! Everything here is integer arithmetic on the records until the final division, so both
-//! backends and every tile size give byte-identical output.
+//! backends and every tile size give byte-identical output. Shape (length, width, heading)
+//! comes from the exact second moments; [`crate::geo`] adds lon/lat and metres.
 
 use crate::cpu::measure::*;
 use crate::engine::SceneLabels;
@@ -55,6 +56,104 @@ pub struct Detection {
     pub max: Value,
     /// sum / area.
     pub mean: f64,
+    /// Length and width in pixels: 4 standard deviations of the component along its major and
+    /// minor axes (the axes of a filled ellipse), each pixel counted as a unit square.
+    pub length_px: f64,
+    pub width_px: f64,
+    /// Direction of the major axis in the image, degrees clockwise from up (decreasing row),
+    /// in [0, 180).
+    pub orientation_deg: f64,
+    /// Centroid in WGS 84 degrees (None without georeferencing).
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    /// Length and width in metres on the ground, from the same moments through the local
+    /// ground size of the pixel.
+    pub length_m: Option<f64>,
+    pub width_m: Option<f64>,
+    /// Direction of the major axis, degrees clockwise from true north, in [0, 180).
+    pub heading_deg: Option<f64>,
+    /// Oriented box (length x width about the centroid, along the axes), corners in pixel
+    /// coordinates; a rectangle on the ground when the scene is georeferenced.
+    pub obox: [[f64; 2]; 4],
+    /// The same corners as [lon, lat].
+    pub obox_lonlat: Option<[[f64; 2]; 4]>,
+    /// Covariance of the component's pixel squares about the centroid, [xx, yy, xy], px^2.
+    #[serde(skip)]
+    pub cov: [f64; 3],
+}
+
+/// Size and direction of a component from its covariance, in a frame given by `j`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Shape {
+    pub length: f64,
+    pub width: f64,
+    /// Major axis, degrees clockwise from the frame's north, in [0, 180).
+    pub heading_deg: f64,
+    /// Half-axis vectors (major, minor) in the frame's (east, north) units.
+    pub half_major: [f64; 2],
+    pub half_minor: [f64; 2],
+}
+
+/// The pixel frame as (east, north): east = +x, north = -y (up).
+pub const PIXEL_FRAME: [[f64; 2]; 2] = [[1.0, 0.0], [0.0, -1.0]];
+
+/// Shape of a component of pixel covariance `cov` ([xx, yy, xy]) in the frame of Jacobian `j`
+/// (rows: east, north; columns: per pixel x, per pixel y). Length and width are 4 standard
+/// deviations along the principal axes: the axes of a filled ellipse of the same moments.
+pub fn shape(cov: [f64; 3], j: [[f64; 2]; 2]) -> Shape {
+    let [xx, yy, xy] = cov;
+    // C' = J C J^T
+    let c = [[xx, xy], [xy, yy]];
+    let mut jc = [[0.0; 2]; 2];
+    for r in 0..2 {
+        for k in 0..2 {
+            jc[r][k] = j[r][0] * c[0][k] + j[r][1] * c[1][k];
+        }
+    }
+    let ee = jc[0][0] * j[0][0] + jc[0][1] * j[0][1];
+    let nn = jc[1][0] * j[1][0] + jc[1][1] * j[1][1];
+    let en = jc[0][0] * j[1][0] + jc[0][1] * j[1][1];
+    let half = 0.5 * (ee + nn);
+    let d = (0.25 * (ee - nn) * (ee - nn) + en * en).sqrt();
+    let l1 = (half + d).max(0.0);
+    let l2 = (half - d).max(0.0);
+    // Major axis angle from east towards north.
+    let phi = 0.5 * (2.0 * en).atan2(ee - nn);
+    let (u_e, u_n) = (phi.cos(), phi.sin());
+    let mut heading = u_e.atan2(u_n).to_degrees().rem_euclid(180.0);
+    if heading >= 180.0 {
+        heading = 0.0;
+    }
+    let (length, width) = (4.0 * l1.sqrt(), 4.0 * l2.sqrt());
+    Shape {
+        length,
+        width,
+        heading_deg: heading,
+        half_major: [0.5 * length * u_e, 0.5 * length * u_n],
+        half_minor: [-0.5 * width * u_n, 0.5 * width * u_e],
+    }
+}
+
+/// Oriented box corners in pixel coordinates: the frame's half axes mapped back through `j`.
+pub fn box_corners(x: f64, y: f64, s: &Shape, j: [[f64; 2]; 2]) -> [[f64; 2]; 4] {
+    let det = j[0][0] * j[1][1] - j[0][1] * j[1][0];
+    let inv = |v: [f64; 2]| -> [f64; 2] {
+        if det == 0.0 || !det.is_finite() {
+            return [0.0, 0.0];
+        }
+        [
+            (j[1][1] * v[0] - j[0][1] * v[1]) / det,
+            (-j[1][0] * v[0] + j[0][0] * v[1]) / det,
+        ]
+    };
+    let a = inv(s.half_major);
+    let b = inv(s.half_minor);
+    [
+        [x + a[0] + b[0], y + a[1] + b[1]],
+        [x + a[0] - b[0], y + a[1] - b[1]],
+        [x - a[0] - b[0], y - a[1] - b[1]],
+        [x - a[0] + b[0], y - a[1] + b[1]],
+    ]
 }
 
 /// A merged component before sorting and filtering.
@@ -71,6 +170,9 @@ struct Comp {
     sum: i128,
     sx: u128,
     sy: u128,
+    sxx: u128,
+    syy: u128,
+    sxy: u128,
 }
 
 /// A key's value, as an integer for integer kinds.
@@ -104,6 +206,9 @@ pub fn detections(
         let area = r[R_AREA] as u64;
         let (tx, ty) = (t.x0 as u64, t.y0 as u64);
         let first = r[R_FIRST];
+        // Tile-local sums to scene coordinates: sum (x + tx)^2 = sxx + 2 tx sx + n tx^2, ...
+        let (lsx, lsy) = (word64(r, R_SX_LO) as u128, word64(r, R_SY_LO) as u128);
+        let (n, tx2, ty2) = (area as u128, tx as u128, ty as u128);
         let c = Comp {
             area,
             x0: tx + r[R_X0] as u64,
@@ -113,8 +218,11 @@ pub fn detections(
             first: (ty + (first / t.w) as u64) * width as u64 + tx + (first % t.w) as u64,
             max_key: r[R_MAX],
             sum: word64(r, R_SUM_LO) as i64 as i128,
-            sx: word64(r, R_SX_LO) as u128 + area as u128 * tx as u128,
-            sy: word64(r, R_SY_LO) as u128 + area as u128 * ty as u128,
+            sx: lsx + n * tx2,
+            sy: lsy + n * ty2,
+            sxx: word64(r, R_SXX_LO) as u128 + 2 * tx2 * lsx + n * tx2 * tx2,
+            syy: word64(r, R_SYY_LO) as u128 + 2 * ty2 * lsy + n * ty2 * ty2,
+            sxy: word64(r, R_SXY_LO) as u128 + ty2 * lsx + tx2 * lsy + n * tx2 * ty2,
         };
         let slot = &mut comps[roots[i] as usize];
         *slot = Some(match *slot {
@@ -130,6 +238,9 @@ pub fn detections(
                 sum: a.sum + c.sum,
                 sx: a.sx + c.sx,
                 sy: a.sy + c.sy,
+                sxx: a.sxx + c.sxx,
+                syy: a.syy + c.syy,
+                sxy: a.sxy + c.sxy,
             },
         });
     }
@@ -150,15 +261,39 @@ pub fn detections(
             } else {
                 (Value::Int(c.sum), c.sum as f64 / a)
             };
+            // Central moments exactly, n^2 var = n sxx - sx^2 (fits i128 for any scene we
+            // accept), then one rounding; each pixel adds a unit square's 1/12.
+            let n = c.area as i128;
+            let central = |s2: u128, p: u128, q: u128| {
+                (n * s2 as i128 - p as i128 * q as i128) as f64 / (a * a)
+            };
+            let cov = [
+                central(c.sxx, c.sx, c.sx) + 1.0 / 12.0,
+                central(c.syy, c.sy, c.sy) + 1.0 / 12.0,
+                central(c.sxy, c.sx, c.sy),
+            ];
+            let (x, y) = (c.sx as f64 / a + 0.5, c.sy as f64 / a + 0.5);
+            let sh = shape(cov, PIXEL_FRAME);
             Detection {
                 id: i as u32 + 1,
-                x: c.sx as f64 / a + 0.5,
-                y: c.sy as f64 / a + 0.5,
+                x,
+                y,
                 bbox: [c.x0, c.y0, c.x1 + 1, c.y1 + 1],
                 area: c.area,
                 sum,
                 max: value_of(kind, c.max_key),
                 mean,
+                length_px: sh.length,
+                width_px: sh.width,
+                orientation_deg: sh.heading_deg,
+                lon: None,
+                lat: None,
+                length_m: None,
+                width_m: None,
+                heading_deg: None,
+                obox: box_corners(x, y, &sh, PIXEL_FRAME),
+                obox_lonlat: None,
+                cov,
             }
         })
         .collect()

@@ -173,7 +173,7 @@ impl Default for BatchLimits {
 }
 
 /// Record words per component. Keep in sync with `REC_WORDS` in `shaders/common.wgsl`.
-pub const REC_WORDS: u32 = 16;
+pub const REC_WORDS: u32 = 20;
 
 /// Sizes of one batch's arrays, in elements.
 #[derive(Debug, Clone, Default)]

@@ -6,7 +6,9 @@ use crate::tiling::{Connectivity, Params, TileDesc, REC_WORDS};
 
 /// Initial record of a component found in tile `tile` (batch-local index).
 pub fn init_record(rec: &mut [u32], tile: u32) {
-    rec.copy_from_slice(&[0, NONE, NONE, 0, 0, NONE, 0, 0, 0, 0, 0, 0, 0, tile, 0, 0]);
+    rec.copy_from_slice(&[
+        0, NONE, NONE, 0, 0, NONE, 0, 0, 0, 0, 0, 0, 0, tile, 0, 0, 0, 0, 0, 0,
+    ]);
 }
 
 pub fn label_compact(

@@ -1,5 +1,5 @@
 //! CPU twin of `shaders/measure.wgsl`: per-component area, bounding box, first pixel, max key
-//! and exact 64-bit sums of values, x and y, accumulated block by block.
+//! and exact 64-bit sums of values, x, y, x*x, y*y and x*y, accumulated block by block.
 
 use super::{node_of, NONE};
 use crate::sample::SampleKind;
@@ -17,6 +17,9 @@ pub const R_SUM_LO: usize = 7;
 pub const R_SX_LO: usize = 9;
 pub const R_SY_LO: usize = 11;
 pub const R_TILE: usize = 13;
+pub const R_SXX_LO: usize = 14;
+pub const R_SYY_LO: usize = 16;
+pub const R_SXY_LO: usize = 18;
 
 /// What a pixel adds to its component's sum (`addend` in the kernel), as an i64:
 /// integer kinds their value, f32 `trunc(v * 2^s)` with `scale` the bits of the f32 2^s,
@@ -64,6 +67,9 @@ struct Acc {
     sum: i64,
     sx: u64,
     sy: u64,
+    sxx: u64,
+    syy: u64,
+    sxy: u64,
 }
 
 impl Acc {
@@ -80,6 +86,9 @@ impl Acc {
             sum: 0,
             sx: 0,
             sy: 0,
+            sxx: 0,
+            syy: 0,
+            sxy: 0,
         }
     }
 
@@ -95,6 +104,20 @@ impl Acc {
         self.sum = self.sum.wrapping_add(o.sum);
         self.sx += o.sx;
         self.sy += o.sy;
+        self.sxx += o.sxx;
+        self.syy += o.syy;
+        self.sxy += o.sxy;
+    }
+
+    /// Add pixel (x, y) (tile-local) to the sums of coordinates.
+    #[inline(always)]
+    fn add_xy(&mut self, x: u32, y: u32) {
+        let (x, y) = (x as u64, y as u64);
+        self.sx += x;
+        self.sy += y;
+        self.sxx += x * x;
+        self.syy += y * y;
+        self.sxy += x * y;
     }
 
     fn flush(&self, records: &mut [u32]) {
@@ -113,6 +136,9 @@ impl Acc {
         add64(rec, R_SUM_LO, self.sum as u64);
         add64(rec, R_SX_LO, self.sx);
         add64(rec, R_SY_LO, self.sy);
+        add64(rec, R_SXX_LO, self.sxx);
+        add64(rec, R_SYY_LO, self.syy);
+        add64(rec, R_SXY_LO, self.sxy);
     }
 }
 
@@ -189,7 +215,7 @@ fn measure_kind(
                     } else {
                         (y + 1) * t.w + x + (m & 4 == 0) as u32
                     };
-                    let b = Acc {
+                    let mut b = Acc {
                         cid,
                         area,
                         x0: x + (m & 5 == 0) as u32,
@@ -199,9 +225,13 @@ fn measure_kind(
                         first,
                         max_key,
                         sum,
-                        sx: (area * x + (m & 10).count_ones()) as u64,
-                        sy: (area * y + (m & 12).count_ones()) as u64,
+                        ..Acc::new(cid)
                     };
+                    for i in 0..4u32 {
+                        if (m >> i) & 1 != 0 {
+                            b.add_xy(x + (i & 1), y + (i >> 1));
+                        }
+                    }
                     if run.cid == cid && run.area != 0 {
                         run.absorb(&b);
                     } else {
@@ -232,8 +262,7 @@ fn measure_kind(
                     acc.y1 = acc.y1.max(y);
                     acc.first = acc.first.min(y * t.w + x);
                     acc.max_key = acc.max_key.max(key);
-                    acc.sx += x as u64;
-                    acc.sy += y as u64;
+                    acc.add_xy(x, y);
                 }
                 acc.flush(records);
             }

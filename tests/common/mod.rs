@@ -105,6 +105,9 @@ pub fn oracle(
         max: u32,
         sx: u128,
         sy: u128,
+        sxx: u128,
+        syy: u128,
+        sxy: u128,
     }
     // f32 sums: fixed point at 2^s, s from the largest finite |value| of the valid pixels.
     let kind = r.kind;
@@ -142,6 +145,9 @@ pub fn oracle(
                 max: 0,
                 sx: 0,
                 sy: 0,
+                sxx: 0,
+                syy: 0,
+                sxy: 0,
             });
             s.area += 1;
             s.x0 = s.x0.min(x);
@@ -152,29 +158,60 @@ pub fn oracle(
             s.max = s.max.max(k);
             s.sx += x as u128;
             s.sy += y as u128;
+            s.sxx += (x * x) as u128;
+            s.syy += (y * y) as u128;
+            s.sxy += (x * y) as u128;
         }
     }
     let mut v: Vec<S> = stats.into_values().collect();
     v.sort_by_key(|s| s.first);
     v.iter()
         .enumerate()
-        .map(|(i, s)| Detection {
-            id: i as u32 + 1,
-            x: s.sx as f64 / s.area as f64 + 0.5,
-            y: s.sy as f64 / s.area as f64 + 0.5,
-            bbox: [s.x0, s.y0, s.x1 + 1, s.y1 + 1],
-            area: s.area,
-            sum: if r.kind.is_float() {
-                vesselscan::detections::Value::Float(s.sum as f64 * step)
-            } else {
-                vesselscan::detections::Value::Int(s.sum)
-            },
-            max: vesselscan::detections::value_of(r.kind, s.max),
-            mean: if r.kind.is_float() {
-                s.sum as f64 * step / s.area as f64
-            } else {
-                s.sum as f64 / s.area as f64
-            },
+        .map(|(i, s)| {
+            let (n, a) = (s.area as i128, s.area as f64);
+            let c =
+                |s2: u128, p: u128, q: u128| (n * s2 as i128 - (p * q) as i128) as f64 / (a * a);
+            let cov = [
+                c(s.sxx, s.sx, s.sx) + 1.0 / 12.0,
+                c(s.syy, s.sy, s.sy) + 1.0 / 12.0,
+                c(s.sxy, s.sx, s.sy),
+            ];
+            let (x, y) = (s.sx as f64 / a + 0.5, s.sy as f64 / a + 0.5);
+            let sh = vesselscan::detections::shape(cov, vesselscan::detections::PIXEL_FRAME);
+            Detection {
+                id: i as u32 + 1,
+                x,
+                y,
+                bbox: [s.x0, s.y0, s.x1 + 1, s.y1 + 1],
+                area: s.area,
+                sum: if r.kind.is_float() {
+                    vesselscan::detections::Value::Float(s.sum as f64 * step)
+                } else {
+                    vesselscan::detections::Value::Int(s.sum)
+                },
+                max: vesselscan::detections::value_of(r.kind, s.max),
+                mean: if r.kind.is_float() {
+                    s.sum as f64 * step / s.area as f64
+                } else {
+                    s.sum as f64 / s.area as f64
+                },
+                length_px: sh.length,
+                width_px: sh.width,
+                orientation_deg: sh.heading_deg,
+                lon: None,
+                lat: None,
+                length_m: None,
+                width_m: None,
+                heading_deg: None,
+                obox: vesselscan::detections::box_corners(
+                    x,
+                    y,
+                    &sh,
+                    vesselscan::detections::PIXEL_FRAME,
+                ),
+                obox_lonlat: None,
+                cov,
+            }
         })
         .collect()
 }
