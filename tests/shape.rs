@@ -52,7 +52,7 @@ fn ellipses_of_known_size_and_angle() {
                     d.width_px
                 );
                 // The angle of a thin, long ellipse is well defined; of a fat one less so.
-                let tol = (57.3 / (l / w)).max(0.5).min(3.0);
+                let tol = (57.3 / (l / w)).clamp(0.5, 3.0);
                 assert!(
                     angle_diff(d.orientation_deg, deg) < tol,
                     "{l}x{w} at {deg}: orientation {}",
