@@ -143,10 +143,7 @@ pub fn shard(inputs: Vec<PathBuf>, i: u32, n: u32) -> Vec<PathBuf> {
 /// Output path of each input: `<stem>.<ext>` in `outdir`; inputs that share a stem get the
 /// first 8 hex digits of their path hash appended, so no two inputs write the same file.
 pub fn output_paths(inputs: &[PathBuf], outdir: &Path, format: Format) -> Vec<PathBuf> {
-    let ext = match format {
-        Format::Json => "json",
-        Format::Csv => "csv",
-    };
+    let ext = format.extension();
     let stem = |p: &PathBuf| {
         p.file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -208,6 +205,8 @@ pub struct BatchOptions {
     /// shards can share one output folder.
     pub shard: Option<(u32, u32)>,
     pub format: Format,
+    /// Feature geometry of GeoJSON outputs.
+    pub geometry: crate::write::Geometry,
     pub force: bool,
     pub read: ReadOptions,
     /// Working-set cap of the whole run, shared by the files in flight (see [`jobs_for`] and
@@ -322,6 +321,7 @@ fn run_one(
                 Some(rows),
                 &opts.detect,
                 opts.format,
+                opts.geometry,
             )?;
             write_atomic(output, &run.bytes)?;
             Ok(run.detections)

@@ -7,7 +7,7 @@ use crate::read::{
     open_source, window_rows_for, ReadOptions, DEFAULT_MAX_PIXELS, DEFAULT_MEMORY_MB,
 };
 use crate::tiling::Connectivity;
-use crate::write::{write_atomic, Format};
+use crate::write::{write_atomic, Format, Geometry};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::PathBuf;
@@ -152,6 +152,19 @@ pub struct DetectArgs {
     /// Output format (default: from the output's extension, else json).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// GeoJSON feature geometry: the centroid, or the oriented box.
+    #[arg(long, value_enum, default_value_t = Geometry::Point)]
+    pub geometry: Geometry,
+    /// Write a quicklook picture (PNG): the scene stretched to 8 bits (2-98 % percentiles),
+    /// reduced to at most --quicklook-width pixels across, each detection's box drawn on it.
+    #[arg(long, value_name = "PNG")]
+    pub quicklook: Option<PathBuf>,
+    /// Largest width of the quicklook, pixels.
+    #[arg(long, value_name = "PX", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(16..))]
+    pub quicklook_width: u32,
+    /// Write a PNG crop around each detection into this folder (`<id>.png`).
+    #[arg(long, value_name = "DIR")]
+    pub chips: Option<PathBuf>,
     #[command(flatten)]
     pub flags: DetectFlags,
 }
@@ -168,6 +181,9 @@ pub struct BatchArgs {
     /// Output format of the per-file results.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     pub format: Format,
+    /// GeoJSON feature geometry: the centroid, or the oriented box.
+    #[arg(long, value_enum, default_value_t = Geometry::Point)]
+    pub geometry: Geometry,
     /// Redo files whose output already exists (by default they are skipped: resume).
     #[arg(long)]
     pub force: bool,
@@ -236,6 +252,23 @@ pub struct DetectFlags {
     /// Drop objects larger than this many pixels.
     #[arg(long, value_name = "PX")]
     pub max_area: Option<u64>,
+    /// Drop objects shorter than this on the ground (metres; needs georeferencing or
+    /// --pixel-size-m).
+    #[arg(long, value_name = "M")]
+    pub min_length_m: Option<f64>,
+    /// Drop objects longer than this on the ground (metres).
+    #[arg(long, value_name = "M")]
+    pub max_length_m: Option<f64>,
+    /// Drop objects wider than this on the ground (metres).
+    #[arg(long, value_name = "M")]
+    pub max_width_m: Option<f64>,
+    /// Drop objects whose length / width is below this (ships are elongated: 2-3 is typical).
+    #[arg(long, value_name = "RATIO")]
+    pub min_aspect: Option<f64>,
+    /// Ground size of a pixel in metres, for scenes without georeferencing (gives sizes in
+    /// metres, not positions). Ignored when the file is georeferenced.
+    #[arg(long, value_name = "M")]
+    pub pixel_size_m: Option<f64>,
     /// Compute backend.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
@@ -275,6 +308,14 @@ impl DetectFlags {
             tile_size: self.tile_size,
             min_area: self.min_area,
             max_area: self.max_area.unwrap_or(u64::MAX),
+            ground: crate::detect::GroundFilter {
+                min_length_m: self.min_length_m,
+                max_length_m: self.max_length_m,
+                max_width_m: self.max_width_m,
+                min_aspect: self.min_aspect,
+            },
+            georef: None,
+            pixel_size_m: self.pixel_size_m,
         }
     }
 }
@@ -314,8 +355,12 @@ fn check_output_folder(out: &std::path::Path) -> Result<()> {
 
 fn run_detect(a: &DetectArgs) -> Result<()> {
     let format = a.format.unwrap_or_else(|| match &a.output {
-        Some(p) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) => Format::Csv,
-        _ => Format::Json,
+        Some(p) => match p.extension().map(|e| e.to_ascii_lowercase()) {
+            Some(e) if e == "csv" => Format::Csv,
+            Some(e) if e == "geojson" => Format::Geojson,
+            _ => Format::Json,
+        },
+        None => Format::Json,
     });
     // A bad output path fails before the work, not after.
     if let Some(out) = &a.output {
@@ -332,6 +377,7 @@ fn run_detect(a: &DetectArgs) -> Result<()> {
         Some(window_rows_for(width, f.memory_mb)),
         &f.detect_options(),
         format,
+        a.geometry,
     )?;
     eprintln!("vesselscan: {}", scene.summary);
     match &a.output {
@@ -369,6 +415,7 @@ fn run_batch(a: &BatchArgs) -> Result<bool> {
         outdir: a.output.clone(),
         shard: a.shard,
         format: a.format,
+        geometry: a.geometry,
         force: a.force,
         read: f.read_options(),
         memory_mb: f.memory_mb,

@@ -6,6 +6,7 @@ use crate::engine::{
     effective_tile_size, histogram_scene, label_scene, minmax_scene, Engine, Plane, SceneLabels,
 };
 use crate::error::{Error, Result};
+use crate::geo::{GeoStatus, Georef};
 use crate::read::window::for_each_window;
 use crate::read::Raster;
 use crate::sample::{f32_sum_exponent, key_to_value, nodata_key, threshold_key, SampleKind};
@@ -44,6 +45,59 @@ pub struct DetectOptions {
     pub tile_size: u32,
     pub min_area: u64,
     pub max_area: u64,
+    /// Filters on the size on the ground (need georeferencing or a pixel size).
+    pub ground: GroundFilter,
+    /// Georeferencing to use instead of the source's (e.g. a SAFE annotation grid).
+    pub georef: Option<std::sync::Arc<Georef>>,
+    /// Ground size of a pixel, metres, for scenes without usable georeferencing (sizes in
+    /// metres, no lon/lat).
+    pub pixel_size_m: Option<f64>,
+}
+
+/// Keep objects whose size on the ground is within these bounds (metres; aspect = length /
+/// width).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct GroundFilter {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_length_m: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_length_m: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_width_m: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_aspect: Option<f64>,
+}
+
+impl GroundFilter {
+    pub fn is_set(&self) -> bool {
+        *self != GroundFilter::default()
+    }
+
+    /// The flag names that are set, for messages.
+    fn names(&self) -> String {
+        let mut v = Vec::new();
+        for (set, n) in [
+            (self.min_length_m.is_some(), "--min-length-m"),
+            (self.max_length_m.is_some(), "--max-length-m"),
+            (self.max_width_m.is_some(), "--max-width-m"),
+            (self.min_aspect.is_some(), "--min-aspect"),
+        ] {
+            if set {
+                v.push(n);
+            }
+        }
+        v.join(", ")
+    }
+
+    fn keeps(&self, d: &Detection) -> bool {
+        let (Some(l), Some(w)) = (d.length_m, d.width_m) else {
+            return true;
+        };
+        self.min_length_m.is_none_or(|m| l >= m)
+            && self.max_length_m.is_none_or(|m| l <= m)
+            && self.max_width_m.is_none_or(|m| w <= m)
+            && self.min_aspect.is_none_or(|a| l >= a * w)
+    }
 }
 
 impl Default for DetectOptions {
@@ -55,6 +109,9 @@ impl Default for DetectOptions {
             tile_size: DEFAULT_TILE_SIZE,
             min_area: 1,
             max_area: u64::MAX,
+            ground: GroundFilter::default(),
+            georef: None,
+            pixel_size_m: None,
         }
     }
 }
@@ -72,6 +129,9 @@ pub struct ParamsReport {
     pub min_area: u64,
     pub max_area: Option<u64>,
     pub sample_type: SampleKind,
+    /// Size filters on the ground, those set.
+    #[serde(flatten)]
+    pub ground: GroundFilter,
     /// f32 scenes: the resolution of `sum` (sums are exact multiples of it; see
     /// [`crate::sample::f32_sum_exponent`]).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -85,6 +145,8 @@ pub struct DetectOutput {
     pub detections: Vec<Detection>,
     /// Tile size actually used (after clamping to the backend's limits).
     pub tile_size: u32,
+    /// The georeferencing used (lon/lat and metres of the detections).
+    pub geo: GeoStatus,
 }
 
 pub use crate::read::window::{InMemory, Owned, RasterSource};
@@ -111,6 +173,29 @@ pub fn detect_source(
             opts.min_area, opts.max_area
         )));
     }
+    let geo = match (&opts.georef, src.georef(), opts.pixel_size_m) {
+        (Some(g), _, _) => GeoStatus::Some(g.clone()),
+        (None, GeoStatus::Some(g), _) => GeoStatus::Some(g),
+        (None, _, Some(m)) => {
+            if !(m.is_finite() && m > 0.0) {
+                return Err(Error::Invalid(format!(
+                    "--pixel-size-m {m}: need a positive size in metres"
+                )));
+            }
+            GeoStatus::Some(std::sync::Arc::new(Georef::pixel_size(m)))
+        }
+        (None, g, None) => g,
+    };
+    if opts.ground.is_set() && geo.georef().is_none() {
+        let why = match &geo {
+            GeoStatus::Unusable(why) => format!("its georeferencing is unusable: {why}"),
+            _ => "it has no georeferencing".into(),
+        };
+        return Err(Error::Invalid(format!(
+            "{} need the size of a pixel on the ground, and {why}; give --pixel-size-m, or filter with --min-area/--max-area",
+            opts.ground.names()
+        )));
+    }
     let info = src.info();
     let mut tile = effective_tile_size(engine, opts.tile_size, opts.connectivity);
     let rows = match window_rows {
@@ -128,7 +213,7 @@ pub fn detect_source(
         }
     };
     if rows < info.height || src.in_memory().is_some() {
-        return detect_windows(engine, src, opts, rows, tile);
+        return detect_windows(engine, src, opts, rows, tile, geo);
     }
     // One window holds the scene, but the passes would each decode it again: read it once.
     let mut keys = crate::read::window::alloc_zeroed(info.width as usize * info.height as usize)?;
@@ -137,7 +222,7 @@ pub fn detect_source(
         keys,
         ..info.clone_header()
     });
-    detect_windows(engine, &mut whole, opts, rows, tile)
+    detect_windows(engine, &mut whole, opts, rows, tile, geo)
 }
 
 fn detect_windows(
@@ -146,6 +231,7 @@ fn detect_windows(
     opts: &DetectOptions,
     rows: u32,
     tile: u32,
+    geo: GeoStatus,
 ) -> Result<DetectOutput> {
     let info = src.info();
     let kind = info.kind;
@@ -250,7 +336,7 @@ fn detect_windows(
         Ok(())
     })?;
     let roots = seams.finish();
-    let dets = detections(
+    let mut dets = detections(
         &scene,
         &roots,
         info.width,
@@ -259,6 +345,15 @@ fn detect_windows(
         opts.min_area,
         opts.max_area,
     );
+    if let Some(g) = geo.georef() {
+        dets.iter_mut().for_each(|d| g.locate(d));
+        if opts.ground.is_set() {
+            dets.retain(|d| opts.ground.keeps(d));
+            for (i, d) in dets.iter_mut().enumerate() {
+                d.id = i as u32 + 1;
+            }
+        }
+    }
     Ok(DetectOutput {
         params: ParamsReport {
             threshold_method: method,
@@ -268,9 +363,11 @@ fn detect_windows(
             min_area: opts.min_area,
             max_area: (opts.max_area != u64::MAX).then_some(opts.max_area),
             sample_type: kind,
+            ground: opts.ground,
             sum_step: (kind == SampleKind::F32).then(|| (-f32_sum_exp as f64).exp2()),
         },
         detections: dets,
         tile_size: tile,
+        geo,
     })
 }

@@ -33,6 +33,9 @@ pub enum Error {
         height: u64,
         msg: String,
     },
+    /// The output asked for needs georeferencing the scene lacks.
+    #[error("{path}: {msg}")]
+    NoGeoref { path: PathBuf, msg: String },
     /// A bad combination of options (no file involved).
     #[error("{0}")]
     Invalid(String),

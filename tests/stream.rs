@@ -55,6 +55,13 @@ fn streamed_tiff_gives_the_same_detections() {
         "/data/sen2ships_casablanca_B08.tif"
     ));
     let whole = read_raster(&f, &ReadOptions::default()).unwrap();
+    // The in-memory raster carries no georeferencing; give it the file's.
+    let georef = TiffBand::open(&f, &ReadOptions::default())
+        .unwrap()
+        .geo
+        .georef()
+        .cloned();
+    assert!(georef.is_some());
     for mode in [
         ThresholdMode::Fixed(2000.0),
         ThresholdMode::MeanStd(3.0),
@@ -65,7 +72,16 @@ fn streamed_tiff_gives_the_same_detections() {
             tile_size: 32,
             ..Default::default()
         };
-        let want = detect(&CpuEngine, &whole, &o).unwrap();
+        let want = detect(
+            &CpuEngine,
+            &whole,
+            &DetectOptions {
+                georef: georef.clone(),
+                ..o.clone()
+            },
+        )
+        .unwrap();
+        assert!(want.detections.iter().all(|d| d.lon.is_some()));
         assert!(!want.detections.is_empty());
         for rows in [32u32, 96, 200] {
             let mut t = TiffBand::open(&f, &ReadOptions::default()).unwrap();

@@ -1,6 +1,204 @@
 //! Georeferencing: from pixel coordinates to WGS 84 longitude/latitude and ground metres.
 //!
+//! * [`geotiff`]: the georeferencing of a GeoTIFF from its tags (ModelTiepoint +
+//!   ModelPixelScale, ModelTransformation, many tiepoints as a GCP grid; PixelIsArea or
+//!   PixelIsPoint; the CRS from the GeoKeys).
+//! * [`crs`]: EPSG codes to WGS 84 through `proj4rs`.
 //! * [`gcp`]: ground control point grids (Sentinel-1 GRD geolocation grids, from GeoTIFF
 //!   tiepoints or from a SAFE product's annotation XML), interpolated bilinearly.
+//!
+//! Pixel coordinates follow the area convention everywhere: pixel (col, row) covers
+//! [col, col+1) x [row, row+1), as GDAL's pixel/line coordinates do.
+//!
+//! Sizes on the ground come from the local Jacobian of the pixel -> (east, north) map at each
+//! detection's centroid (finite differences of lon/lat, scaled by the WGS 84 radii of
+//! curvature), so they are right for any CRS: degrees of EPSG:4326, Web Mercator's 1/cos(lat)
+//! scale, UTM's scale factor, the ground range of a GCP grid.
 
+pub mod crs;
 pub mod gcp;
+pub mod geotiff;
+
+use crate::detections::{box_corners, shape, Detection};
+use std::sync::Arc;
+
+pub use crs::Crs;
+
+/// How pixel coordinates map to the ground.
+#[derive(Debug, Clone)]
+pub enum Mapping {
+    /// An affine map to model coordinates of `crs`: GDAL's geotransform in the area
+    /// convention, X = g0 + g1 x + g2 y, Y = g3 + g4 x + g5 y.
+    Affine { gt: [f64; 6], crs: Box<Crs> },
+    /// WGS 84 lon/lat interpolated over a grid of ground control points.
+    Grid(Arc<gcp::GcpGrid>),
+    /// No position, only a ground size: square pixels of this many metres, north up
+    /// (`--pixel-size-m`, for chips without georeferencing).
+    PixelSize(f64),
+}
+
+/// The georeferencing of a scene.
+#[derive(Debug, Clone)]
+pub struct Georef {
+    pub mapping: Mapping,
+    /// Where it came from, for the report ("GeoTIFF ModelTiepoint+ModelPixelScale", ...).
+    pub source: String,
+}
+
+/// A scene's georeferencing as found in its file.
+#[derive(Debug, Clone, Default)]
+pub enum GeoStatus {
+    /// The file has none.
+    #[default]
+    None,
+    Some(Arc<Georef>),
+    /// The file has some we cannot use; the reason (the scene is processed in pixels).
+    Unusable(String),
+}
+
+impl GeoStatus {
+    pub fn georef(&self) -> Option<&Arc<Georef>> {
+        match self {
+            GeoStatus::Some(g) => Some(g),
+            _ => None,
+        }
+    }
+}
+
+/// WGS 84 ellipsoid.
+const WGS84_A: f64 = 6_378_137.0;
+const WGS84_F: f64 = 1.0 / 298.257_223_563;
+
+/// Metres per radian of latitude (meridian radius M) and of longitude (N cos(lat)) at `lat_deg`.
+pub fn metres_per_radian(lat_deg: f64) -> (f64, f64) {
+    let e2 = WGS84_F * (2.0 - WGS84_F);
+    let (s, c) = lat_deg.to_radians().sin_cos();
+    let w = (1.0 - e2 * s * s).sqrt();
+    let n = WGS84_A / w;
+    let m = WGS84_A * (1.0 - e2) / (w * w * w);
+    (m, n * c)
+}
+
+impl Georef {
+    /// North-up square pixels of `metres` (no position).
+    pub fn pixel_size(metres: f64) -> Georef {
+        Georef {
+            mapping: Mapping::PixelSize(metres),
+            source: format!("--pixel-size-m {metres}"),
+        }
+    }
+
+    /// The CRS as a short name ("EPSG:3857", "GCP grid (WGS 84)", ...).
+    pub fn crs_name(&self) -> String {
+        match &self.mapping {
+            Mapping::Affine { crs, .. } => format!("EPSG:{}", crs.epsg),
+            Mapping::Grid(_) => "EPSG:4326 (GCP grid)".into(),
+            Mapping::PixelSize(_) => "none (pixel size only)".into(),
+        }
+    }
+
+    /// Whether positions (lon/lat) are known, not only sizes.
+    pub fn has_position(&self) -> bool {
+        !matches!(self.mapping, Mapping::PixelSize(_))
+    }
+
+    /// WGS 84 (lon, lat) in degrees of pixel coordinates (x, y).
+    pub fn lonlat(&self, x: f64, y: f64) -> Option<(f64, f64)> {
+        match &self.mapping {
+            Mapping::Affine { gt, crs } => {
+                let mx = gt[0] + gt[1] * x + gt[2] * y;
+                let my = gt[3] + gt[4] * x + gt[5] * y;
+                crs.to_lonlat(mx, my)
+            }
+            Mapping::Grid(g) => Some(g.lonlat(x, y)),
+            Mapping::PixelSize(_) => None,
+        }
+    }
+
+    /// Metres east and north per pixel step at (x, y): [[dE/dx, dE/dy], [dN/dx, dN/dy]].
+    pub fn ground_jacobian(&self, x: f64, y: f64) -> Option<[[f64; 2]; 2]> {
+        if let Mapping::PixelSize(m) = self.mapping {
+            return Some([[m, 0.0], [0.0, -m]]);
+        }
+        const H: f64 = 0.5;
+        let (_, lat) = self.lonlat(x, y)?;
+        let d = |a: (f64, f64), b: (f64, f64)| -> [f64; 2] {
+            // Longitude differences across the antimeridian.
+            let dlon = (b.0 - a.0 + 540.0).rem_euclid(360.0) - 180.0;
+            [dlon, b.1 - a.1]
+        };
+        let dx = d(self.lonlat(x - H, y)?, self.lonlat(x + H, y)?);
+        let dy = d(self.lonlat(x, y - H)?, self.lonlat(x, y + H)?);
+        let (m_lat, m_lon) = metres_per_radian(lat);
+        let (kx, ky) = (
+            m_lon.to_radians() / (2.0 * H),
+            m_lat.to_radians() / (2.0 * H),
+        );
+        // to_radians of a metre-per-radian figure: metres per degree.
+        let j = [[dx[0] * kx, dy[0] * kx], [dx[1] * ky, dy[1] * ky]];
+        j.iter().flatten().all(|v| v.is_finite()).then_some(j)
+    }
+
+    /// Fill a detection's lon/lat, sizes in metres, heading and oriented box on the ground.
+    pub fn locate(&self, d: &mut Detection) {
+        if let Some((lon, lat)) = self.lonlat(d.x, d.y) {
+            d.lon = Some(lon);
+            d.lat = Some(lat);
+        }
+        let Some(j) = self.ground_jacobian(d.x, d.y) else {
+            return;
+        };
+        let s = shape(d.cov, j);
+        d.length_m = Some(s.length);
+        d.width_m = Some(s.width);
+        d.heading_deg = Some(s.heading_deg);
+        d.obox = box_corners(d.x, d.y, &s, j);
+        if self.has_position() {
+            let mut ll = [[0.0; 2]; 4];
+            for (o, c) in ll.iter_mut().zip(&d.obox) {
+                let Some((lon, lat)) = self.lonlat(c[0], c[1]) else {
+                    return;
+                };
+                *o = [lon, lat];
+            }
+            d.obox_lonlat = Some(ll);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn radii_of_curvature() {
+        // At the equator M = a (1 - e^2), N = a; at the pole both are a / sqrt(1 - e^2).
+        let (m, n) = metres_per_radian(0.0);
+        let e2 = WGS84_F * (2.0 - WGS84_F);
+        assert!((m - WGS84_A * (1.0 - e2)).abs() < 1e-6 && (n - WGS84_A).abs() < 1e-6);
+        // One degree of latitude near 45 N is about 111.13 km.
+        let (m, _) = metres_per_radian(45.0);
+        assert!((m.to_radians() - 111_132.0).abs() < 2.0);
+    }
+
+    #[test]
+    fn web_mercator_pixels_shrink_by_cos_lat() {
+        let crs = Crs::from_epsg(3857).unwrap();
+        // 10 m Web Mercator pixels at 60 N: about 5 m on the ground.
+        let y60 = 6_378_137.0
+            * (std::f64::consts::FRAC_PI_4 + 30f64.to_radians())
+                .tan()
+                .ln();
+        let g = Georef {
+            mapping: Mapping::Affine {
+                gt: [0.0, 10.0, 0.0, y60, 0.0, -10.0],
+                crs: Box::new(crs),
+            },
+            source: String::new(),
+        };
+        let j = g.ground_jacobian(0.0, 0.0).unwrap();
+        assert!((j[0][0] - 5.0).abs() < 0.02, "{j:?}");
+        assert!((j[1][1] + 5.0).abs() < 0.03, "{j:?}");
+        assert!(j[0][1].abs() < 1e-9 && j[1][0].abs() < 1e-9);
+    }
+}

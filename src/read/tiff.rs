@@ -61,6 +61,8 @@ pub struct TiffBand {
     /// Size, sample type, band, bands and nodata (`keys` empty).
     pub header: Raster,
     geom: Geom,
+    /// Georeferencing from the GeoTIFF tags.
+    pub geo: crate::geo::GeoStatus,
     /// Decoders: the first is opened with the band, the others lazily, up to the thread count.
     readers: Vec<ChunkReader>,
 }
@@ -97,12 +99,14 @@ impl TiffBand {
     /// compression, band, chunk size). The scene size is not limited here: a caller that holds
     /// the whole scene checks it ([`read_tiff`]); a windowed reader holds one window.
     pub fn open(path: &Path, opts: &ReadOptions) -> Result<TiffBand> {
-        let (dec, header, geom) = open_from(path, open_file(path)?, opts)?;
+        let (mut dec, header, geom) = open_from(path, open_file(path)?, opts)?;
+        let geo = geo_tags(&mut dec).status();
         let reader = ChunkReader::new(path, dec, &geom)?;
         Ok(TiffBand {
             path: path.to_owned(),
             header,
             geom,
+            geo,
             readers: vec![reader],
         })
     }
@@ -303,6 +307,44 @@ impl crate::read::window::RasterSource for TiffBand {
     }
     fn row_granule(&self) -> u32 {
         self.geom.ch.min(u64::from(self.geom.height)).max(1) as u32
+    }
+    fn georef(&self) -> crate::geo::GeoStatus {
+        self.geo.clone()
+    }
+}
+
+/// The GeoTIFF tags of the current image; a tag that cannot be read counts as absent (the
+/// georeferencing is then reported unusable or missing, never an error: pixels still work).
+fn geo_tags<R: std::io::Read + std::io::Seek>(
+    dec: &mut Decoder<R>,
+) -> crate::geo::geotiff::GeoTags {
+    let mut f64s = |t: Tag| {
+        dec.find_tag(t)
+            .ok()
+            .flatten()
+            .and_then(|v| v.into_f64_vec().ok())
+    };
+    let tiepoints = f64s(Tag::ModelTiepointTag);
+    let pixel_scale = f64s(Tag::ModelPixelScaleTag);
+    let transformation = f64s(Tag::ModelTransformationTag);
+    let doubles = f64s(Tag::GeoDoubleParamsTag);
+    let key_directory = dec
+        .find_tag(Tag::GeoKeyDirectoryTag)
+        .ok()
+        .flatten()
+        .and_then(|v| v.into_u16_vec().ok());
+    let ascii = dec
+        .find_tag(Tag::GeoAsciiParamsTag)
+        .ok()
+        .flatten()
+        .and_then(|v| v.into_string().ok());
+    crate::geo::geotiff::GeoTags {
+        tiepoints,
+        pixel_scale,
+        transformation,
+        key_directory,
+        doubles,
+        ascii,
     }
 }
 

@@ -28,6 +28,10 @@ pub trait RasterSource: Send {
     fn row_granule(&self) -> u32 {
         1
     }
+    /// The scene's georeferencing, as found in its file.
+    fn georef(&self) -> crate::geo::GeoStatus {
+        crate::geo::GeoStatus::None
+    }
 }
 
 /// An in-memory raster as a source.

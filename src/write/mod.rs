@@ -2,6 +2,7 @@
 //! (a temporary file in the same folder, renamed into place), so a killed run never leaves a
 //! partial output. [`geotiff`]: rasters as tiled, compressed GeoTIFF (streamed, also atomic).
 
+pub mod geojson;
 pub mod geotiff;
 pub mod quicklook;
 
@@ -15,8 +16,40 @@ use std::path::Path;
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// One JSON document: the scene, the parameters and every detection.
     Json,
+    /// One row per detection, with a header.
     Csv,
+    /// RFC 7946 FeatureCollection in WGS 84 lon/lat (needs georeferencing).
+    Geojson,
+}
+
+impl Format {
+    /// The file extension of outputs in this format.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Geojson => "geojson",
+        }
+    }
+}
+
+/// The geometry of GeoJSON features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Geometry {
+    /// A Point at the centroid.
+    #[default]
+    Point,
+    /// The oriented box (length x width along the axes) as a Polygon.
+    Box,
+}
+
+/// The georeferencing of a scene as reported.
+#[derive(Debug, Serialize)]
+pub struct GeorefReport {
+    pub crs: String,
+    pub source: String,
 }
 
 /// The JSON document of one scene.
@@ -29,6 +62,11 @@ pub struct Report<'a> {
     pub backend: &'a str,
     pub adapter: Option<String>,
     pub params: &'a ParamsReport,
+    /// None: detections are in pixels only.
+    pub georef: Option<GeorefReport>,
+    /// Why the file's georeferencing could not be used, if it has some.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub georef_warning: Option<String>,
     pub detections: &'a [Detection],
 }
 
@@ -38,7 +76,13 @@ pub fn to_json(report: &Report) -> Vec<u8> {
     v
 }
 
-pub const CSV_HEADER: &str = "id,x,y,x0,y0,x1,y1,area,sum,max,mean";
+pub const CSV_HEADER: &str = "id,x,y,x0,y0,x1,y1,area,sum,max,mean,length_px,width_px,\
+orientation_deg,lon,lat,length_m,width_m,heading_deg";
+
+/// An optional number as a CSV field (empty when absent).
+fn opt(v: Option<f64>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
 
 pub fn to_csv(dets: &[Detection]) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 * (dets.len() + 1));
@@ -46,7 +90,7 @@ pub fn to_csv(dets: &[Detection]) -> Vec<u8> {
     for d in dets {
         writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             d.id,
             d.x,
             d.y,
@@ -57,7 +101,15 @@ pub fn to_csv(dets: &[Detection]) -> Vec<u8> {
             d.area,
             d.sum,
             d.max,
-            d.mean
+            d.mean,
+            d.length_px,
+            d.width_px,
+            d.orientation_deg,
+            opt(d.lon),
+            opt(d.lat),
+            opt(d.length_m),
+            opt(d.width_m),
+            opt(d.heading_deg),
         )
         .unwrap();
     }
@@ -79,6 +131,7 @@ pub fn run_scene(
     window_rows: Option<u32>,
     opts: &crate::detect::DetectOptions,
     format: Format,
+    geometry: Geometry,
 ) -> Result<SceneRun> {
     let t0 = std::time::Instant::now();
     let raster = src.info();
@@ -89,13 +142,38 @@ pub fn run_scene(
         None => "cpu".into(),
     };
     let mut summary = String::new();
-    // Only worth a word when the clamp changes the tiling of this scene.
+    // Only worth a word when the clamp changes the tiling of this scene, and the size was
+    // asked for (the default is clamped silently: 4-connectivity allows a little less).
     let allowed = crate::engine::effective_tile_size(engine, opts.tile_size, opts.connectivity);
-    if allowed < opts.tile_size && allowed < raster.width.max(raster.height) {
+    if allowed < opts.tile_size
+        && allowed < raster.width.max(raster.height)
+        && opts.tile_size != crate::detect::DEFAULT_TILE_SIZE
+    {
         summary += &format!(
             "tile size {} exceeds the backend's limits; using {allowed}\nvesselscan: ",
             opts.tile_size
         );
+    }
+    let georef = out.geo.georef();
+    if let crate::geo::GeoStatus::Unusable(why) = &out.geo {
+        summary += &format!(
+            "warning: {}: georeferencing not used ({why}); positions are in pixels\nvesselscan: ",
+            input.display()
+        );
+    }
+    if format == Format::Geojson && !georef.is_some_and(|g| g.has_position()) {
+        let why = match &out.geo {
+            crate::geo::GeoStatus::Unusable(why) => {
+                format!("its georeferencing is unusable ({why})")
+            }
+            _ => "it has no georeferencing".into(),
+        };
+        return Err(Error::NoGeoref {
+            path: input.to_owned(),
+            msg: format!(
+                "GeoJSON needs positions on the Earth and {why}; use --format json or csv (pixel coordinates)"
+            ),
+        });
     }
     let thr = match out.params.threshold {
         Some(t) => format!("{t}"),
@@ -120,9 +198,18 @@ pub fn run_scene(
             backend: engine.backend(),
             adapter: engine.adapter(),
             params: &out.params,
+            georef: georef.map(|g| GeorefReport {
+                crs: g.crs_name(),
+                source: g.source.clone(),
+            }),
+            georef_warning: match &out.geo {
+                crate::geo::GeoStatus::Unusable(why) => Some(why.clone()),
+                _ => None,
+            },
             detections: &out.detections,
         }),
         Format::Csv => to_csv(&out.detections),
+        Format::Geojson => geojson::to_geojson(&out.detections, geometry),
     };
     Ok(SceneRun {
         bytes,
