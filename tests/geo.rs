@@ -679,7 +679,8 @@ fn geojson_opens_in_gdal_with_ships_where_the_labels_are() {
         .unwrap();
     let info = String::from_utf8_lossy(&info.stdout);
     assert!(
-        info.contains("Geometry: Polygon") && info.contains(&format!("Feature Count: {}", dets.len())),
+        info.contains("Geometry: Polygon")
+            && info.contains(&format!("Feature Count: {}", dets.len())),
         "{info}"
     );
     let doc: serde_json::Value =

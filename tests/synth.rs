@@ -15,7 +15,6 @@ use vesselscan::synth::sar::{
     metres_per_degree, SarParams, SarScene, SceneCrs, Speckle, VesselTruth, HULL_MIN_FRACTION,
     VESSEL_MARGIN_PX,
 };
-use vesselscan::synth::utm::{to_utm, UtmZone};
 use vesselscan::write::geotiff::{Compression, GeoTiffOptions};
 
 fn bin() -> Command {
@@ -386,7 +385,9 @@ fn utm_scene() {
     let g = s.georef();
     assert_eq!(g.crs.epsg(), 32756);
     assert_eq!((g.pixel_x, g.pixel_y), (10.0, 10.0));
-    let (e, n) = to_utm(151.3, -33.9, UtmZone::containing(151.3, -33.9));
+    let (e, n) = vesselscan::geo::Crs::utm_containing(151.3, -33.9)
+        .from_lonlat(151.3, -33.9)
+        .unwrap();
     assert_eq!(g.pixel_to_model(600.0, 500.0), (e, n));
     let (lon, lat) = s.pixel_to_lonlat(600.0, 500.0);
     assert!((lon - 151.3).abs() < 1e-9 && (lat + 33.9).abs() < 1e-9);

@@ -75,6 +75,29 @@ impl Crs {
         let (lon, lat) = (p.0.to_degrees(), p.1.to_degrees());
         (lon.is_finite() && lat.is_finite()).then_some((lon, lat))
     }
+
+    /// Model coordinates of WGS 84 (lon, lat) in degrees, or None where undefined.
+    pub fn from_lonlat(&self, lon: f64, lat: f64) -> Option<(f64, f64)> {
+        let Some(proj) = &self.proj else {
+            return (lon.is_finite() && lat.is_finite()).then_some((lon, lat));
+        };
+        let mut p = (lon.to_radians(), lat.to_radians(), 0.0);
+        proj4rs::transform::transform(wgs84(), proj, &mut p).ok()?;
+        let (x, y) = if self.geographic {
+            (p.0.to_degrees(), p.1.to_degrees())
+        } else {
+            (p.0, p.1)
+        };
+        (x.is_finite() && y.is_finite()).then_some((x, y))
+    }
+
+    /// WGS 84 / UTM: the standard zone of (lon, lat) (no Norway or Svalbard exceptions), EPSG
+    /// 326zz north of the equator, 327zz south.
+    pub fn utm_containing(lon: f64, lat: f64) -> Crs {
+        let zone = (((lon + 180.0) / 6.0).floor() as i64 + 1).clamp(1, 60) as u16;
+        let base = if lat >= 0.0 { 32600 } else { 32700 };
+        Crs::from_epsg(base + zone).expect("every UTM zone is known")
+    }
 }
 
 #[cfg(test)]
@@ -101,5 +124,13 @@ mod tests {
             .to_lonlat(500_000.0, 0.0)
             .unwrap();
         assert!((lon - 3.0).abs() < 1e-12 && lat.abs() < 1e-12);
+        assert_eq!(Crs::utm_containing(151.3, -33.9).epsg, 32756);
+        assert_eq!(Crs::utm_containing(-180.0, 10.0).epsg, 32601);
+        assert_eq!(Crs::utm_containing(180.0, 10.0).epsg, 32660);
+        // There and back.
+        let utm = Crs::utm_containing(13.76, 50.66);
+        let (e, n) = utm.from_lonlat(13.76, 50.66).unwrap();
+        let (lon, lat) = utm.to_lonlat(e, n).unwrap();
+        assert!((lon - 13.76).abs() < 1e-10 && (lat - 50.66).abs() < 1e-10);
     }
 }

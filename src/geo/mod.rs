@@ -69,14 +69,18 @@ impl GeoStatus {
 const WGS84_A: f64 = 6_378_137.0;
 const WGS84_F: f64 = 1.0 / 298.257_223_563;
 
-/// Metres per radian of latitude (meridian radius M) and of longitude (N cos(lat)) at `lat_deg`.
-pub fn metres_per_radian(lat_deg: f64) -> (f64, f64) {
+/// Metres per degree of latitude and of longitude on the WGS 84 ellipsoid at latitude `lat`:
+/// `M pi / 180` and `N cos(lat) pi / 180`, with the radii of curvature
+/// `M = a (1 - e^2) / (1 - e^2 sin^2 lat)^(3/2)` and `N = a / sqrt(1 - e^2 sin^2 lat)`.
+/// (`libm`'s sin and cos: the same on every platform, so generated scenes are too.)
+pub fn metres_per_degree(lat: f64) -> (f64, f64) {
     let e2 = WGS84_F * (2.0 - WGS84_F);
-    let (s, c) = lat_deg.to_radians().sin_cos();
-    let w = (1.0 - e2 * s * s).sqrt();
-    let n = WGS84_A / w;
-    let m = WGS84_A * (1.0 - e2) / (w * w * w);
-    (m, n * c)
+    let phi = lat.to_radians();
+    let s = libm::sin(phi);
+    let w = 1.0 - e2 * s * s;
+    let m = WGS84_A * (1.0 - e2) / (w * w.sqrt());
+    let n = WGS84_A / w.sqrt();
+    (m.to_radians(), (n * libm::cos(phi)).to_radians())
 }
 
 impl Georef {
@@ -129,12 +133,8 @@ impl Georef {
         };
         let dx = d(self.lonlat(x - H, y)?, self.lonlat(x + H, y)?);
         let dy = d(self.lonlat(x, y - H)?, self.lonlat(x, y + H)?);
-        let (m_lat, m_lon) = metres_per_radian(lat);
-        let (kx, ky) = (
-            m_lon.to_radians() / (2.0 * H),
-            m_lat.to_radians() / (2.0 * H),
-        );
-        // to_radians of a metre-per-radian figure: metres per degree.
+        let (m_lat, m_lon) = metres_per_degree(lat);
+        let (kx, ky) = (m_lon / (2.0 * H), m_lat / (2.0 * H));
         let j = [[dx[0] * kx, dy[0] * kx], [dx[1] * ky, dy[1] * ky]];
         j.iter().flatten().all(|v| v.is_finite()).then_some(j)
     }
@@ -172,13 +172,14 @@ mod tests {
 
     #[test]
     fn radii_of_curvature() {
-        // At the equator M = a (1 - e^2), N = a; at the pole both are a / sqrt(1 - e^2).
-        let (m, n) = metres_per_radian(0.0);
+        // At the equator M = a (1 - e^2), N = a.
+        let (m, n) = metres_per_degree(0.0);
         let e2 = WGS84_F * (2.0 - WGS84_F);
-        assert!((m - WGS84_A * (1.0 - e2)).abs() < 1e-6 && (n - WGS84_A).abs() < 1e-6);
+        assert!((m - (WGS84_A * (1.0 - e2)).to_radians()).abs() < 1e-6);
+        assert!((n - WGS84_A.to_radians()).abs() < 1e-6);
         // One degree of latitude near 45 N is about 111.13 km.
-        let (m, _) = metres_per_radian(45.0);
-        assert!((m.to_radians() - 111_132.0).abs() < 2.0);
+        let (m, _) = metres_per_degree(45.0);
+        assert!((m - 111_132.0).abs() < 2.0);
     }
 
     #[test]

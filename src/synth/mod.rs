@@ -26,7 +26,6 @@ use rayon::prelude::*;
 use std::path::Path;
 
 pub mod sar;
-pub mod utm;
 
 /// Mean of the sea clutter.
 pub const SEA_MEAN: f64 = 300.0;

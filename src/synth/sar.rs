@@ -31,7 +31,6 @@
 //! results on every platform), and rows are rendered independently: the same seed gives the
 //! same samples on any machine, for any number of threads and any tile size.
 
-use super::utm::{from_utm, to_utm, UtmZone};
 use super::{mix, Stream, GOLDEN};
 use crate::error::{Error, Result};
 use crate::read::Raster;
@@ -383,17 +382,7 @@ fn bilerp(n00: f64, n10: f64, n01: f64, n11: f64, fu: f64, fv: f64) -> f64 {
     top * (1.0 - fv) + bottom * fv
 }
 
-/// WGS 84 metres per degree of latitude and of longitude at latitude `lat` (degrees).
-pub fn metres_per_degree(lat: f64) -> (f64, f64) {
-    const A: f64 = 6_378_137.0;
-    const E2: f64 = 6.694_379_990_141_316e-3;
-    let phi = lat * PI / 180.0;
-    let s = libm::sin(phi);
-    let w = 1.0 - E2 * s * s;
-    let m = A * (1.0 - E2) / (w * w.sqrt());
-    let n = A / w.sqrt();
-    (m * PI / 180.0, n * libm::cos(phi) * PI / 180.0)
-}
+pub use crate::geo::metres_per_degree;
 
 /// A generated scene: parameters, vessels, land, georeferencing. Render it with
 /// [`SarScene::render_rows`] (a band of rows), [`SarScene::render`] (whole) or
@@ -550,10 +539,12 @@ impl SarScene {
                         p.width, p.height, p.pixel_size_m, p.lon, p.lat
                     )));
                 }
-                let zone = UtmZone::containing(p.lon, p.lat);
-                let (e, n) = to_utm(p.lon, p.lat, zone);
+                let utm = crate::geo::Crs::utm_containing(p.lon, p.lat);
+                let (e, n) = utm
+                    .from_lonlat(p.lon, p.lat)
+                    .ok_or_else(|| invalid(format!("lon {} lat {}: outside UTM", p.lon, p.lat)))?;
                 Ok(Georef {
-                    crs: Crs::Projected(zone.epsg()),
+                    crs: Crs::Projected(utm.epsg),
                     origin_x: e - half_w,
                     origin_y: n + half_h,
                     pixel_x: p.pixel_size_m,
@@ -569,14 +560,10 @@ impl SarScene {
         let (mx, my) = self.georef.pixel_to_model(x, y);
         match self.georef.crs {
             Crs::Geographic(_) => (mx, my),
-            Crs::Projected(code) => from_utm(
-                mx,
-                my,
-                UtmZone {
-                    zone: (code % 100) as u8,
-                    north: code < 32700,
-                },
-            ),
+            Crs::Projected(code) => crate::geo::Crs::from_epsg(code)
+                .ok()
+                .and_then(|c| c.to_lonlat(mx, my))
+                .unwrap_or((f64::NAN, f64::NAN)),
         }
     }
 
