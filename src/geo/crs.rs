@@ -64,7 +64,7 @@ impl Crs {
     /// projection is undefined.
     pub fn to_lonlat(&self, x: f64, y: f64) -> Option<(f64, f64)> {
         let Some(proj) = &self.proj else {
-            return (x.is_finite() && y.is_finite()).then_some((x, y));
+            return (x.is_finite() && y.abs() <= 90.0).then_some((x, y));
         };
         let mut p = if self.geographic {
             (x.to_radians(), y.to_radians(), 0.0)
@@ -73,7 +73,7 @@ impl Crs {
         };
         proj4rs::transform::transform(proj, wgs84(), &mut p).ok()?;
         let (lon, lat) = (p.0.to_degrees(), p.1.to_degrees());
-        (lon.is_finite() && lat.is_finite()).then_some((lon, lat))
+        (lon.is_finite() && lat.abs() <= 90.0).then_some((lon, lat))
     }
 
     /// Model coordinates of WGS 84 (lon, lat) in degrees, or None where undefined.

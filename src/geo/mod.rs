@@ -63,6 +63,25 @@ impl GeoStatus {
             _ => None,
         }
     }
+
+    /// Unusable when the corners of a `width` x `height` scene have no position (placeholder
+    /// georeferencing such as an identity transform in degrees).
+    pub fn checked(self, width: u32, height: u32) -> GeoStatus {
+        let GeoStatus::Some(g) = &self else {
+            return self;
+        };
+        let (w, h) = (width as f64, height as f64);
+        for (x, y) in [(0.0, 0.0), (w, 0.0), (0.0, h), (w, h)] {
+            if g.has_position() && g.lonlat(x, y).is_none() {
+                return GeoStatus::Unusable(format!(
+                    "{} ({}) puts pixel ({x}, {y}) outside the Earth",
+                    g.source,
+                    g.crs_name()
+                ));
+            }
+        }
+        self
+    }
 }
 
 /// WGS 84 ellipsoid.

@@ -100,7 +100,9 @@ impl TiffBand {
     /// the whole scene checks it ([`read_tiff`]); a windowed reader holds one window.
     pub fn open(path: &Path, opts: &ReadOptions) -> Result<TiffBand> {
         let (mut dec, header, geom) = open_from(path, open_file(path)?, opts)?;
-        let geo = geo_tags(&mut dec).status();
+        let geo = geo_tags(&mut dec)
+            .status()
+            .checked(header.width, header.height);
         let reader = ChunkReader::new(path, dec, &geom)?;
         Ok(TiffBand {
             path: path.to_owned(),
