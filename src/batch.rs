@@ -322,6 +322,7 @@ fn run_one(
                 &opts.detect,
                 opts.format,
                 opts.geometry,
+                &crate::write::pictures::Pictures::default(),
             )?;
             write_atomic(output, &run.bytes)?;
             Ok(run.detections)

@@ -378,6 +378,11 @@ fn run_detect(a: &DetectArgs) -> Result<()> {
         &f.detect_options(),
         format,
         a.geometry,
+        &crate::write::pictures::Pictures {
+            quicklook: a.quicklook.clone(),
+            quicklook_width: a.quicklook_width,
+            chips: a.chips.clone(),
+        },
     )?;
     eprintln!("vesselscan: {}", scene.summary);
     match &a.output {

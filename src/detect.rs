@@ -167,12 +167,12 @@ pub fn detect_source(
     opts: &DetectOptions,
     window_rows: Option<u32>,
 ) -> Result<DetectOutput> {
-    if opts.min_area > opts.max_area {
-        return Err(Error::Invalid(format!(
-            "--min-area {} is larger than --max-area {}",
-            opts.min_area, opts.max_area
-        )));
-    }
+    detect_source_observed(engine, src, opts, window_rows, None)
+}
+
+/// The georeferencing a run on `src` with `opts` uses: `opts.georef`, else the file's, else
+/// `opts.pixel_size_m`; an error when ground filters are asked for and there is none.
+pub fn scene_georef(src: &dyn RasterSource, opts: &DetectOptions) -> Result<GeoStatus> {
     let geo = match (&opts.georef, src.georef(), opts.pixel_size_m) {
         (Some(g), _, _) => GeoStatus::Some(g.clone()),
         (None, GeoStatus::Some(g), _) => GeoStatus::Some(g),
@@ -196,6 +196,28 @@ pub fn detect_source(
             opts.ground.names()
         )));
     }
+    Ok(geo)
+}
+
+/// Sees every row of the scene once, in order, during the labelling pass: `(keys, width, y0,
+/// rows)` (the quicklook is built this way, without another read of the scene).
+pub type RowObserver<'a> = &'a mut dyn FnMut(&[u32], u32, u32, u32);
+
+/// [`detect_source`], with `observe` called on each window of the labelling pass.
+pub fn detect_source_observed(
+    engine: &dyn Engine,
+    src: &mut dyn RasterSource,
+    opts: &DetectOptions,
+    window_rows: Option<u32>,
+    observe: Option<RowObserver>,
+) -> Result<DetectOutput> {
+    if opts.min_area > opts.max_area {
+        return Err(Error::Invalid(format!(
+            "--min-area {} is larger than --max-area {}",
+            opts.min_area, opts.max_area
+        )));
+    }
+    let geo = scene_georef(src, opts)?;
     let info = src.info();
     let mut tile = effective_tile_size(engine, opts.tile_size, opts.connectivity);
     let rows = match window_rows {
@@ -213,7 +235,7 @@ pub fn detect_source(
         }
     };
     if rows < info.height || src.in_memory().is_some() {
-        return detect_windows(engine, src, opts, rows, tile, geo);
+        return detect_windows(engine, src, opts, rows, tile, geo, observe);
     }
     // One window holds the scene, but the passes would each decode it again: read it once.
     let mut keys = crate::read::window::alloc_zeroed(info.width as usize * info.height as usize)?;
@@ -222,7 +244,7 @@ pub fn detect_source(
         keys,
         ..info.clone_header()
     });
-    detect_windows(engine, &mut whole, opts, rows, tile, geo)
+    detect_windows(engine, &mut whole, opts, rows, tile, geo, observe)
 }
 
 fn detect_windows(
@@ -232,6 +254,7 @@ fn detect_windows(
     rows: u32,
     tile: u32,
     geo: GeoStatus,
+    mut observe: Option<RowObserver>,
 ) -> Result<DetectOutput> {
     let info = src.info();
     let kind = info.kind;
@@ -329,6 +352,9 @@ fn detect_windows(
     // Seams are merged as windows arrive; only the last row of tiles' borders is kept.
     let mut seams = SeamMerger::new(scene.tiles_x, opts.connectivity);
     each(&mut |r, y0| {
+        if let Some(o) = observe.as_mut() {
+            o(r.keys, r.width, y0, r.height);
+        }
         let part = label_scene(engine, r, &p, tile)?;
         let first = scene.tiles.len();
         let borders = scene.append(part, y0);

@@ -4,6 +4,7 @@
 
 pub mod geojson;
 pub mod geotiff;
+pub mod pictures;
 pub mod quicklook;
 
 use crate::detect::ParamsReport;
@@ -132,10 +133,42 @@ pub fn run_scene(
     opts: &crate::detect::DetectOptions,
     format: Format,
     geometry: Geometry,
+    pics: &pictures::Pictures,
 ) -> Result<SceneRun> {
     let t0 = std::time::Instant::now();
     let raster = src.info();
-    let out = crate::detect::detect_source(engine, src, opts, window_rows)?;
+    // Fail before the work when the output cannot be made.
+    let geo = crate::detect::scene_georef(src, opts)?;
+    if format == Format::Geojson && !geo.georef().is_some_and(|g| g.has_position()) {
+        let why = match &geo {
+            crate::geo::GeoStatus::Unusable(why) => {
+                format!("its georeferencing is unusable ({why})")
+            }
+            _ => "it has no georeferencing".into(),
+        };
+        return Err(Error::NoGeoref {
+            path: input.to_owned(),
+            msg: format!(
+                "GeoJSON needs positions on the Earth and {why}; use --format json or csv (pixel coordinates)"
+            ),
+        });
+    }
+    let kind = raster.kind;
+    let nodata_key = opts
+        .nodata
+        .or(raster.nodata)
+        .and_then(|v| crate::sample::nodata_key(kind, v));
+    let mut overview = pictures::overview_for(pics, raster.width, raster.height);
+    let out = {
+        let mut feed = |keys: &[u32], _w: u32, y0: u32, rows: u32| {
+            if let Some(o) = overview.as_mut() {
+                o.add_rows(kind, keys, y0, rows, nodata_key);
+            }
+        };
+        let observe: Option<crate::detect::RowObserver> =
+            if pics.wanted() { Some(&mut feed) } else { None };
+        crate::detect::detect_source_observed(engine, src, opts, window_rows, observe)?
+    };
     let secs = t0.elapsed().as_secs_f64();
     let backend_desc = match engine.adapter() {
         Some(name) => format!("gpu ({name})"),
@@ -160,20 +193,6 @@ pub fn run_scene(
             "warning: {}: georeferencing not used ({why}); positions are in pixels\nvesselscan: ",
             input.display()
         );
-    }
-    if format == Format::Geojson && !georef.is_some_and(|g| g.has_position()) {
-        let why = match &out.geo {
-            crate::geo::GeoStatus::Unusable(why) => {
-                format!("its georeferencing is unusable ({why})")
-            }
-            _ => "it has no georeferencing".into(),
-        };
-        return Err(Error::NoGeoref {
-            path: input.to_owned(),
-            msg: format!(
-                "GeoJSON needs positions on the Earth and {why}; use --format json or csv (pixel coordinates)"
-            ),
-        });
     }
     let thr = match out.params.threshold {
         Some(t) => format!("{t}"),
@@ -211,6 +230,25 @@ pub fn run_scene(
         Format::Csv => to_csv(&out.detections),
         Format::Geojson => geojson::to_geojson(&out.detections, geometry),
     };
+    if let Some(ov) = overview.map(|o| o.finish()) {
+        if let Some(path) = &pics.quicklook {
+            pictures::write_quicklook(path, &ov, &out.detections)?;
+            summary += &format!("; quicklook {}", path.display());
+        }
+        if let Some(dir) = &pics.chips {
+            let rows = window_rows.unwrap_or(raster.height).max(1);
+            let n = pictures::write_chips(
+                dir,
+                src,
+                rows,
+                kind,
+                nodata_key,
+                pictures::stretch_of(&ov),
+                &out.detections,
+            )?;
+            summary += &format!("; {n} chips in {}", dir.display());
+        }
+    }
     Ok(SceneRun {
         bytes,
         detections: out.detections.len(),
