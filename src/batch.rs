@@ -320,9 +320,11 @@ fn run_one(
                 src.as_mut(),
                 Some(rows),
                 &opts.detect,
-                opts.format,
-                opts.geometry,
-                &crate::write::pictures::Pictures::default(),
+                &crate::write::Outputs {
+                    format: opts.format,
+                    geometry: opts.geometry,
+                    ..Default::default()
+                },
             )?;
             write_atomic(output, &run.bytes)?;
             Ok(run.detections)

@@ -376,12 +376,14 @@ fn run_detect(a: &DetectArgs) -> Result<()> {
         src.as_mut(),
         Some(window_rows_for(width, f.memory_mb)),
         &f.detect_options(),
-        format,
-        a.geometry,
-        &crate::write::pictures::Pictures {
-            quicklook: a.quicklook.clone(),
-            quicklook_width: a.quicklook_width,
-            chips: a.chips.clone(),
+        &crate::write::Outputs {
+            format,
+            geometry: a.geometry,
+            pictures: crate::write::pictures::Pictures {
+                quicklook: a.quicklook.clone(),
+                quicklook_width: a.quicklook_width,
+                chips: a.chips.clone(),
+            },
         },
     )?;
     eprintln!("vesselscan: {}", scene.summary);

@@ -15,9 +15,10 @@ use std::io::Write;
 use std::path::Path;
 
 /// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Format {
     /// One JSON document: the scene, the parameters and every detection.
+    #[default]
     Json,
     /// One row per detection, with a header.
     Csv,
@@ -117,6 +118,15 @@ pub fn to_csv(dets: &[Detection]) -> Vec<u8> {
     out
 }
 
+/// What a scene run renders.
+#[derive(Debug, Clone, Default)]
+pub struct Outputs {
+    pub format: Format,
+    /// GeoJSON feature geometry.
+    pub geometry: Geometry,
+    pub pictures: pictures::Pictures,
+}
+
 /// One scene run: the bytes to write and a one-line summary for stderr.
 pub struct SceneRun {
     pub bytes: Vec<u8>,
@@ -131,10 +141,14 @@ pub fn run_scene(
     src: &mut dyn crate::detect::RasterSource,
     window_rows: Option<u32>,
     opts: &crate::detect::DetectOptions,
-    format: Format,
-    geometry: Geometry,
-    pics: &pictures::Pictures,
+    outputs: &Outputs,
 ) -> Result<SceneRun> {
+    let Outputs {
+        format,
+        geometry,
+        pictures: pics,
+    } = outputs;
+    let (format, geometry) = (*format, *geometry);
     let t0 = std::time::Instant::now();
     let raster = src.info();
     // Fail before the work when the output cannot be made.
