@@ -363,7 +363,7 @@ fn run_detect(a: &DetectArgs) -> Result<()> {
         None => Format::Json,
     });
     // A bad output path fails before the work, not after.
-    if let Some(out) = &a.output {
+    for out in [&a.output, &a.quicklook].into_iter().flatten() {
         check_output_folder(out)?;
     }
     let f = &a.flags;
