@@ -700,3 +700,55 @@ fn geojson_opens_in_gdal_with_ships_where_the_labels_are() {
         assert!(area2 > 0.0, "ring not counterclockwise: {ring:?}");
     }
 }
+
+/// A Sentinel-1 measurement TIFF inside its SAFE product is georeferenced by the annotation's
+/// geolocation grid, not by the TIFF's placeholder tags; a grid of another size is refused.
+#[test]
+fn safe_measurement_uses_the_annotation_grid() {
+    let safe = std::fs::read_dir(shared().join("s1_grd_safe"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "SAFE"))
+        .unwrap();
+    let tiff = std::fs::read_dir(safe.join("measurement"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .next()
+        .unwrap();
+    let GeoStatus::Some(g) = georef_of(&tiff) else {
+        panic!("no georeferencing from the annotation");
+    };
+    assert!(
+        g.source.starts_with("Sentinel-1 annotation"),
+        "{}",
+        g.source
+    );
+    // The first grid point: line 0, pixel 0 (the centre of the first pixel) in the XML.
+    let (lon, lat) = g.lonlat(0.5, 0.5).unwrap();
+    assert!((lat - 4.711702756724707e+01).abs() < 1e-12, "{lat}");
+    assert!((lon - 1.243266946006738e+01).abs() < 1e-12, "{lon}");
+    // Ground size of a pixel near the centre: 10 m GRD pixels, within 10 %: this grid lies on
+    // the Alps, its points at heights of 25 to 2800 m, so lon/lat between them bend with the
+    // terrain (at sea, height 0, the grid is smooth).
+    let j = g.ground_jacobian(12894.0, 8342.0).unwrap();
+    let (gx, gy) = (j[0][0].hypot(j[1][0]), j[0][1].hypot(j[1][1]));
+    assert!(
+        (gx - 10.0).abs() < 1.0 && (gy - 10.0).abs() < 1.0,
+        "{gx} {gy}"
+    );
+    // The same product with an annotation for another image size: unusable, said why.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("X.SAFE");
+    std::fs::create_dir_all(copy.join("measurement")).unwrap();
+    std::fs::create_dir_all(copy.join("annotation")).unwrap();
+    let name = tiff.file_stem().unwrap().to_string_lossy().into_owned();
+    let m = copy.join("measurement").join(format!("{name}.tiff"));
+    std::os::unix::fs::symlink(&tiff, &m).unwrap();
+    let xml = std::fs::read_to_string(safe.join("annotation").join(format!("{name}.xml"))).unwrap();
+    let xml = xml.replacen("<numberOfSamples>25788<", "<numberOfSamples>25787<", 1);
+    std::fs::write(copy.join("annotation").join(format!("{name}.xml")), xml).unwrap();
+    match georef_of(&m) {
+        GeoStatus::Unusable(why) => assert!(why.contains("25787x16685"), "{why}"),
+        s => panic!("{s:?}"),
+    }
+}

@@ -123,7 +123,8 @@ fn pictures_do_not_depend_on_windows_or_backend() {
     if common::gpu().is_some() {
         backends.push("gpu");
     }
-    let mut first: Option<(Vec<u8>, Vec<(String, Vec<u8>)>)> = None;
+    type Pictures = (Vec<u8>, Vec<(String, Vec<u8>)>);
+    let mut first: Option<Pictures> = None;
     for backend in backends {
         for memory in ["1", "512"] {
             let tag = format!("{backend}_{memory}");

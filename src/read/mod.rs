@@ -124,11 +124,47 @@ pub fn window_rows_for(width: u32, memory_mb: u64) -> u32 {
 
 /// Open `path` as a source of windows: TIFFs are read window by window ([`tiff::TiffBand`]),
 /// PNG and JPEG (small by nature) are read whole, within `opts.max_pixels`.
+///
+/// A Sentinel-1 measurement TIFF inside a SAFE product (`X.SAFE/measurement/<name>.tiff`) is
+/// georeferenced by the geolocation grid of its annotation (`X.SAFE/annotation/<name>.xml`),
+/// in place of the TIFF's own tags.
 pub fn open_source(path: &Path, opts: &ReadOptions) -> Result<Box<dyn window::RasterSource>> {
     Ok(match sniff(path)? {
-        FileKind::Tiff => Box::new(tiff::TiffBand::open(path, opts)?),
+        FileKind::Tiff => {
+            let mut band = tiff::TiffBand::open(path, opts)?;
+            if let Some(xml) = crate::geo::gcp::find_s1_annotation(path) {
+                band.geo = safe_georef(&xml, band.header.width, band.header.height)?;
+            }
+            Box::new(band)
+        }
         FileKind::Picture => Box::new(window::Owned(picture::read_picture(path, opts)?)),
     })
+}
+
+/// The georeferencing of a Sentinel-1 annotation's geolocation grid for a `width` x `height`
+/// measurement image (unusable, with the reason, when the sizes disagree).
+fn safe_georef(xml: &Path, width: u32, height: u32) -> Result<crate::geo::GeoStatus> {
+    use crate::geo::{GeoStatus, Georef, Mapping};
+    let a = crate::geo::gcp::read_s1_annotation(xml)?;
+    if (a.width, a.height) != (width, height) {
+        return Ok(GeoStatus::Unusable(format!(
+            "{} describes a {}x{} image, not {width}x{height}",
+            xml.display(),
+            a.width,
+            a.height
+        )));
+    }
+    let n = a.gcps.len();
+    let grid = crate::geo::gcp::GcpGrid::new(a.gcps).map_err(|msg| Error::Format {
+        path: xml.to_owned(),
+        msg: format!("geolocation grid: {msg}"),
+    })?;
+    let name = xml.file_name().unwrap_or_default().to_string_lossy();
+    Ok(GeoStatus::Some(std::sync::Arc::new(Georef {
+        mapping: Mapping::Grid(std::sync::Arc::new(grid)),
+        source: format!("Sentinel-1 annotation {name} ({n} GCPs)"),
+    }))
+    .checked(width, height))
 }
 
 /// Check a claimed size before allocating for it.
