@@ -752,3 +752,61 @@ fn safe_measurement_uses_the_annotation_grid() {
         s => panic!("{s:?}"),
     }
 }
+
+/// Many ModelTiepoints (ground control points, as Sentinel-1 GRD measurement TIFFs carry) are
+/// interpolated over their grid: GDAL writes the GCPs, and on a GCP set taken from an affine
+/// map both its polynomial fit and our bilinear grid reproduce the map.
+#[test]
+fn tiepoint_gcp_grid_agrees_with_gdal() {
+    if !have_gdal() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base.tif");
+    write_geotiff_image(
+        &base,
+        300,
+        200,
+        &vec![3u16; 300 * 200],
+        &GeoTiffOptions::default(),
+    )
+    .unwrap();
+    let map = |px: f64, ln: f64| {
+        (
+            10.0 + 0.001 * px + 0.0002 * ln,
+            55.0 - 0.0008 * ln + 0.0001 * px,
+        )
+    };
+    let mut args: Vec<String> = vec!["-q".into(), "-a_srs".into(), "EPSG:4326".into()];
+    for ln in [0.0, 80.0, 200.0] {
+        for px in [0.0, 100.0, 170.0, 300.0] {
+            let (lon, lat) = map(px, ln);
+            args.extend(
+                [
+                    "-gcp",
+                    &px.to_string(),
+                    &ln.to_string(),
+                    &lon.to_string(),
+                    &lat.to_string(),
+                ]
+                .map(String::from),
+            );
+        }
+    }
+    let gcp = dir.path().join("gcp.tif");
+    args.push(base.to_string_lossy().into_owned());
+    args.push(gcp.to_string_lossy().into_owned());
+    let o = Command::new("gdal_translate").args(&args).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let GeoStatus::Some(g) = georef_of(&gcp) else {
+        panic!("GCP grid not read");
+    };
+    assert!(g.source.contains("12 GCPs"), "{}", g.source);
+    let pts = sample_points(300, 200);
+    assert_close(&gcp, &g, &pts);
+    for (x, y) in pts {
+        let (lon, lat) = g.lonlat(x, y).unwrap();
+        let (wl, wt) = map(x, y);
+        assert!((lon - wl).abs() < 1e-9 && (lat - wt).abs() < 1e-9);
+    }
+}
