@@ -410,3 +410,53 @@ fn a_full_disk_fails_cleanly_and_leaves_no_partial_file() {
         "left a partial output or summary"
     );
 }
+
+/// `-o /dev/null`, `/dev/stdout` or a named pipe is written in place: the atomic rename would
+/// replace the device or pipe with a file (as root it would replace /dev/null). Tested on a
+/// FIFO in a temporary folder; `synth` refuses one.
+#[cfg(unix)]
+#[test]
+fn output_to_a_pipe_is_written_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let ok = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(ok.success());
+    let reader = {
+        let f = fifo.clone();
+        std::thread::spawn(move || std::fs::read(f).unwrap())
+    };
+    let ql = dir.path().join("ql.png");
+    let o = run(&[
+        "detect",
+        data("ssdd_001114.jpg").to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "--format",
+        "csv",
+        "-o",
+        fifo.to_str().unwrap(),
+        "--quicklook",
+        ql.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let got = reader.join().unwrap();
+    assert!(String::from_utf8(got).unwrap().starts_with("id,x,y,"));
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    assert!(ql.is_file());
+    // A GeoTIFF cannot be streamed into a pipe: a clear error, the pipe left alone.
+    let o = run(&[
+        "synth",
+        fifo.to_str().unwrap(),
+        "--width",
+        "256",
+        "--height",
+        "256",
+        "--vessels",
+        "1",
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("not a regular file"), "{err}");
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+}

@@ -417,6 +417,13 @@ where
         path: path.to_owned(),
         source,
     };
+    // A device or pipe would be replaced by the rename, and a GeoTIFF needs seeking anyway.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return Err(err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (a GeoTIFF is written to a file, then renamed into place)",
+        )));
+    }
     let t = opts.tile as usize;
     let (w, h) = (width as usize, height as usize);
     let across = w.div_ceil(t);

@@ -270,12 +270,21 @@ pub fn run_scene(
     })
 }
 
-/// Write `bytes` to `path` atomically: temp file in the same folder, then rename.
+/// Write `bytes` to `path` atomically: temp file in the same folder, then rename. A `path` that
+/// exists and is not a regular file (`/dev/null`, `/dev/stdout`, a named pipe) is written in
+/// place: renaming over it would replace the device or pipe with a file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let err = |source| Error::Write {
         path: path.to_owned(),
         source,
     };
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(err)?;
+        return f.write_all(bytes).and_then(|_| f.flush()).map_err(err);
+    }
     let mut tmp = temp_beside(path).map_err(err)?;
     // Through the inner file: NamedTempFile's own writes add the temporary path to errors.
     tmp.as_file_mut().write_all(bytes).map_err(err)?;
