@@ -372,7 +372,8 @@ fn detect_windows(
         opts.max_area,
     );
     if let Some(g) = geo.georef() {
-        dets.iter_mut().for_each(|d| g.locate(d));
+        use rayon::prelude::*;
+        dets.par_iter_mut().for_each(|d| g.locate(d));
         if opts.ground.is_set() {
             dets.retain(|d| opts.ground.keeps(d));
             for (i, d) in dets.iter_mut().enumerate() {

@@ -227,11 +227,17 @@ fn measure_kind(
                         sum,
                         ..Acc::new(cid)
                     };
-                    for i in 0..4u32 {
-                        if (m >> i) & 1 != 0 {
-                            b.add_xy(x + (i & 1), y + (i >> 1));
-                        }
-                    }
+                    // Sums over the set bits of (x + dx, y + dy), dx, dy in {0, 1}, in closed
+                    // form: cx bits have dx = 1, cy have dy = 1, c11 both.
+                    let (n, x, y) = (area as u64, x as u64, y as u64);
+                    let cx = (m & 10).count_ones() as u64;
+                    let cy = (m & 12).count_ones() as u64;
+                    let c11 = ((m >> 3) & 1) as u64;
+                    b.sx = n * x + cx;
+                    b.sy = n * y + cy;
+                    b.sxx = n * x * x + (2 * x + 1) * cx;
+                    b.syy = n * y * y + (2 * y + 1) * cy;
+                    b.sxy = n * x * y + x * cy + y * cx + c11;
                     if run.cid == cid && run.area != 0 {
                         run.absorb(&b);
                     } else {
