@@ -27,13 +27,36 @@ struct Params {
     hist_shift: u32,
     hist_bins: u32,
     sum_scale: u32,
-    _pad1: u32,
-    _pad2: u32,
+    level_min: u32,
+    level_shift: u32,
+    cfar_rg: u32,
+    cfar_rb: u32,
+    cfar_k256: u32,
+    cfar_min_n: u32,
 }
+
+// Keep in sync with `CfarTile` in src/tiling.rs: a tile's extended rectangle (the tile and its
+// halo) in `samples`, the tile's position in it, and its row sums' offset (in entries).
+struct CfarTile {
+    ext_off: u32,
+    ext_w: u32,
+    ext_h: u32,
+    stride: u32,
+    cx: u32,
+    cy: u32,
+    sum_off: u32,
+    _pad: u32,
+}
+
+// Words of one row-sum entry (CFAR_ROW_WORDS in src/tiling.rs): guard N, S, Q lo, Q hi, then
+// background N, S, Q lo, Q hi.
+const CFAR_ROW_WORDS: u32 = 8u;
 
 const FLAG_NODATA: u32 = 1u;
 const FLAG_NAN: u32 = 2u;
 const FLAG_NONE: u32 = 4u;
+const FLAG_CFAR: u32 = 8u;
+const FLAG_WATER: u32 = 16u;
 const NAN_KEY: u32 = 0xFFFFFFFFu;
 const NEG_INF_KEY: u32 = 0x007FFFFFu;
 const POS_INF_KEY: u32 = 0xFF800000u;
@@ -93,4 +116,78 @@ fn node_dims(p: Params, t: TileDesc) -> vec2<u32> {
         return vec2<u32>((t.w + 1u) / 2u, (t.h + 1u) / 2u);
     }
     return vec2<u32>(t.w, t.h);
+}
+
+// Bit i of a bit plane stored 32 bits a word, LSB first (the water plane: 1 = water).
+fn plane_bit(word: u32, i: u32) -> bool {
+    return ((word >> (i & 31u)) & 1u) != 0u;
+}
+
+// CFAR level of a key: min((key - level_min) >> level_shift, 65535), 0 below level_min
+// (`level` in src/cpu/cfar_rows.rs).
+fn level(p: Params, key: u32) -> u32 {
+    if (key < p.level_min) {
+        return 0u;
+    }
+    return min((key - p.level_min) >> p.level_shift, 65535u);
+}
+
+// Exact wide integers for the CFAR test (u64 as vec2 (lo, hi), u128 as vec4, lowest word
+// first). Core WGSL has only 32-bit integers.
+
+// a * b as a 64-bit (lo, hi), from 16-bit halves.
+fn u32_mul_wide(a: u32, b: u32) -> vec2<u32> {
+    let a0 = a & 0xFFFFu;
+    let a1 = a >> 16u;
+    let b0 = b & 0xFFFFu;
+    let b1 = b >> 16u;
+    let p00 = a0 * b0;
+    let p01 = a0 * b1;
+    let p10 = a1 * b0;
+    let p11 = a1 * b1;
+    let mid = (p00 >> 16u) + (p01 & 0xFFFFu) + (p10 & 0xFFFFu);
+    let lo = (p00 & 0xFFFFu) | (mid << 16u);
+    let hi = p11 + (p01 >> 16u) + (p10 >> 16u) + (mid >> 16u);
+    return vec2<u32>(lo, hi);
+}
+
+fn u64_add(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+    let lo = a.x + b.x;
+    return vec2<u32>(lo, a.y + b.y + select(0u, 1u, lo < a.x));
+}
+
+fn u64_sub(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+    return vec2<u32>(a.x - b.x, a.y - b.y - select(0u, 1u, a.x < b.x));
+}
+
+// (lo, hi) * b as a u128 (< 2^96).
+fn u64_mul_u32(a: vec2<u32>, b: u32) -> vec4<u32> {
+    let p0 = u32_mul_wide(a.x, b);
+    let p1 = u32_mul_wide(a.y, b);
+    let w1 = p0.y + p1.x;
+    let w2 = p1.y + select(0u, 1u, w1 < p0.y);
+    return vec4<u32>(p0.x, w1, w2, 0u);
+}
+
+fn u128_sub(a: vec4<u32>, b: vec4<u32>) -> vec4<u32> {
+    var out: vec4<u32>;
+    var borrow = 0u;
+    for (var i = 0; i < 4; i++) {
+        let d = a[i] - b[i];
+        let b1 = select(0u, 1u, a[i] < b[i]);
+        out[i] = d - borrow;
+        let b2 = select(0u, 1u, d < borrow);
+        borrow = b1 + b2;
+    }
+    return out;
+}
+
+// a > b for u128.
+fn u128_gt(a: vec4<u32>, b: vec4<u32>) -> bool {
+    for (var i = 3; i >= 0; i--) {
+        if (a[i] != b[i]) {
+            return a[i] > b[i];
+        }
+    }
+    return false;
 }

@@ -1,11 +1,14 @@
 // Stage mask: sample order keys -> one 4-bit mask per 2x2 block (bit dy*2+dx set when pixel
-// (2bx+dx, 2by+dy) is a target). One invocation per block; workgroup_id.z is the tile.
+// (2bx+dx, 2by+dy) is a target: at or above the threshold, valid, and water when a water plane
+// is bound). One invocation per block; workgroup_id.z is the tile. (With CFAR, stage cfar
+// writes the masks instead.)
 // CPU twin: src/cpu/mask.rs.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> tiles: array<TileDesc>;
 @group(0) @binding(2) var<storage, read> samples: array<u32>;
 @group(0) @binding(3) var<storage, read_write> mask: array<u32>;
+@group(0) @binding(11) var<storage, read> water: array<u32>;
 
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -21,7 +24,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
         for (var dx = 0u; dx < 2u; dx++) {
             let x = gid.x * 2u + dx;
             if (x < t.w && y < t.h) {
-                if (is_target(params, samples[t.pix_off + y * t.stride + x])) {
+                let i = t.pix_off + y * t.stride + x;
+                let land = (params.flags & FLAG_WATER) != 0u && !plane_bit(water[i >> 5u], i);
+                if (!land && is_target(params, samples[i])) {
                     bits |= 1u << (dy * 2u + dx);
                 }
             }

@@ -240,6 +240,31 @@ pub struct DetectFlags {
     /// neither --threshold nor --otsu is given).
     #[arg(long, value_name = "K", conflicts_with_all = ["threshold", "otsu"])]
     pub sigma: Option<f64>,
+    /// Two-parameter CFAR: a pixel is a target when (x - mean) > K std over the ring between
+    /// the guard and background windows around it (nodata and land left out). A threshold
+    /// given with it stays a floor; without one, CFAR decides alone.
+    #[arg(long, value_name = "K", conflicts_with = "pfa")]
+    pub cfar: Option<f64>,
+    /// CFAR with K for this false-alarm probability under a Gaussian clutter model
+    /// (K = the normal quantile of 1 - P; heavier-tailed sea clutter alarms more often).
+    #[arg(long, value_name = "P")]
+    pub pfa: Option<f64>,
+    /// CFAR guard window side in metres (needs georeferencing or --pixel-size-m).
+    #[arg(long, value_name = "M", conflicts_with = "guard_px")]
+    pub guard_m: Option<f64>,
+    /// CFAR background window side in metres (at most 255 px; wider is clamped).
+    #[arg(long, value_name = "M", conflicts_with = "background_px")]
+    pub background_m: Option<f64>,
+    /// CFAR guard window side in pixels (default 15).
+    #[arg(long, value_name = "PX")]
+    pub guard_px: Option<f64>,
+    /// CFAR background window side in pixels (default 41, at most 255).
+    #[arg(long, value_name = "PX")]
+    pub background_px: Option<f64>,
+    /// CFAR: the fewest valid water pixels the ring must hold, as a fraction of the full ring
+    /// (fewer: no decision, not a target).
+    #[arg(long, value_name = "FRACTION", default_value_t = crate::cfar::DEFAULT_MIN_RING_FRACTION)]
+    pub cfar_min_ring: f64,
     /// Pixel connectivity of objects.
     #[arg(long, default_value = "8", value_parser = ["4", "8"])]
     pub connectivity: String,
@@ -292,12 +317,47 @@ impl DetectFlags {
         }
     }
 
-    pub fn detect_options(&self) -> DetectOptions {
-        DetectOptions {
-            threshold: match (self.threshold, self.otsu) {
-                (Some(v), _) => ThresholdMode::Fixed(v),
-                (None, true) => ThresholdMode::Otsu,
-                (None, false) => ThresholdMode::MeanStd(self.sigma.unwrap_or(DEFAULT_SIGMAS)),
+    /// The CFAR asked for (`--cfar` or `--pfa`), if any.
+    pub fn cfar_options(&self) -> Result<Option<crate::cfar::CfarOptions>> {
+        use crate::cfar::{CfarOptions, Extent, DEFAULT_BACKGROUND_PX, DEFAULT_GUARD_PX};
+        let k = match (self.cfar, self.pfa) {
+            (Some(k), _) => k,
+            (None, Some(p)) => crate::cfar::k_for_pfa(p)?,
+            (None, None) => {
+                let set = self.guard_m.is_some()
+                    || self.background_m.is_some()
+                    || self.guard_px.is_some()
+                    || self.background_px.is_some();
+                if set {
+                    return Err(Error::Invalid(
+                        "CFAR window sizes given without --cfar K or --pfa P".into(),
+                    ));
+                }
+                return Ok(None);
+            }
+        };
+        let ext = |m: Option<f64>, px: Option<f64>, default: f64| match (m, px) {
+            (Some(m), _) => Extent::M(m),
+            (None, Some(p)) => Extent::Px(p),
+            (None, None) => Extent::Px(default),
+        };
+        Ok(Some(CfarOptions {
+            k,
+            guard: ext(self.guard_m, self.guard_px, DEFAULT_GUARD_PX),
+            background: ext(self.background_m, self.background_px, DEFAULT_BACKGROUND_PX),
+            min_ring_fraction: self.cfar_min_ring,
+        }))
+    }
+
+    pub fn detect_options(&self) -> Result<DetectOptions> {
+        let cfar = self.cfar_options()?;
+        Ok(DetectOptions {
+            threshold: match (self.threshold, self.otsu, self.sigma) {
+                (Some(v), _, _) => ThresholdMode::Fixed(v),
+                (None, true, _) => ThresholdMode::Otsu,
+                (None, false, Some(k)) => ThresholdMode::MeanStd(k),
+                (None, false, None) if cfar.is_some() => ThresholdMode::None,
+                (None, false, None) => ThresholdMode::MeanStd(DEFAULT_SIGMAS),
             },
             nodata: self.nodata,
             connectivity: if self.connectivity == "4" {
@@ -316,7 +376,8 @@ impl DetectFlags {
             },
             georef: None,
             pixel_size_m: self.pixel_size_m,
-        }
+            cfar,
+        })
     }
 }
 
@@ -375,7 +436,7 @@ fn run_detect(a: &DetectArgs) -> Result<()> {
         &a.input,
         src.as_mut(),
         Some(window_rows_for(width, f.memory_mb)),
-        &f.detect_options(),
+        &f.detect_options()?,
         &crate::write::Outputs {
             format,
             geometry: a.geometry,
@@ -427,7 +488,7 @@ fn run_batch(a: &BatchArgs) -> Result<bool> {
         read: f.read_options(),
         memory_mb: f.memory_mb,
         jobs: crate::batch::jobs_for(a.jobs.map(|j| j as usize), inputs.len(), f.memory_mb),
-        detect: f.detect_options(),
+        detect: f.detect_options()?,
     };
     eprintln!(
         "vesselscan: {} files, {} at a time, {} MiB each",

@@ -1,6 +1,7 @@
 //! The whole detection pipeline on one raster, for either backend:
 //! threshold choice -> mask + label + measure per tile (the engine) -> merge seams -> detections.
 
+use crate::cfar::{level_params, CfarOptions, CfarResolved};
 use crate::detections::{detections, Detection};
 use crate::engine::{
     effective_tile_size, histogram_scene, label_scene, minmax_scene, Engine, Plane, SceneLabels,
@@ -12,7 +13,7 @@ use crate::read::Raster;
 use crate::sample::{f32_sum_exponent, key_to_value, nodata_key, threshold_key, SampleKind};
 use crate::seams::SeamMerger;
 use crate::threshold::{binning, mean_std, otsu_key, Binning};
-use crate::tiling::{Connectivity, Params, FLAG_NAN, FLAG_NODATA, FLAG_NONE};
+use crate::tiling::{Connectivity, Params, FLAG_CFAR, FLAG_NAN, FLAG_NODATA, FLAG_NONE};
 use serde::Serialize;
 
 /// Default tile side: the largest square tile that fits WebGPU's default limits.
@@ -31,6 +32,8 @@ pub enum ThresholdMode {
     /// Mean + k standard deviations of the scene's valid values: a global constant false-alarm
     /// rule, the default (k = [`DEFAULT_SIGMAS`]). Bright targets on a darker background.
     MeanStd(f64),
+    /// No threshold: every valid pixel passes (with CFAR, which then decides alone).
+    None,
 }
 
 /// k of the default threshold, mean + k sigma.
@@ -52,6 +55,9 @@ pub struct DetectOptions {
     /// Ground size of a pixel, metres, for scenes without usable georeferencing (sizes in
     /// metres, no lon/lat).
     pub pixel_size_m: Option<f64>,
+    /// Two-parameter CFAR: targets must also stand out of their local background (the
+    /// threshold stays a floor).
+    pub cfar: Option<CfarOptions>,
 }
 
 /// Keep objects whose size on the ground is within these bounds (metres; aspect = length /
@@ -112,6 +118,7 @@ impl Default for DetectOptions {
             ground: GroundFilter::default(),
             georef: None,
             pixel_size_m: None,
+            cfar: None,
         }
     }
 }
@@ -136,6 +143,39 @@ pub struct ParamsReport {
     /// [`crate::sample::f32_sum_exponent`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sum_step: Option<f64>,
+    /// The CFAR used, when one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cfar: Option<CfarReport>,
+}
+
+/// The CFAR of a run as reported: k (as the kernels use it, to 1/256) and the windows.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct CfarReport {
+    pub k: f64,
+    pub guard_px: u32,
+    pub background_px: u32,
+    pub min_ring_pixels: u32,
+}
+
+impl From<CfarResolved> for CfarReport {
+    fn from(c: CfarResolved) -> Self {
+        CfarReport {
+            k: c.k(),
+            guard_px: 2 * c.guard_radius_px + 1,
+            background_px: 2 * c.background_radius_px + 1,
+            min_ring_pixels: c.min_ring_pixels,
+        }
+    }
+}
+
+/// Ground size of a pixel in metres at the scene centre (the square root of the area of the
+/// pixel's footprint), when the georeferencing gives it.
+pub fn centre_pixel_size_m(geo: &GeoStatus, width: u32, height: u32) -> Option<f64> {
+    let j = geo
+        .georef()?
+        .ground_jacobian(width as f64 / 2.0, height as f64 / 2.0)?;
+    let a = (j[0][0] * j[1][1] - j[0][1] * j[1][0]).abs().sqrt();
+    (a.is_finite() && a > 0.0).then_some(a)
 }
 
 /// Result of [`detect`].
@@ -219,7 +259,18 @@ pub fn detect_source_observed(
     }
     let geo = scene_georef(src, opts)?;
     let info = src.info();
-    let mut tile = effective_tile_size(engine, opts.tile_size, opts.connectivity);
+    let cfar = match &opts.cfar {
+        Some(c) => {
+            let (r, note) = c.resolve(centre_pixel_size_m(&geo, info.width, info.height))?;
+            if let Some(n) = note {
+                eprintln!("vesselscan: {n}");
+            }
+            Some(r)
+        }
+        None => None,
+    };
+    let halo = cfar.map_or(0, |c| c.background_radius_px);
+    let mut tile = effective_tile_size(engine, opts.tile_size, opts.connectivity, halo);
     let rows = match window_rows {
         None => info.height.max(1),
         Some(r) => {
@@ -235,7 +286,7 @@ pub fn detect_source_observed(
         }
     };
     if rows < info.height || src.in_memory().is_some() {
-        return detect_windows(engine, src, opts, rows, tile, geo, observe);
+        return detect_windows(engine, src, opts, (rows, tile), geo, cfar, observe);
     }
     // One window holds the scene, but the passes would each decode it again: read it once.
     let mut keys = crate::read::window::alloc_zeroed(info.width as usize * info.height as usize)?;
@@ -244,27 +295,31 @@ pub fn detect_source_observed(
         keys,
         ..info.clone_header()
     });
-    detect_windows(engine, &mut whole, opts, rows, tile, geo, observe)
+    detect_windows(engine, &mut whole, opts, (rows, tile), geo, cfar, observe)
 }
 
 fn detect_windows(
     engine: &dyn Engine,
     src: &mut dyn RasterSource,
     opts: &DetectOptions,
-    rows: u32,
-    tile: u32,
+    (rows, tile): (u32, u32),
     geo: GeoStatus,
+    cfar: Option<CfarResolved>,
     mut observe: Option<RowObserver>,
 ) -> Result<DetectOutput> {
     let info = src.info();
     let kind = info.kind;
-    // Every pass reads the scene window by window (no halo: labelling merges its seams).
-    let mut each = |f: &mut dyn FnMut(&Plane, u32) -> Result<()>| -> Result<()> {
-        for_each_window(src, rows, 0, &mut |w| {
+    // Every pass reads the scene window by window; only a CFAR labelling pass needs a halo
+    // (labelling merges its seams).
+    let mut each = |halo: u32, f: &mut dyn FnMut(&Plane, u32) -> Result<()>| -> Result<()> {
+        for_each_window(src, rows, halo, &mut |w| {
             let plane = Plane {
                 width: w.width,
                 height: w.y1 - w.y0,
                 keys: w.core(),
+                ext: w.keys,
+                top: w.y0 - w.top,
+                water: None,
             };
             f(&plane, w.y0)
         })
@@ -286,10 +341,13 @@ fn detect_windows(
         }
     }
     // The valid finite range: binning of u32/f32 histograms, and the scale of f32 sums.
-    let fixed = matches!(opts.threshold, ThresholdMode::Fixed(_));
+    let fixed = matches!(
+        opts.threshold,
+        ThresholdMode::Fixed(_) | ThresholdMode::None
+    );
     let mut range: Option<(u32, u32)> = None;
-    if kind == SampleKind::F32 || (kind == SampleKind::U32 && !fixed) {
-        each(&mut |r, _| {
+    if kind == SampleKind::F32 || (kind == SampleKind::U32 && (!fixed || cfar.is_some())) {
+        each(0, &mut |r, _| {
             if let Some((lo, hi)) = minmax_scene(engine, r, &p, tile)? {
                 range = Some(range.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
             }
@@ -312,7 +370,7 @@ fn detect_windows(
         };
         let hp = bin.params(&p);
         let mut total = vec![0u64; bin.bins as usize];
-        each(&mut |r, _| {
+        each(0, &mut |r, _| {
             for (t, c) in total.iter_mut().zip(histogram_scene(engine, r, &hp, tile)?) {
                 *t += c;
             }
@@ -321,6 +379,7 @@ fn detect_windows(
         Ok(total.iter().any(|&c| c > 0).then_some((bin, total)))
     };
     let (method, key) = match opts.threshold {
+        ThresholdMode::None => ("none", Some(0)),
         ThresholdMode::Fixed(v) => ("fixed", threshold_key(kind, v)),
         ThresholdMode::Otsu => (
             "otsu",
@@ -344,14 +403,25 @@ fn detect_windows(
         Some(k) => p.threshold_key = k,
         None => p.flags |= FLAG_NONE,
     }
-    let threshold = key.map(|k| key_to_value(kind, k));
+    let threshold = match opts.threshold {
+        ThresholdMode::None => None,
+        _ => key.map(|k| key_to_value(kind, k)),
+    };
+    if let Some(c) = cfar {
+        p.flags |= FLAG_CFAR;
+        (p.level_min, p.level_shift) = level_params(kind, range);
+        p.cfar_rg = c.guard_radius_px;
+        p.cfar_rb = c.background_radius_px;
+        p.cfar_k256 = c.k256;
+        p.cfar_min_n = c.min_ring_pixels;
+    }
     let mut scene = SceneLabels {
         tiles_x: info.width.div_ceil(tile),
         ..Default::default()
     };
     // Seams are merged as windows arrive; only the last row of tiles' borders is kept.
     let mut seams = SeamMerger::new(scene.tiles_x, opts.connectivity);
-    each(&mut |r, y0| {
+    each(cfar.map_or(0, |c| c.background_radius_px), &mut |r, y0| {
         if let Some(o) = observe.as_mut() {
             o(r.keys, r.width, y0, r.height);
         }
@@ -392,6 +462,7 @@ fn detect_windows(
             sample_type: kind,
             ground: opts.ground,
             sum_step: (kind == SampleKind::F32).then(|| (-f32_sum_exp as f64).exp2()),
+            cfar: cfar.map(CfarReport::from),
         },
         detections: dets,
         tile_size: tile,

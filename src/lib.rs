@@ -8,6 +8,7 @@
 //! [`detect::detect`] drives a scene through either.
 
 pub mod batch;
+pub mod cfar;
 pub mod cli;
 pub mod cpu;
 pub mod detect;

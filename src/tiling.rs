@@ -122,9 +122,55 @@ pub struct Params {
     /// f32 scenes: bits of the f32 2^s by which values are scaled into fixed-point sums
     /// (see [`crate::sample::f32_sum_exponent`]).
     pub sum_scale: u32,
-    pub _pad1: u32,
-    pub _pad2: u32,
+    /// CFAR levels: `level = min((key - level_min) >> level_shift, 65535)` (0 below
+    /// `level_min`). The identity for u8/u16/i16 keys; a 16-bit quantisation of the scene's
+    /// range for u32/f32 (see `crate::cfar`).
+    pub level_min: u32,
+    pub level_shift: u32,
+    /// CFAR (when `flags & FLAG_CFAR`): guard and background half-widths in pixels (windows of
+    /// 2r+1 pixels a side, `cfar_rg < cfar_rb <= CFAR_MAX_RADIUS`).
+    pub cfar_rg: u32,
+    pub cfar_rb: u32,
+    /// CFAR factor k in 1/256 (k = cfar_k256 / 256).
+    pub cfar_k256: u32,
+    /// CFAR: fewest background pixels (valid, water) the ring must hold for a decision.
+    pub cfar_min_n: u32,
 }
+
+/// One tile's halo for the CFAR kernels: the tile's extended rectangle (the tile plus up to
+/// `cfar_rb` pixels around it, clipped to the rows at hand) in the batch's `samples`. Keep in
+/// sync with `struct CfarTile` in `shaders/common.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct CfarTile {
+    /// Offset of the extended rectangle's first sample in `samples`; its size; row pitch.
+    pub ext_off: u32,
+    pub ext_w: u32,
+    pub ext_h: u32,
+    pub stride: u32,
+    /// Position of the tile's top-left pixel inside the extended rectangle.
+    pub cx: u32,
+    pub cy: u32,
+    /// Offset (in entries of `CFAR_ROW_WORDS` u32) of the tile's row sums in `rowsums`:
+    /// `ext_h` rows of `w` (the tile's width) entries.
+    pub sum_off: u32,
+    pub _pad: u32,
+}
+
+/// Words of one row-sum entry: count, sum, sum of squares (lo, hi) of the guard window's row
+/// segment, then the same for the background window's.
+pub const CFAR_ROW_WORDS: u32 = 8;
+
+/// Largest CFAR background half-width: a 255 x 255 window keeps the ring's integer sums exact
+/// in the kernels' words (sum < 2^32, count * sum of squares < 2^64).
+pub const CFAR_MAX_RADIUS: u32 = 127;
+
+/// `Params.flags`: targets are decided by the two-parameter CFAR (`cfar_*`), not (only) by the
+/// threshold, which stays a floor.
+pub const FLAG_CFAR: u32 = 8;
+/// `Params.flags`: a water bit plane is bound; pixels whose bit is 0 (land) are never targets
+/// and are left out of CFAR backgrounds.
+pub const FLAG_WATER: u32 = 16;
 
 /// `Params.flags`: the scene has a nodata value (`nodata_key`).
 pub const FLAG_NODATA: u32 = 1;
@@ -186,6 +232,33 @@ pub struct Batch {
     pub nodes: u32,
     pub border: u32,
     pub max_components: u32,
+    /// CFAR batches: each tile's halo (same order as `tiles`), the samples of all extended
+    /// rectangles (the batch's `samples` length) and the row-sum entries. Empty / 0 otherwise.
+    pub cfar: Vec<CfarTile>,
+    pub ext_pixels: u32,
+    pub rowsums: u32,
+}
+
+/// Where the rows a batch is cut from sit, for the CFAR halo: the rows at hand are `rows`
+/// rows of `width` pixels, the tile grid's row 0 is row `top` of them, and every tile reaches
+/// `r` pixels beyond its edges (clipped to the rows at hand).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Halo {
+    pub r: u32,
+    pub width: u32,
+    pub rows: u32,
+    pub top: u32,
+}
+
+impl Halo {
+    /// Extended rectangle `(x0, y0, w, h)` (in the rows at hand) of tile `(x, y, w, h)`.
+    pub fn ext(&self, x: u32, y: u32, w: u32, h: u32) -> (u32, u32, u32, u32) {
+        let ex0 = x.saturating_sub(self.r);
+        let ex1 = (x + w).saturating_add(self.r).min(self.width);
+        let ey0 = (self.top + y).saturating_sub(self.r);
+        let ey1 = (self.top + y + h).saturating_add(self.r).min(self.rows);
+        (ex0, ey0, ex1 - ex0, ey1 - ey0)
+    }
 }
 
 /// What a tile adds to a batch.
@@ -205,12 +278,25 @@ fn tile_sizes(w: u32, h: u32, conn: Connectivity) -> (u64, u64, u64, u64, u64) {
 }
 
 impl Batch {
-    /// Would the batch still fit `lim` with one more tile of `w` x `h`?
-    fn fits_with(&self, w: u32, h: u32, conn: Connectivity, lim: &BatchLimits) -> bool {
+    /// Would the batch still fit `lim` with one more tile of `w` x `h` (extended to `ext`
+    /// `(w, h)` for CFAR)?
+    fn fits_with(
+        &self,
+        w: u32,
+        h: u32,
+        ext: Option<(u32, u32)>,
+        conn: Connectivity,
+        lim: &BatchLimits,
+    ) -> bool {
         let (p, b, n, bo, mc) = tile_sizes(w, h, conn);
         let bytes = lim.max_binding;
         let pixels = self.pixels as u64 + p;
+        let cfar_fits = ext.is_none_or(|(ew, eh)| {
+            (self.ext_pixels as u64 + ew as u64 * eh as u64) * 4 <= bytes
+                && (self.rowsums as u64 + eh as u64 * w as u64) * CFAR_ROW_WORDS as u64 * 4 <= bytes
+        });
         pixels * 4 <= bytes
+            && cfar_fits
             && pixels <= lim.max_pixels.max(1)
             && (self.blocks as u64 + b) * 4 <= bytes
             && (self.nodes as u64 + n) * 4 <= bytes
@@ -219,8 +305,13 @@ impl Batch {
             && (self.tiles.len() as u64) < lim.max_tiles as u64
     }
 
-    fn push(&mut self, x0: u32, y0: u32, w: u32, h: u32, conn: Connectivity) {
-        let t = TileDesc {
+    fn push(
+        &mut self,
+        (x0, y0, w, h): (u32, u32, u32, u32),
+        halo: Option<&Halo>,
+        conn: Connectivity,
+    ) {
+        let mut t = TileDesc {
             w,
             h,
             pix_off: self.pixels,
@@ -231,6 +322,25 @@ impl Batch {
             y0,
             stride: w,
         };
+        if let Some(halo) = halo {
+            // Samples are the extended rectangles, packed; the tile reads its core in place.
+            let (ex0, ey0, ew, eh) = halo.ext(x0, y0, w, h);
+            let c = CfarTile {
+                ext_off: self.ext_pixels,
+                ext_w: ew,
+                ext_h: eh,
+                stride: ew,
+                cx: x0 - ex0,
+                cy: halo.top + y0 - ey0,
+                sum_off: self.rowsums,
+                _pad: 0,
+            };
+            t.pix_off = c.ext_off + c.cy * ew + c.cx;
+            t.stride = ew;
+            self.ext_pixels += ew * eh;
+            self.rowsums += eh * w;
+            self.cfar.push(c);
+        }
         self.pixels += t.pixels();
         self.blocks += t.blocks();
         self.nodes += t.nodes(conn);
@@ -240,13 +350,15 @@ impl Batch {
     }
 }
 
-/// Largest square tile side whose one-tile batch fits `lim`.
-pub fn max_tile_side(lim: &BatchLimits, conn: Connectivity) -> u32 {
+/// Largest square tile side whose one-tile batch fits `lim`, with a CFAR halo of `halo`
+/// pixels around it (0: none).
+pub fn max_tile_side(lim: &BatchLimits, conn: Connectivity, halo: u32) -> u32 {
     let mut lo = 1u32;
     let mut hi = 1u32 << 16;
     while lo < hi {
         let mid = (lo + hi).div_ceil(2);
-        if Batch::default().fits_with(mid, mid, conn, lim) {
+        let ext = (halo > 0).then(|| (mid + 2 * halo, mid + 2 * halo));
+        if Batch::default().fits_with(mid, mid, ext, conn, lim) {
             lo = mid;
         } else {
             hi = mid - 1;
@@ -256,18 +368,28 @@ pub fn max_tile_side(lim: &BatchLimits, conn: Connectivity) -> u32 {
 }
 
 /// Group a tile grid into batches that fit `lim`. Every tile must fit a batch on its own
-/// (callers clamp the tile size with [`max_tile_side`]).
-pub fn batches(grid: &[(u32, u32, u32, u32)], conn: Connectivity, lim: &BatchLimits) -> Vec<Batch> {
+/// (callers clamp the tile size with [`max_tile_side`]). With a `halo`, each tile also gets its
+/// extended rectangle ([`Batch::cfar`]) and reads its samples from the packed rectangles.
+pub fn batches(
+    grid: &[(u32, u32, u32, u32)],
+    conn: Connectivity,
+    lim: &BatchLimits,
+    halo: Option<&Halo>,
+) -> Vec<Batch> {
     let mut out = Vec::new();
     let mut cur = Batch::default();
     for (i, &(x, y, w, h)) in grid.iter().enumerate() {
-        if !cur.tiles.is_empty() && !cur.fits_with(w, h, conn, lim) {
+        let ext = halo.map(|hl| {
+            let e = hl.ext(x, y, w, h);
+            (e.2, e.3)
+        });
+        if !cur.tiles.is_empty() && !cur.fits_with(w, h, ext, conn, lim) {
             out.push(std::mem::take(&mut cur));
         }
         if cur.tiles.is_empty() {
             cur.first_tile = i;
         }
-        cur.push(x, y, w, h, conn);
+        cur.push((x, y, w, h), halo, conn);
     }
     if !cur.tiles.is_empty() {
         out.push(cur);
@@ -282,7 +404,8 @@ mod tests {
     #[test]
     fn struct_sizes_match_wgsl() {
         assert_eq!(std::mem::size_of::<TileDesc>(), 36);
-        assert_eq!(std::mem::size_of::<Params>(), 48);
+        assert_eq!(std::mem::size_of::<Params>(), 64);
+        assert_eq!(std::mem::size_of::<CfarTile>(), 32);
     }
 
     #[test]
@@ -298,7 +421,7 @@ mod tests {
     fn batching_a_million_tiny_tiles() {
         // Linear in tiles (this once cloned the batch per tile: 30 s here).
         let g = tile_grid(1024, 1024, 1);
-        let b = batches(&g, Connectivity::Eight, &BatchLimits::default());
+        let b = batches(&g, Connectivity::Eight, &BatchLimits::default(), None);
         assert_eq!(b.len(), (1usize << 20).div_ceil(65535));
         assert_eq!(b.iter().map(|b| b.tiles.len()).sum::<usize>(), 1 << 20);
     }
@@ -306,19 +429,19 @@ mod tests {
     #[test]
     fn batches_respect_limits() {
         let lim = BatchLimits::default();
-        assert_eq!(max_tile_side(&lim, Connectivity::Eight), 2048);
+        assert_eq!(max_tile_side(&lim, Connectivity::Eight, 0), 2048);
         // 4-connectivity: up to w*h/2 components (a checkerboard) of 80-byte records.
-        let four = max_tile_side(&lim, Connectivity::Four);
+        let four = max_tile_side(&lim, Connectivity::Four, 0);
         assert!((1800..2048).contains(&four), "{four}");
         let g = tile_grid(1000, 900, 7);
-        let b = batches(&g, Connectivity::Eight, &lim);
+        let b = batches(&g, Connectivity::Eight, &lim, None);
         assert_eq!(b.iter().map(|b| b.tiles.len()).sum::<usize>(), g.len());
         let small = BatchLimits {
             max_binding: 4096,
             max_tiles: 10,
             max_pixels: 1 << 22,
         };
-        let b = batches(&g, Connectivity::Four, &small);
+        let b = batches(&g, Connectivity::Four, &small, None);
         assert!(b
             .iter()
             .all(|b| b.pixels * 4 <= 4096 && b.max_components * REC_WORDS * 4 <= 4096));

@@ -1,10 +1,35 @@
 //! CPU twin of `shaders/mask.wgsl`: sample keys -> one 4-bit target mask per 2x2 block
-//! (bit dy*2+dx set when pixel (2bx+dx, 2by+dy) is a target).
+//! (bit dy*2+dx set when pixel (2bx+dx, 2by+dy) is a target; land pixels of the water plane
+//! never are).
 
-use super::is_target;
-use crate::tiling::{Params, TileDesc, FLAG_NAN, FLAG_NODATA, FLAG_NONE};
+use super::{is_target, plane_bit};
+use crate::tiling::{Params, TileDesc, FLAG_NAN, FLAG_NODATA, FLAG_NONE, FLAG_WATER};
 
-pub fn mask(params: &Params, tiles: &[TileDesc], samples: &[u32], mask: &mut [u32]) {
+pub fn mask(params: &Params, tiles: &[TileDesc], samples: &[u32], mask: &mut [u32], water: &[u32]) {
+    if params.flags & FLAG_WATER != 0 && params.flags & FLAG_NONE == 0 {
+        // Rare (a land mask): the plain per-pixel form.
+        for t in tiles {
+            let bw = t.blocks_w();
+            for by in 0..t.blocks_h() {
+                for bx in 0..bw {
+                    let mut bits = 0;
+                    for dy in 0..2 {
+                        for dx in 0..2 {
+                            let (x, y) = (bx * 2 + dx, by * 2 + dy);
+                            if x < t.w && y < t.h {
+                                let i = t.pix_off + y * t.stride + x;
+                                if plane_bit(water, i) && is_target(params, samples[i as usize]) {
+                                    bits |= 1 << (dy * 2 + dx);
+                                }
+                            }
+                        }
+                    }
+                    mask[(t.blk_off + by * bw + bx) as usize] = bits;
+                }
+            }
+        }
+        return;
+    }
     // The common case (no nodata, no NaN) is a bare comparison: pick the test once so the
     // block loop stays branch-free and vectorises.
     if params.flags & FLAG_NONE != 0 {

@@ -6,6 +6,8 @@
 //! offsets), exactly like its kernel; the CPU backend runs batches of one tile in parallel with
 //! rayon (see [`crate::backend::cpu`]).
 
+pub mod cfar;
+pub mod cfar_rows;
 pub mod histogram;
 pub mod label_compact;
 pub mod label_compress;
@@ -32,6 +34,29 @@ pub fn is_valid(p: &Params, key: u32) -> bool {
 #[inline]
 pub fn is_target(p: &Params, key: u32) -> bool {
     p.flags & FLAG_NONE == 0 && is_valid(p, key) && key >= p.threshold_key
+}
+
+/// `plane_bit` of `shaders/common.wgsl`: bit `i` of a plane of 32 bits a word, LSB first.
+#[inline]
+pub fn plane_bit(plane: &[u32], i: u32) -> bool {
+    (plane[(i >> 5) as usize] >> (i & 31)) & 1 != 0
+}
+
+/// `level` of `shaders/common.wgsl`: the CFAR level of a key.
+#[inline]
+pub fn level(p: &Params, key: u32) -> u32 {
+    if key < p.level_min {
+        0
+    } else {
+        ((key - p.level_min) >> p.level_shift).min(65535)
+    }
+}
+
+/// `counted` of the CFAR kernels: pixel `i` enters CFAR statistics (valid, and water when a
+/// plane is bound).
+#[inline]
+pub fn counted(p: &Params, water: &[u32], i: u32, key: u32) -> bool {
+    is_valid(p, key) && (p.flags & crate::tiling::FLAG_WATER == 0 || plane_bit(water, i))
 }
 
 pub(crate) fn conn(p: &Params) -> Connectivity {

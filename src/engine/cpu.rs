@@ -3,7 +3,7 @@
 use super::{BatchLabels, Engine};
 use crate::cpu;
 use crate::error::Result;
-use crate::tiling::{Batch, BatchLimits, Params, REC_WORDS};
+use crate::tiling::{Batch, BatchLimits, Params, CFAR_ROW_WORDS, FLAG_CFAR, REC_WORDS};
 
 /// Per-thread buffers, reused from tile to tile (allocating and zeroing them per tile cost
 /// about a tenth of the time on sparse scenes).
@@ -13,6 +13,7 @@ struct Scratch {
     parent: Vec<u32>,
     remap: Vec<u32>,
     records: Vec<u32>,
+    rowsums: Vec<u32>,
 }
 
 thread_local! {
@@ -65,7 +66,13 @@ impl Engine for CpuEngine {
         Ok(h)
     }
 
-    fn label(&self, params: &Params, batch: &Batch, samples: &[u32]) -> Result<BatchLabels> {
+    fn label(
+        &self,
+        params: &Params,
+        batch: &Batch,
+        samples: &[u32],
+        water: &[u32],
+    ) -> Result<BatchLabels> {
         SCRATCH.with(|s| {
             let s = &mut *s.borrow_mut();
             let tiles = &batch.tiles;
@@ -77,7 +84,14 @@ impl Engine for CpuEngine {
             grow(&mut s.records, (batch.max_components * REC_WORDS) as usize);
             let mut counters = [0u32; 4];
             let mut border = vec![0u32; batch.border as usize];
-            cpu::mask::mask(params, tiles, samples, &mut s.mask);
+            if params.flags & FLAG_CFAR != 0 {
+                grow(&mut s.rowsums, (batch.rowsums * CFAR_ROW_WORDS) as usize);
+                let c = &batch.cfar;
+                cpu::cfar_rows::cfar_rows(params, tiles, samples, c, water, &mut s.rowsums);
+                cpu::cfar::cfar(params, tiles, samples, &mut s.mask, c, water, &s.rowsums);
+            } else {
+                cpu::mask::mask(params, tiles, samples, &mut s.mask, water);
+            }
             cpu::label_init::label_init(params, tiles, &mut s.parent);
             cpu::label_merge::label_merge(params, tiles, &s.mask, &mut s.parent);
             cpu::label_compress::label_compress(params, tiles, &mut s.parent);

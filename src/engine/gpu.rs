@@ -9,7 +9,7 @@
 use super::{BatchLabels, Engine};
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
-use crate::tiling::{Batch, BatchLimits, Params, REC_WORDS};
+use crate::tiling::{Batch, BatchLimits, Params, CFAR_ROW_WORDS, FLAG_CFAR, REC_WORDS};
 use wgpu::util::DeviceExt;
 
 pub struct GpuEngine {
@@ -209,10 +209,18 @@ impl Engine for GpuEngine {
         })
     }
 
-    fn label(&self, params: &Params, batch: &Batch, samples: &[u32]) -> Result<BatchLabels> {
+    fn label(
+        &self,
+        params: &Params,
+        batch: &Batch,
+        samples: &[u32],
+        water: &[u32],
+    ) -> Result<BatchLabels> {
         self.scoped("label", || {
             let pl = &self.ctx.pipelines;
             let (pbuf, tbuf, sbuf) = self.common(params, batch, samples);
+            let s = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
+            let wbuf = self.init("vesselscan.water", water, s);
             let mask = self.storage("vesselscan.mask", batch.blocks);
             let parent = self.storage("vesselscan.parent", batch.nodes);
             let remap = self.storage("vesselscan.remap", batch.nodes);
@@ -243,12 +251,55 @@ impl Engine for GpuEngine {
                 .max()
                 .unwrap_or(1);
 
-            let steps: Vec<(&wgpu::ComputePipeline, wgpu::BindGroup, [u32; 3])> = vec![
-                (
-                    &pl.mask,
-                    self.bind(&pl.mask, &[(0, &pbuf), (1, &tbuf), (2, &sbuf), (3, &mask)]),
+            let cfar = params.flags & FLAG_CFAR != 0;
+            let mut steps: Vec<(&wgpu::ComputePipeline, wgpu::BindGroup, [u32; 3])> = Vec::new();
+            if cfar {
+                let cbuf = self.init("vesselscan.cfar", bytemuck::cast_slice(&batch.cfar), s);
+                let rowsums = self.storage("vesselscan.rowsums", batch.rowsums * CFAR_ROW_WORDS);
+                let eh = batch.cfar.iter().map(|c| c.ext_h).max().unwrap_or(1);
+                let tw = batch.tiles.iter().map(|t| t.w).max().unwrap_or(1);
+                steps.push((
+                    &pl.cfar_rows,
+                    self.bind(
+                        &pl.cfar_rows,
+                        &[
+                            (0, &pbuf),
+                            (1, &tbuf),
+                            (2, &sbuf),
+                            (10, &cbuf),
+                            (11, &wbuf),
+                            (12, &rowsums),
+                        ],
+                    ),
+                    [groups(tw, 16), groups(eh, 16), nt],
+                ));
+                steps.push((
+                    &pl.cfar,
+                    self.bind(
+                        &pl.cfar,
+                        &[
+                            (0, &pbuf),
+                            (1, &tbuf),
+                            (2, &sbuf),
+                            (3, &mask),
+                            (10, &cbuf),
+                            (11, &wbuf),
+                            (12, &rowsums),
+                        ],
+                    ),
                     [groups(bw, 16), groups(bh, 16), nt],
-                ),
+                ));
+            } else {
+                steps.push((
+                    &pl.mask,
+                    self.bind(
+                        &pl.mask,
+                        &[(0, &pbuf), (1, &tbuf), (2, &sbuf), (3, &mask), (11, &wbuf)],
+                    ),
+                    [groups(bw, 16), groups(bh, 16), nt],
+                ));
+            }
+            steps.extend([
                 (
                     &pl.label_init,
                     self.bind(&pl.label_init, &[(0, &pbuf), (1, &tbuf), (4, &parent)]),
@@ -314,7 +365,7 @@ impl Engine for GpuEngine {
                     ),
                     [groups(bl, 64), 1, nt],
                 ),
-            ];
+            ]);
             let mut enc = self
                 .ctx
                 .device

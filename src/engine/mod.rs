@@ -12,7 +12,8 @@ pub mod gpu;
 
 use crate::error::Result;
 use crate::tiling::{
-    batches, tile_grid, Batch, BatchLimits, Connectivity, Params, TileDesc, REC_WORDS,
+    batches, tile_grid, Batch, BatchLimits, Connectivity, Halo, Params, TileDesc, FLAG_CFAR,
+    REC_WORDS,
 };
 use rayon::prelude::*;
 
@@ -43,9 +44,16 @@ pub trait Engine: Sync {
     fn minmax(&self, params: &Params, batch: &Batch, samples: &[u32]) -> Result<[u32; 2]>;
     /// `histogram` kernel: `params.hist_bins` counts.
     fn histogram(&self, params: &Params, batch: &Batch, samples: &[u32]) -> Result<Vec<u32>>;
-    /// mask -> label_init -> label_merge -> label_compress -> label_compact -> measure ->
-    /// seam_export.
-    fn label(&self, params: &Params, batch: &Batch, samples: &[u32]) -> Result<BatchLabels>;
+    /// mask (or cfar_rows -> cfar when `params.flags & FLAG_CFAR`) -> label_init ->
+    /// label_merge -> label_compress -> label_compact -> measure -> seam_export. `water` is the
+    /// water bit plane aligned with `samples` when `params.flags & FLAG_WATER`, else empty.
+    fn label(
+        &self,
+        params: &Params,
+        batch: &Batch,
+        samples: &[u32],
+        water: &[u32],
+    ) -> Result<BatchLabels>;
 }
 
 /// Every tile of a scene with its components, in scene coordinates.
@@ -94,70 +102,141 @@ impl SceneLabels {
 }
 
 /// Rows of a scene as the kernels see them: `width * height` order keys, row-major (a whole
-/// scene, or the core rows of a window).
+/// scene, or the core rows of a window), with the rows around them that a CFAR halo reads.
 #[derive(Debug, Clone, Copy)]
 pub struct Plane<'a> {
     pub width: u32,
     pub height: u32,
+    /// The core rows.
     pub keys: &'a [u32],
+    /// The core rows and the halo rows above and below them (`keys` is a part of it).
+    pub ext: &'a [u32],
+    /// Row of `ext` where `keys` starts.
+    pub top: u32,
+    /// Water bit plane over `ext` (bit `row * width + x`, 32 a word, LSB first; 1 = water).
+    pub water: Option<&'a [u32]>,
 }
 
 impl<'a> Plane<'a> {
     /// The keys of a raster.
     pub fn of(r: &'a crate::read::Raster) -> Plane<'a> {
+        Plane::rows(r.width, &r.keys)
+    }
+
+    /// Rows of `width` keys, no halo, no water plane.
+    pub fn rows(width: u32, keys: &'a [u32]) -> Plane<'a> {
         Plane {
-            width: r.width,
-            height: r.height,
-            keys: &r.keys,
+            width,
+            height: (keys.len() / width.max(1) as usize) as u32,
+            keys,
+            ext: keys,
+            top: 0,
+            water: None,
         }
+    }
+
+    /// Rows of `ext` (all of them, beginning with the halo above).
+    fn ext_rows(&self) -> u32 {
+        (self.ext.len() / self.width.max(1) as usize) as u32
     }
 }
 
-/// The samples of a batch, tile after tile, each row-major.
-pub fn pack(raster: &Plane, batch: &Batch) -> Vec<u32> {
-    let mut out = Vec::with_capacity(batch.pixels as usize);
+/// The samples of a batch, tile after tile, each row-major (CFAR batches: each tile's extended
+/// rectangle), and the water bits of those samples in the same order when the plane has them.
+pub fn pack(raster: &Plane, batch: &Batch) -> (Vec<u32>, Vec<u32>) {
     let w = raster.width as usize;
-    for t in &batch.tiles {
-        for y in t.y0..t.y0 + t.h {
-            let s = y as usize * w + t.x0 as usize;
-            out.extend_from_slice(&raster.keys[s..s + t.w as usize]);
+    let rects: Vec<(u32, u32, u32, u32)> = if batch.cfar.is_empty() {
+        batch
+            .tiles
+            .iter()
+            .map(|t| (t.x0, raster.top + t.y0, t.w, t.h))
+            .collect()
+    } else {
+        batch
+            .tiles
+            .iter()
+            .zip(&batch.cfar)
+            .map(|(t, c)| (t.x0 - c.cx, raster.top + t.y0 - c.cy, c.ext_w, c.ext_h))
+            .collect()
+    };
+    let n: usize = rects.iter().map(|r| r.2 as usize * r.3 as usize).sum();
+    let mut out = Vec::with_capacity(n);
+    let mut bits = vec![
+        0u32;
+        if raster.water.is_some() {
+            n.div_ceil(32)
+        } else {
+            0
+        }
+    ];
+    for &(x0, y0, rw, rh) in &rects {
+        for y in y0..y0 + rh {
+            let s = y as usize * w + x0 as usize;
+            if let Some(water) = raster.water {
+                for i in s..s + rw as usize {
+                    if crate::cpu::plane_bit(water, i as u32) {
+                        let j = out.len() + (i - s);
+                        bits[j >> 5] |= 1 << (j & 31);
+                    }
+                }
+            }
+            out.extend_from_slice(&raster.ext[s..s + rw as usize]);
         }
     }
-    out
+    (out, bits)
 }
 
 /// Cut the scene into batches for `engine` and run `f` on each (with `params.n_tiles` set and
-/// the batch's samples packed): in parallel on the CPU, in order on the GPU. Returns the tile
-/// size used, the batches and the results in batch order.
+/// the batch's samples and water bits packed, or the whole rows lent in place): in parallel on
+/// the CPU, in order on the GPU. Returns the tile size used, the batches and the results in
+/// batch order.
 fn map_batches<T: Send>(
     engine: &dyn Engine,
     raster: &Plane,
     params: &Params,
     tile_size: u32,
-    f: impl Fn(&Params, &Batch, &[u32]) -> Result<T> + Sync + Send,
+    f: impl Fn(&Params, &Batch, &[u32], &[u32]) -> Result<T> + Sync + Send,
 ) -> Result<(u32, Vec<Batch>, Vec<T>)> {
     let conn = crate::cpu::conn(params);
-    let tile = effective_tile_size(engine, tile_size, conn);
+    let r = if params.flags & FLAG_CFAR != 0 {
+        params.cfar_rb
+    } else {
+        0
+    };
+    let tile = effective_tile_size(engine, tile_size, conn, r);
     let grid = tile_grid(raster.width, raster.height, tile);
     let mut lim = engine.batch_limits();
     if engine.parallel() {
         // One tile a batch: tiles are the unit of host parallelism.
         lim.max_tiles = 1;
     }
-    let batches = batches(&grid, conn, &lim);
-    let in_place = engine.reads_in_place() && raster.keys.len() <= u32::MAX as usize;
+    let halo = (params.flags & FLAG_CFAR != 0).then_some(Halo {
+        r,
+        width: raster.width,
+        rows: raster.ext_rows(),
+        top: raster.top,
+    });
+    let batches = batches(&grid, conn, &lim, halo.as_ref());
+    let in_place = engine.reads_in_place() && raster.ext.len() <= u32::MAX as usize;
+    let water = raster.water.unwrap_or(&[]);
     let run = |b: &Batch| {
         let mut p = *params;
         p.n_tiles = b.tiles.len() as u32;
         if in_place {
             let mut b = b.clone();
-            for t in &mut b.tiles {
-                t.pix_off = t.y0 * raster.width + t.x0;
-                t.stride = raster.width;
+            let w = raster.width;
+            for (i, t) in b.tiles.iter_mut().enumerate() {
+                t.pix_off = (raster.top + t.y0) * w + t.x0;
+                t.stride = w;
+                if let Some(c) = b.cfar.get_mut(i) {
+                    c.ext_off = (raster.top + t.y0 - c.cy) * w + t.x0 - c.cx;
+                    c.stride = w;
+                }
             }
-            f(&p, &b, raster.keys)
+            f(&p, &b, raster.ext, water)
         } else {
-            f(&p, b, &pack(raster, b))
+            let (samples, bits) = pack(raster, b);
+            f(&p, b, &samples, &bits)
         }
     };
     let outs = if engine.parallel() {
@@ -168,11 +247,17 @@ fn map_batches<T: Send>(
     Ok((tile, batches, outs))
 }
 
-/// Effective tile size: the request, clamped to what one batch of the engine can hold.
-pub fn effective_tile_size(engine: &dyn Engine, requested: u32, conn: Connectivity) -> u32 {
+/// Effective tile size: the request, clamped to what one batch of the engine can hold (with
+/// a CFAR halo of `halo` pixels around each tile; 0: none).
+pub fn effective_tile_size(
+    engine: &dyn Engine,
+    requested: u32,
+    conn: Connectivity,
+    halo: u32,
+) -> u32 {
     requested.clamp(
         1,
-        crate::tiling::max_tile_side(&engine.batch_limits(), conn),
+        crate::tiling::max_tile_side(&engine.batch_limits(), conn, halo),
     )
 }
 
@@ -183,8 +268,8 @@ pub fn label_scene(
     params: &Params,
     tile_size: u32,
 ) -> Result<SceneLabels> {
-    let (tile, batches, outs) = map_batches(engine, raster, params, tile_size, |p, b, s| {
-        engine.label(p, b, s)
+    let (tile, batches, outs) = map_batches(engine, raster, params, tile_size, |p, b, s, wt| {
+        engine.label(p, b, s, wt)
     })?;
     let mut scene = SceneLabels {
         tiles_x: raster.width.div_ceil(tile),
@@ -217,7 +302,7 @@ pub fn histogram_scene(
     params: &Params,
     tile_size: u32,
 ) -> Result<Vec<u64>> {
-    let (_, _, parts) = map_batches(engine, raster, params, tile_size, |p, b, s| {
+    let (_, _, parts) = map_batches(engine, raster, params, tile_size, |p, b, s, _| {
         engine.histogram(p, b, s)
     })?;
     let mut hist = vec![0u64; params.hist_bins as usize];
@@ -236,7 +321,7 @@ pub fn minmax_scene(
     params: &Params,
     tile_size: u32,
 ) -> Result<Option<(u32, u32)>> {
-    let (_, _, parts) = map_batches(engine, raster, params, tile_size, |p, b, s| {
+    let (_, _, parts) = map_batches(engine, raster, params, tile_size, |p, b, s, _| {
         engine.minmax(p, b, s)
     })?;
     let lo = parts.iter().map(|m| m[0]).min().unwrap_or(u32::MAX);

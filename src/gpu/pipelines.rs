@@ -12,6 +12,12 @@ pub const COMMON: &str = include_str!("../../shaders/common.wgsl");
 pub const STAGES: &[(&str, &str, &[&str])] = &[
     ("mask", include_str!("../../shaders/mask.wgsl"), &["main"]),
     (
+        "cfar_rows",
+        include_str!("../../shaders/cfar_rows.wgsl"),
+        &["main"],
+    ),
+    ("cfar", include_str!("../../shaders/cfar.wgsl"), &["main"]),
+    (
         "histogram",
         include_str!("../../shaders/histogram.wgsl"),
         &["minmax", "histogram"],
@@ -76,6 +82,8 @@ pub fn validate_all() -> std::result::Result<(), (String, String)> {
 
 pub struct Pipelines {
     pub mask: wgpu::ComputePipeline,
+    pub cfar_rows: wgpu::ComputePipeline,
+    pub cfar: wgpu::ComputePipeline,
     pub minmax: wgpu::ComputePipeline,
     pub histogram: wgpu::ComputePipeline,
     pub label_init: wgpu::ComputePipeline,
@@ -109,6 +117,8 @@ impl Pipelines {
         };
         let p = Pipelines {
             mask: mk("mask", "main"),
+            cfar_rows: mk("cfar_rows", "main"),
+            cfar: mk("cfar", "main"),
             minmax: mk("histogram", "minmax"),
             histogram: mk("histogram", "histogram"),
             label_init: mk("label_init", "main"),

@@ -191,7 +191,9 @@ pub fn run_scene(
     let mut summary = String::new();
     // Only worth a word when the clamp changes the tiling of this scene, and the size was
     // asked for (the default is clamped silently: 4-connectivity allows a little less).
-    let allowed = crate::engine::effective_tile_size(engine, opts.tile_size, opts.connectivity);
+    let halo = out.params.cfar.map_or(0, |c| c.background_px / 2);
+    let allowed =
+        crate::engine::effective_tile_size(engine, opts.tile_size, opts.connectivity, halo);
     if allowed < opts.tile_size
         && allowed < raster.width.max(raster.height)
         && opts.tile_size != crate::detect::DEFAULT_TILE_SIZE

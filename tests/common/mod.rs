@@ -81,10 +81,24 @@ pub fn oracle(
     conn: Connectivity,
     nodata: Option<u32>,
 ) -> Vec<Detection> {
+    oracle_of(r, conn, nodata, |x, y| {
+        r.keys[(y * r.width + x) as usize] >= threshold_key
+    })
+}
+
+/// [`oracle`] for any target rule: pixel (x, y) is a target when `target(x, y)` and it is not
+/// `nodata`.
+#[allow(dead_code)]
+pub fn oracle_of(
+    r: &Raster,
+    conn: Connectivity,
+    nodata: Option<u32>,
+    target: impl Fn(u32, u32) -> bool,
+) -> Vec<Detection> {
     use imageproc::region_labelling::{connected_components, Connectivity as C};
     let img = image::GrayImage::from_fn(r.width, r.height, |x, y| {
         let k = r.keys[(y * r.width + x) as usize];
-        let t = k >= threshold_key && Some(k) != nodata;
+        let t = target(x, y) && Some(k) != nodata;
         image::Luma([t as u8])
     });
     let c = if conn == Connectivity::Four {

@@ -1,0 +1,283 @@
+//! Two-parameter CFAR, host side: the options, window sizes in metres or pixels, k from a
+//! false-alarm probability, and the CFAR levels of each sample type. The kernels are
+//! `shaders/cfar_rows.wgsl` and `shaders/cfar.wgsl` (twins `src/cpu/cfar_rows.rs`,
+//! `src/cpu/cfar.rs`).
+//!
+//! A pixel of level x is a target when `x - mean > k * std`, mean and std over the **ring**
+//! between a guard window (which holds the target itself) and a background window, both
+//! square and centred on the pixel; pixels that are nodata or land (a water mask) are left out
+//! of the ring, and rings holding fewer than `min_ring_fraction` of their full count decide
+//! nothing (the pixel is not a target).
+//!
+//! **Numeric contract.** Everything is integer: the level of a pixel is a 16-bit integer (its
+//! value for u8/u16, value + 32768 for i16 — the test is shift-invariant —, and for u32/f32 the
+//! scene's valid key range quantised to 65536 levels, which for f32 is close to a logarithmic
+//! scale: about 2^(16 - log2(octaves spanned)) levels per octave); the ring's count N, sum S and
+//! sum of squares Q are exact integer sums (windows are at most 255 px a side, so
+//! S < 2^32 and N Q < 2^64); k is rounded to 1/256 (`k256`); and the test
+//! `(x N - S)^2 * 2^16 > k256^2 * (N Q - S^2)` with `x N > S` is evaluated in 128-bit integers on
+//! both backends. GPU and CPU therefore agree bit for bit, for every tile size and window
+//! height (tiles read a halo of `rb` pixels; windows of rows carry `rb` halo rows).
+
+use crate::error::{Error, Result};
+use crate::sample::SampleKind;
+use crate::threshold::Binning;
+use crate::tiling::CFAR_MAX_RADIUS;
+use serde::Serialize;
+
+/// A window size: metres on the ground (needs the pixel size) or pixels. The window is the
+/// square of `2r + 1` pixels a side with `r = round(size / pixel / 2)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Extent {
+    Px(f64),
+    M(f64),
+}
+
+/// What the user asks for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CfarOptions {
+    /// Target when (x - mean) > k std over the ring.
+    pub k: f64,
+    pub guard: Extent,
+    pub background: Extent,
+    /// Fewest ring pixels (valid, water) for a decision, as a fraction of the full ring.
+    pub min_ring_fraction: f64,
+}
+
+/// Default guard and background windows in pixels (no georeferencing, no preset).
+pub const DEFAULT_GUARD_PX: f64 = 15.0;
+pub const DEFAULT_BACKGROUND_PX: f64 = 41.0;
+/// Default k.
+pub const DEFAULT_K: f64 = 5.0;
+/// Default fewest ring pixels, as a fraction of the full ring.
+pub const DEFAULT_MIN_RING_FRACTION: f64 = 0.25;
+
+impl Default for CfarOptions {
+    fn default() -> Self {
+        CfarOptions {
+            k: DEFAULT_K,
+            guard: Extent::Px(DEFAULT_GUARD_PX),
+            background: Extent::Px(DEFAULT_BACKGROUND_PX),
+            min_ring_fraction: DEFAULT_MIN_RING_FRACTION,
+        }
+    }
+}
+
+/// The CFAR a run uses, in the kernels' terms (reported in the output's `params`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CfarResolved {
+    /// Guard and background half-widths in pixels (windows of 2r + 1 a side).
+    pub guard_radius_px: u32,
+    pub background_radius_px: u32,
+    /// k in 1/256.
+    #[serde(skip)]
+    pub k256: u32,
+    /// Fewest ring pixels for a decision.
+    pub min_ring_pixels: u32,
+}
+
+impl CfarResolved {
+    /// The k the kernels use (the request rounded to 1/256).
+    pub fn k(&self) -> f64 {
+        self.k256 as f64 / 256.0
+    }
+}
+
+/// Largest k (k256 must stay below 2^16 so k256^2 fits a u32).
+pub const MAX_K: f64 = 255.0;
+
+impl CfarOptions {
+    /// Window radii and k for a scene whose pixels are `pixel_m` metres on the ground (needed
+    /// when a size is in metres). Background windows wider than 255 px are clamped to it (a
+    /// note is returned for stderr).
+    pub fn resolve(&self, pixel_m: Option<f64>) -> Result<(CfarResolved, Option<String>)> {
+        if !(self.k.is_finite() && self.k > 0.0 && self.k <= MAX_K) {
+            return Err(Error::Invalid(format!(
+                "--cfar {}: k must be in (0, {MAX_K}]",
+                self.k
+            )));
+        }
+        if !(0.0..=1.0).contains(&self.min_ring_fraction) {
+            return Err(Error::Invalid(format!(
+                "--cfar-min-ring {}: a fraction in [0, 1]",
+                self.min_ring_fraction
+            )));
+        }
+        let radius = |e: Extent, what: &str| -> Result<f64> {
+            let px = match e {
+                Extent::Px(p) => p,
+                Extent::M(m) => {
+                    let Some(pm) = pixel_m else {
+                        return Err(Error::Invalid(format!(
+                            "--{what}-m needs the size of a pixel on the ground, and the scene has no usable georeferencing; give --pixel-size-m or --{what}-px"
+                        )));
+                    };
+                    m / pm
+                }
+            };
+            if !(px.is_finite() && px >= 1.0) {
+                return Err(Error::Invalid(format!(
+                    "--{what}: {px} px is not a window size (at least 1 pixel)"
+                )));
+            }
+            Ok(((px - 1.0) / 2.0).round())
+        };
+        let rg = radius(self.guard, "guard")?;
+        let rb = radius(self.background, "background")?;
+        let mut note = None;
+        let rb = if rb > CFAR_MAX_RADIUS as f64 {
+            note = Some(format!(
+                "CFAR background window of {} px clamped to {} px (the largest the exact integer sums allow)",
+                2.0 * rb + 1.0,
+                2 * CFAR_MAX_RADIUS + 1
+            ));
+            CFAR_MAX_RADIUS
+        } else {
+            rb as u32
+        };
+        let rg = rg as u32;
+        if rg >= rb {
+            return Err(Error::Invalid(format!(
+                "CFAR guard window ({} px) must be smaller than the background window ({} px)",
+                2 * rg + 1,
+                2 * rb + 1
+            )));
+        }
+        let ring = (2 * rb + 1).pow(2) - (2 * rg + 1).pow(2);
+        let min_n = ((ring as f64 * self.min_ring_fraction).ceil() as u32).clamp(1, ring);
+        Ok((
+            CfarResolved {
+                guard_radius_px: rg,
+                background_radius_px: rb,
+                k256: (self.k * 256.0).round().max(1.0) as u32,
+                min_ring_pixels: min_n,
+            },
+            note,
+        ))
+    }
+}
+
+/// k of the two-parameter CFAR for a false-alarm probability `pfa` under a Gaussian clutter
+/// model (k = the standard normal quantile of 1 - pfa). Real sea clutter (gamma, K) has heavier
+/// tails: the measured false-alarm rate is higher than `pfa`.
+pub fn k_for_pfa(pfa: f64) -> Result<f64> {
+    if !(pfa > 0.0 && pfa < 0.5) {
+        return Err(Error::Invalid(format!(
+            "--pfa {pfa}: a probability in (0, 0.5)"
+        )));
+    }
+    Ok(normal_quantile(1.0 - pfa))
+}
+
+/// The standard normal quantile (Acklam's rational approximation refined by one Halley step;
+/// relative error below 1e-12 over (0, 1)).
+pub fn normal_quantile(p: f64) -> f64 {
+    const A: [f64; 6] = [
+        -3.969683028665376e1,
+        2.209460984245205e2,
+        -2.759285104469687e2,
+        1.383_577_518_672_69e2,
+        -3.066479806614716e1,
+        2.506628277459239,
+    ];
+    const B: [f64; 5] = [
+        -5.447609879822406e1,
+        1.615858368580409e2,
+        -1.556989798598866e2,
+        6.680131188771972e1,
+        -1.328068155288572e1,
+    ];
+    const C: [f64; 6] = [
+        -7.784894002430293e-3,
+        -3.223964580411365e-1,
+        -2.400758277161838,
+        -2.549732539343734,
+        4.374664141464968,
+        2.938163982698783,
+    ];
+    const D: [f64; 4] = [
+        7.784695709041462e-3,
+        3.224671290700398e-1,
+        2.445134137142996,
+        3.754408661907416,
+    ];
+    let tail = |q: f64| {
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    };
+    let x = if p < 0.02425 {
+        tail((-2.0 * p.ln()).sqrt())
+    } else if p > 1.0 - 0.02425 {
+        -tail((-2.0 * (1.0 - p).ln()).sqrt())
+    } else {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    };
+    // One Halley step on the exact CDF.
+    let e = 0.5 * libm::erfc(-x / std::f64::consts::SQRT_2) - p;
+    let u = e * (2.0 * std::f64::consts::PI).sqrt() * (x * x / 2.0).exp();
+    x - u / (1.0 + x * u / 2.0)
+}
+
+/// `(level_min, level_shift)` of [`crate::tiling::Params`]: the value for u8/u16, value + 32768
+/// for i16, and for u32 and f32 the valid finite key range `range` in 65536 levels.
+pub fn level_params(kind: SampleKind, range: Option<(u32, u32)>) -> (u32, u32) {
+    match kind {
+        SampleKind::U8 | SampleKind::U16 => (0, 0),
+        // i16 keys are the value + 2^31: levels are value + 32768.
+        SampleKind::I16 => (crate::sample::key_i16(i16::MIN), 0),
+        SampleKind::U32 | SampleKind::F32 => match range {
+            Some((lo, hi)) => {
+                let b = Binning::for_range(lo, hi);
+                (b.min, b.shift)
+            }
+            None => (0, 16),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles() {
+        assert!((normal_quantile(0.975) - 1.959963984540054).abs() < 1e-12);
+        assert!((normal_quantile(0.5)).abs() < 1e-15);
+        assert!((normal_quantile(1.0 - 1e-6) - 4.753424308822899).abs() < 1e-9);
+        assert!((k_for_pfa(1e-3).unwrap() - 3.090232306167813).abs() < 1e-10);
+        assert!(k_for_pfa(0.0).is_err() && k_for_pfa(0.7).is_err());
+    }
+
+    #[test]
+    fn windows_resolve() {
+        let o = CfarOptions {
+            k: 3.0,
+            guard: Extent::M(150.0),
+            background: Extent::M(500.0),
+            min_ring_fraction: 0.5,
+        };
+        let (r, note) = o.resolve(Some(10.0)).unwrap();
+        assert_eq!((r.guard_radius_px, r.background_radius_px), (7, 25));
+        assert_eq!(r.k256, 768);
+        assert_eq!(r.min_ring_pixels, (51 * 51 - 15 * 15) / 2);
+        assert!(note.is_none());
+        assert!(o.resolve(None).is_err());
+        let (r, note) = o.resolve(Some(1.0)).unwrap();
+        assert_eq!(r.background_radius_px, CFAR_MAX_RADIUS);
+        assert!(note.is_some());
+        let bad = CfarOptions {
+            guard: Extent::Px(41.0),
+            ..CfarOptions::default()
+        };
+        assert!(bad.resolve(None).is_err());
+        assert!(CfarOptions {
+            k: 300.0,
+            ..CfarOptions::default()
+        }
+        .resolve(None)
+        .is_err());
+    }
+}
