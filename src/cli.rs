@@ -34,6 +34,9 @@ pub enum Command {
     /// Generate a SAR-like test scene (sea, land, vessels with sidelobes) as a tiled GeoTIFF,
     /// with its ground truth as GeoJSON.
     Synth(SynthArgs),
+    /// Score detections against ground truth (PASCAL VOC, COCO, boxes JSON, GeoJSON points):
+    /// TP, FP, FN, precision, recall, F1 per image and overall.
+    Eval(EvalArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -638,6 +641,7 @@ pub fn run(cli: &Cli) -> Result<bool> {
         Command::Detect(a) => run_detect(a).map(|_| true),
         Command::Batch(a) => run_batch(a),
         Command::Synth(a) => run_synth(a).map(|_| true),
+        Command::Eval(a) => run_eval(a).map(|_| true),
         Command::Adapters => {
             let list = crate::gpu::list_adapters();
             let mut s = serde_json::to_string_pretty(&list).expect("adapters serialise");
@@ -646,6 +650,111 @@ pub fn run(cli: &Cli) -> Result<bool> {
             Ok(true)
         }
     }
+}
+
+/// `vesselscan eval` match criteria.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MatchChoice {
+    /// The detection's centroid lies inside the truth box (default for box truth).
+    CenterInBox,
+    /// Detection and truth within --tolerance-m metres (default 200, for point truth) or
+    /// --tolerance-px pixels.
+    Distance,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// Ground truth: PASCAL VOC XML (a file or a folder), COCO JSON, boxes JSON
+    /// ({"images": {name: [[x0, y0, x1, y1], ...]}}, inclusive) or GeoJSON points (lon/lat).
+    #[arg(long, value_name = "FILE|DIR")]
+    pub truth: PathBuf,
+    /// Detections: a `detect` JSON or GeoJSON output, or a folder of them (searched
+    /// recursively), paired with truth images by file stem.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub pred: PathBuf,
+    /// Match criterion (default: center-in-box for boxes, distance for points).
+    #[arg(long = "match", value_enum, value_name = "CRITERION")]
+    pub criterion: Option<MatchChoice>,
+    /// Distance matching: greatest ground distance in metres between detection and truth
+    /// lon/lat (haversine, mean Earth radius); default 200 (xView3).
+    #[arg(long, value_name = "M", value_parser = parse_tolerance, conflicts_with = "tolerance_px")]
+    pub tolerance_m: Option<f64>,
+    /// Distance matching in pixels instead: greatest distance between the detection's
+    /// centroid and the truth centre.
+    #[arg(long, value_name = "PX", value_parser = parse_tolerance)]
+    pub tolerance_px: Option<f64>,
+    /// Count truth images that have no prediction file (all their objects missed); by
+    /// default they are listed and left out of the totals.
+    #[arg(long)]
+    pub all_images: bool,
+    /// Output JSON (written atomically); stdout when absent.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Drop detections whose `score` is below S (detections without a score are kept).
+    #[arg(long, value_name = "S", allow_negative_numbers = true)]
+    pub min_score: Option<f64>,
+}
+
+fn parse_tolerance(s: &str) -> std::result::Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("{s:?}: expected a distance > 0")),
+    }
+}
+
+fn run_eval(a: &EvalArgs) -> Result<()> {
+    use crate::eval::{evaluate, EvalOptions, MatchRule, DEFAULT_TOLERANCE_M};
+    let rule = match (a.criterion, a.tolerance_m, a.tolerance_px) {
+        (Some(MatchChoice::CenterInBox), None, None) => Some(MatchRule::CenterInBox),
+        (Some(MatchChoice::CenterInBox), _, _) => {
+            return Err(Error::Invalid(
+                "--tolerance-m / --tolerance-px go with --match distance, not center-in-box".into(),
+            ))
+        }
+        (_, Some(m), _) => Some(MatchRule::DistanceM(m)),
+        (_, None, Some(px)) => Some(MatchRule::DistancePx(px)),
+        (Some(MatchChoice::Distance), None, None) => {
+            Some(MatchRule::DistanceM(DEFAULT_TOLERANCE_M))
+        }
+        (None, None, None) => None,
+    };
+    if let Some(s) = a.min_score.filter(|s| !s.is_finite()) {
+        return Err(Error::Invalid(format!(
+            "--min-score {s}: expected a number"
+        )));
+    }
+    if let Some(out) = &a.output {
+        check_output_folder(out)?;
+    }
+    let report = evaluate(
+        &a.truth,
+        &a.pred,
+        &EvalOptions {
+            rule,
+            all_images: a.all_images,
+            min_score: a.min_score,
+        },
+    )?;
+    for n in &report.notes {
+        eprintln!("vesselscan: eval: {n}");
+    }
+    let bytes = report.to_json();
+    match &a.output {
+        Some(p) => write_atomic(p, &bytes)?,
+        None => {
+            let mut so = std::io::stdout().lock();
+            if let Err(e) = so.write_all(&bytes).and_then(|_| so.flush()) {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    return Err(Error::Write {
+                        path: "<stdout>".into(),
+                        source: e,
+                    });
+                }
+            }
+        }
+    }
+    eprintln!("vesselscan: {}", report.summary());
+    Ok(())
 }
 
 #[cfg(test)]

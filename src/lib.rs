@@ -15,6 +15,7 @@ pub mod detect;
 pub mod detections;
 pub mod engine;
 pub mod error;
+pub mod eval;
 pub mod geo;
 pub mod gpu;
 pub mod read;
