@@ -245,3 +245,20 @@ pub fn have_gdal() -> bool {
     }
     ok
 }
+
+/// The real imagery of `../shared/data` (or `$VESSELSCAN_SHARED_DATA`); `None`, with a
+/// `skipped` line, where this checkout has none.
+#[allow(dead_code)]
+pub fn shared_data() -> Option<std::path::PathBuf> {
+    let p = std::env::var_os("VESSELSCAN_SHARED_DATA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data"))
+        });
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!("skipped: no shared data at {}", p.display());
+        None
+    }
+}
