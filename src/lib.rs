@@ -24,6 +24,7 @@ pub mod seams;
 pub mod synth;
 pub mod threshold;
 pub mod tiling;
+pub mod water;
 pub mod write;
 
 pub use error::{Error, Result};

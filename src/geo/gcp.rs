@@ -140,6 +140,69 @@ impl GcpGrid {
         (lon, lerp(lat0, lat1, s).clamp(-90.0, 90.0))
     }
 
+    /// The area-convention point `(x, y)` that [`GcpGrid::lonlat`] maps to `(lon, lat)`: Newton's
+    /// method on the interpolated map (Jacobian by central differences, steps halved while they
+    /// do not reduce the residual), started at the grid point nearest in lon/lat. `None` when it
+    /// does not converge to within 1e-9 px (outside the map's reach, or a folded grid).
+    /// Outside the grid it inverts the linear extrapolation of [`GcpGrid::lonlat`].
+    pub fn pixel_of(&self, lon: f64, lat: f64) -> Option<(f64, f64)> {
+        if !lon.is_finite() || !lat.is_finite() {
+            return None;
+        }
+        let wrap = |d: f64| (d + 540.0).rem_euclid(360.0) - 180.0;
+        // Residual in (east-ish, north) degrees, longitude scaled by cos(lat).
+        let k = lat.to_radians().cos().max(1e-6);
+        let resid = |x: f64, y: f64| {
+            let (l, t) = self.lonlat(x, y);
+            (wrap(l - lon) * k, t - lat)
+        };
+        let (mut x, mut y, mut best) = (0.0, 0.0, f64::MAX);
+        for (c, &px) in self.px.iter().enumerate() {
+            for r in 0..self.rows {
+                let i = c * self.rows + r;
+                let (dl, dt) = (wrap(self.lon[i] - lon) * k, self.lat[i] - lat);
+                let d = dl * dl + dt * dt;
+                if d < best {
+                    (x, y, best) = (px, self.line[i], d);
+                }
+            }
+        }
+        let (mut fx, mut fy) = resid(x, y);
+        for _ in 0..100 {
+            const H: f64 = 1e-3;
+            let (ax, ay) = resid(x + H, y);
+            let (bx, by) = resid(x - H, y);
+            let (cx, cy) = resid(x, y + H);
+            let (dx, dy) = resid(x, y - H);
+            let j = [
+                [(ax - bx) / (2.0 * H), (cx - dx) / (2.0 * H)],
+                [(ay - by) / (2.0 * H), (cy - dy) / (2.0 * H)],
+            ];
+            let det = j[0][0] * j[1][1] - j[0][1] * j[1][0];
+            if det == 0.0 || !det.is_finite() {
+                return None;
+            }
+            let sx = (j[1][1] * fx - j[0][1] * fy) / det;
+            let sy = (j[0][0] * fy - j[1][0] * fx) / det;
+            if sx.abs().max(sy.abs()) < 1e-9 {
+                return Some((x - sx, y - sy));
+            }
+            // Halve the step until the residual shrinks (bilinear cells meet at kinks).
+            let norm = |a: f64, b: f64| a * a + b * b;
+            let mut t = 1.0;
+            loop {
+                let (nx, ny) = (x - t * sx, y - t * sy);
+                let (gx, gy) = resid(nx, ny);
+                if norm(gx, gy) < norm(fx, fy) || t < 1e-6 {
+                    (x, y, fx, fy) = (nx, ny, gx, gy);
+                    break;
+                }
+                t *= 0.5;
+            }
+        }
+        None
+    }
+
     /// Linear interpolation down column `c` at line `y`.
     fn along_column(&self, c: usize, y: f64) -> (f64, f64) {
         let k = c * self.rows;

@@ -138,6 +138,30 @@ impl Georef {
         }
     }
 
+    /// Pixel coordinates (x, y), area convention, of WGS 84 (lon, lat) in degrees: the inverse
+    /// of [`Georef::lonlat`]. Affine: the CRS's forward projection (`proj4rs`), then the
+    /// inverse of the geotransform; GCP grid: Newton's method on the interpolated map
+    /// ([`gcp::GcpGrid::pixel_of`]). `None` without a position (`--pixel-size-m`), where the
+    /// projection is undefined, or for a singular geotransform. Longitudes are not wrapped: a
+    /// scene in EPSG:4326 whose geotransform runs past 180 degrees gets x for lon in [-180, 180].
+    pub fn pixel_of(&self, lon: f64, lat: f64) -> Option<(f64, f64)> {
+        match &self.mapping {
+            Mapping::Affine { gt, crs } => {
+                let (mx, my) = crs.from_lonlat(lon, lat)?;
+                let det = gt[1] * gt[5] - gt[2] * gt[4];
+                if det == 0.0 || !det.is_finite() {
+                    return None;
+                }
+                let (dx, dy) = (mx - gt[0], my - gt[3]);
+                let x = (gt[5] * dx - gt[2] * dy) / det;
+                let y = (gt[1] * dy - gt[4] * dx) / det;
+                (x.is_finite() && y.is_finite()).then_some((x, y))
+            }
+            Mapping::Grid(g) => g.pixel_of(lon, lat),
+            Mapping::PixelSize(_) => None,
+        }
+    }
+
     /// Metres east and north per pixel step at (x, y): [[dE/dx, dE/dy], [dN/dx, dN/dy]].
     pub fn ground_jacobian(&self, x: f64, y: f64) -> Option<[[f64; 2]; 2]> {
         if let Mapping::PixelSize(m) = self.mapping {
@@ -199,6 +223,83 @@ mod tests {
         // One degree of latitude near 45 N is about 111.13 km.
         let (m, _) = metres_per_degree(45.0);
         assert!((m - 111_132.0).abs() < 2.0);
+    }
+
+    /// `pixel_of(lonlat(p)) == p` within `tol` px over a spread of points in and around a
+    /// `w` x `h` scene.
+    fn round_trips(g: &Georef, w: f64, h: f64, tol: f64) {
+        for i in 0..=12 {
+            for j in 0..=12 {
+                let (x, y) = (w * (i as f64 / 10.0 - 0.1), h * (j as f64 / 10.0 - 0.1));
+                let (lon, lat) = g.lonlat(x, y).unwrap();
+                let (px, py) = g.pixel_of(lon, lat).unwrap();
+                assert!(
+                    (px - x).abs() < tol && (py - y).abs() < tol,
+                    "{}: ({x}, {y}) -> ({lon}, {lat}) -> ({px}, {py})",
+                    g.crs_name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn pixel_of_inverts_lonlat() {
+        let affine = |gt: [f64; 6], epsg: u16| Georef {
+            mapping: Mapping::Affine {
+                gt,
+                crs: Box::new(Crs::from_epsg(epsg).unwrap()),
+            },
+            source: String::new(),
+        };
+        // North up in degrees, Web Mercator, rotated UTM, Lambert-93.
+        round_trips(
+            &affine([10.0, 1e-4, 0.0, 55.0, 0.0, -1e-4], 4326),
+            3000.0,
+            2000.0,
+            1e-6,
+        );
+        round_trips(
+            &affine([-848632.56, 10.003, 0.0, 3978375.33, 0.0, -10.006], 3857),
+            511.0,
+            339.0,
+            1e-6,
+        );
+        round_trips(
+            &affine([500_000.0, 9.8, 1.7, 5_600_000.0, 1.7, -9.8], 32633),
+            10980.0,
+            10980.0,
+            1e-6,
+        );
+        round_trips(
+            &affine([650_000.0, 20.0, 0.0, 6_860_000.0, 0.0, -20.0], 2154),
+            5000.0,
+            5000.0,
+            1e-6,
+        );
+        // A skewed, curved GCP grid (lon and lat not affine in pixels), across the antimeridian.
+        let mut pts = Vec::new();
+        for r in 0..6 {
+            for c in 0..5 {
+                let (px, ln) = (c as f64 * 250.0, r as f64 * 400.0);
+                let lon = 179.5 + 0.001 * px + 0.0001 * ln + 1e-7 * px * ln;
+                let lat = -20.0 - 0.0009 * ln + 0.0002 * px + 2e-8 * px * px;
+                pts.push(gcp::Gcp {
+                    pixel: px,
+                    line: ln,
+                    lon: (lon + 180.0).rem_euclid(360.0) - 180.0,
+                    lat,
+                });
+            }
+        }
+        let grid = Georef {
+            mapping: Mapping::Grid(Arc::new(gcp::GcpGrid::new(pts).unwrap())),
+            source: String::new(),
+        };
+        round_trips(&grid, 1000.0, 2000.0, 1e-6);
+        assert!(Georef::pixel_size(10.0).pixel_of(1.0, 2.0).is_none());
+        // Web Mercator has no pole.
+        let wm = affine([0.0, 10.0, 0.0, 0.0, 0.0, -10.0], 3857);
+        assert!(wm.pixel_of(0.0, 90.0).is_none());
     }
 
     #[test]
