@@ -40,6 +40,12 @@ pub enum Command {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WaterChoice {
+    /// An automatic water mask of a near-infrared band (dark, large, connected).
+    Auto,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SpeckleChoice {
     /// Gamma-distributed intensity (fully developed speckle, L looks).
     Gamma,
@@ -268,6 +274,27 @@ pub struct DetectFlags {
     /// (fewer: no decision, not a target).
     #[arg(long, value_name = "FRACTION", default_value_t = crate::cfar::DEFAULT_MIN_RING_FRACTION)]
     pub cfar_min_ring: f64,
+    /// Water mask: a raster on the scene grid, nonzero = water. Land is never a target and
+    /// stays out of CFAR rings; detections get distance_to_land_m.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["land", "ndwi", "water"])]
+    pub mask: Option<PathBuf>,
+    /// Land polygons (GeoJSON, lon/lat) rasterized on the scene grid (needs georeferencing).
+    #[arg(long, value_name = "FILE.geojson", conflicts_with_all = ["ndwi", "water"])]
+    pub land: Option<PathBuf>,
+    /// Water where NDWI = (G - NIR) / (G + NIR) > 0: each a band number of the input or a
+    /// single-band file on the same grid (Sentinel-2: B03.tif,B08.tif).
+    #[arg(long, value_name = "GREEN,NIR", conflicts_with = "water")]
+    pub ndwi: Option<String>,
+    /// `auto`: the input is one near-infrared band; water is its large dark connected bodies.
+    #[arg(long, value_name = "auto")]
+    pub water: Option<WaterChoice>,
+    /// Drop water within this many metres of land (needs a water mask and the pixel size).
+    #[arg(long, value_name = "M")]
+    pub shore_buffer_m: Option<f64>,
+    /// Keep detections whose score (0-1: the peak's contrast over the local background) is at
+    /// least S.
+    #[arg(long, value_name = "S")]
+    pub min_score: Option<f64>,
     /// Pixel connectivity of objects.
     #[arg(long, default_value = "8", value_parser = ["4", "8"])]
     pub connectivity: String,
@@ -352,8 +379,33 @@ impl DetectFlags {
         }))
     }
 
+    /// The water mask asked for, if any.
+    pub fn water_spec(&self) -> Result<Option<crate::detect::WaterSpec>> {
+        use crate::detect::{WaterSource, WaterSpec};
+        let source = match (&self.mask, &self.land, &self.ndwi, self.water) {
+            (Some(p), _, _, _) => WaterSource::Mask(p.clone()),
+            (_, Some(p), _, _) => WaterSource::Land(p.clone()),
+            (_, _, Some(s), _) => WaterSource::NdwiSpec(s.clone()),
+            (_, _, _, Some(WaterChoice::Auto)) => WaterSource::AutoNir,
+            _ => {
+                if self.shore_buffer_m.is_some() {
+                    return Err(Error::Invalid(
+                        "--shore-buffer-m needs a water mask (--mask, --land, --ndwi or --water auto)"
+                            .into(),
+                    ));
+                }
+                return Ok(None);
+            }
+        };
+        Ok(Some(WaterSpec {
+            source,
+            shore_buffer_m: self.shore_buffer_m,
+        }))
+    }
+
     pub fn detect_options(&self) -> Result<DetectOptions> {
         let cfar = self.cfar_options()?;
+        let water = self.water_spec()?;
         Ok(DetectOptions {
             threshold: match (self.threshold, self.otsu, self.sigma) {
                 (Some(v), _, _) => ThresholdMode::Fixed(v),
@@ -380,6 +432,9 @@ impl DetectFlags {
             georef: None,
             pixel_size_m: self.pixel_size_m,
             cfar,
+            water,
+            confidence: true,
+            min_score: self.min_score,
         })
     }
 }

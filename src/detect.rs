@@ -2,6 +2,7 @@
 //! threshold choice -> mask + label + measure per tile (the engine) -> merge seams -> detections.
 
 use crate::cfar::{level_params, CfarOptions, CfarResolved};
+use crate::confidence::{BackgroundFrame, Backgrounds};
 use crate::detections::{detections, Detection};
 use crate::engine::{
     effective_tile_size, histogram_scene, label_scene, minmax_scene, Engine, Plane, SceneLabels,
@@ -13,7 +14,9 @@ use crate::read::Raster;
 use crate::sample::{f32_sum_exponent, key_to_value, nodata_key, threshold_key, SampleKind};
 use crate::seams::SeamMerger;
 use crate::threshold::{binning, mean_std, otsu_key, Binning};
-use crate::tiling::{Connectivity, Params, FLAG_CFAR, FLAG_NAN, FLAG_NODATA, FLAG_NONE};
+use crate::tiling::{
+    Connectivity, Params, FLAG_CFAR, FLAG_NAN, FLAG_NODATA, FLAG_NONE, FLAG_WATER,
+};
 use serde::Serialize;
 
 /// Default tile side: the largest square tile that fits WebGPU's default limits.
@@ -58,6 +61,152 @@ pub struct DetectOptions {
     /// Two-parameter CFAR: targets must also stand out of their local background (the
     /// threshold stays a floor).
     pub cfar: Option<CfarOptions>,
+    /// Where the water is: land pixels are never targets and stay out of CFAR rings; each
+    /// detection gets its distance to land.
+    pub water: Option<WaterSpec>,
+    /// Compute each detection's `scr`, `contrast` and `score` (one more read of the rows around
+    /// the detections; see [`crate::confidence`]). The CLI always does; off by default here.
+    pub confidence: bool,
+    /// Keep detections whose `score` is at least this (implies `confidence`).
+    pub min_score: Option<f64>,
+}
+
+/// Where a water mask comes from (`--mask`, `--land`, `--ndwi`, `--water auto`).
+#[derive(Debug, Clone)]
+pub enum WaterSource {
+    /// A raster on the scene grid, nonzero = water.
+    Mask(std::path::PathBuf),
+    /// Land polygons in lon/lat (GeoJSON), rasterized on the scene grid.
+    Land(std::path::PathBuf),
+    /// NDWI of a green and a near-infrared band (band numbers of the scene or files).
+    Ndwi(crate::water::BandRef, crate::water::BandRef),
+    /// `--ndwi GREEN,NIR` as typed: band numbers refer to the input, resolved per input by
+    /// [`WaterSpec::for_input`].
+    NdwiSpec(String),
+    /// The scene itself is one near-infrared band: water is its large dark bodies.
+    AutoNir,
+    /// A mask already built (library use).
+    Given(std::sync::Arc<crate::water::WaterMask>),
+}
+
+/// A water mask request: its source and the shore buffer.
+#[derive(Debug, Clone)]
+pub struct WaterSpec {
+    pub source: WaterSource,
+    /// Drop water within this many metres of land (needs the pixel size).
+    pub shore_buffer_m: Option<f64>,
+}
+
+impl WaterSpec {
+    /// This request for the scene file `input` (resolves `--ndwi` band numbers to it).
+    pub fn for_input(&self, input: &std::path::Path) -> Result<WaterSpec> {
+        let source = match &self.source {
+            WaterSource::NdwiSpec(s) => {
+                let (g, n) = crate::water::BandRef::parse_pair(s, input)?;
+                WaterSource::Ndwi(g, n)
+            }
+            other => other.clone(),
+        };
+        Ok(WaterSpec {
+            source,
+            shore_buffer_m: self.shore_buffer_m,
+        })
+    }
+
+    /// Build the mask of a `src` scene (the automatic mask reads the whole scene once).
+    pub fn build(
+        &self,
+        src: &mut dyn RasterSource,
+        geo: &GeoStatus,
+    ) -> Result<std::sync::Arc<crate::water::WaterMask>> {
+        use crate::water::WaterMask;
+        let info = src.info();
+        let (w, h) = (info.width, info.height);
+        let px_m = centre_pixel_size_m(geo, w, h);
+        let mut m = match &self.source {
+            WaterSource::Mask(p) => WaterMask::from_raster(p, w, h)?,
+            WaterSource::Land(p) => {
+                let Some(g) = geo.georef() else {
+                    return Err(Error::NoGeoref {
+                        path: p.clone(),
+                        msg: "land polygons need a georeferenced scene, and this one has none"
+                            .into(),
+                    });
+                };
+                WaterMask::from_land_geojson(p, w, h, g)?
+            }
+            WaterSource::Ndwi(g, n) => {
+                // Moored and anchored ships are not water by NDWI: fill them back in, as the
+                // automatic mask does.
+                let mut m = WaterMask::from_ndwi_sources(g, n, w, h, 0.0)?;
+                let a = crate::water::AutoParams::for_scene(w, h, px_m);
+                m.fill_vessel_holes(a.max_vessel_px, a.max_vessel_side_px);
+                m.grow_water_to_quays(a.quay_margin_px, a.max_vessel_px, a.thin_land_side_px);
+                m
+            }
+            WaterSource::NdwiSpec(s) => {
+                return Err(Error::Invalid(format!(
+                    "--ndwi {s}: band numbers need the input's path (WaterSpec::for_input)"
+                )))
+            }
+            WaterSource::AutoNir => {
+                let a = crate::water::AutoParams::for_scene(w, h, px_m);
+                WaterMask::auto_from_nir_source(src, &a)?.0
+            }
+            WaterSource::Given(m) => {
+                if (m.width(), m.height()) != (w, h) {
+                    return Err(Error::Invalid(format!(
+                        "water mask of {}x{} pixels for a scene of {w}x{h}",
+                        m.width(),
+                        m.height()
+                    )));
+                }
+                if self.shore_buffer_m.is_none() {
+                    return Ok(m.clone());
+                }
+                (**m).clone()
+            }
+        };
+        if let Some(b) = self.shore_buffer_m {
+            let Some(pm) = px_m else {
+                return Err(Error::Invalid(
+                    "--shore-buffer-m needs the size of a pixel on the ground; give --pixel-size-m"
+                        .into(),
+                ));
+            };
+            if !(b.is_finite() && b >= 0.0) {
+                return Err(Error::Invalid(format!(
+                    "--shore-buffer-m {b}: a distance in metres, 0 or more"
+                )));
+            }
+            m.buffer_shore(b / pm);
+        }
+        Ok(std::sync::Arc::new(m))
+    }
+}
+
+/// The water bits of scene rows `top..bottom` as the kernels read them: bit
+/// `(row - top) * width + x`, 32 a word, LSB first.
+pub fn water_plane(m: &crate::water::WaterMask, top: u32, bottom: u32) -> Vec<u32> {
+    let w = m.width() as usize;
+    let n = (bottom - top) as usize * w;
+    let mut buf = vec![0u64; n.div_ceil(64) + 1];
+    for (r, y) in (top..bottom).enumerate() {
+        for (i, &word) in m.row_words(y).iter().enumerate() {
+            let o = r * w + i * 64;
+            let (q, s) = (o >> 6, o & 63);
+            buf[q] |= word << s;
+            if s != 0 {
+                buf[q + 1] |= word >> (64 - s);
+            }
+        }
+    }
+    let mut out: Vec<u32> = buf
+        .iter()
+        .flat_map(|&v| [v as u32, (v >> 32) as u32])
+        .collect();
+    out.truncate(n.div_ceil(32));
+    out
 }
 
 /// Keep objects whose size on the ground is within these bounds (metres; aspect = length /
@@ -119,6 +268,9 @@ impl Default for DetectOptions {
             georef: None,
             pixel_size_m: None,
             cfar: None,
+            water: None,
+            confidence: false,
+            min_score: None,
         }
     }
 }
@@ -146,6 +298,33 @@ pub struct ParamsReport {
     /// The CFAR used, when one was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cfar: Option<CfarReport>,
+    /// The water mask used, when one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub water: Option<WaterReport>,
+}
+
+/// The water mask of a run as reported.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct WaterReport {
+    /// "mask", "land", "ndwi", "auto" or "given".
+    pub source: &'static str,
+    /// Share of the scene's pixels that are water.
+    pub water_fraction: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shore_buffer_m: Option<f64>,
+}
+
+impl WaterSource {
+    /// Short name for reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            WaterSource::Mask(_) => "mask",
+            WaterSource::Land(_) => "land",
+            WaterSource::Ndwi(..) | WaterSource::NdwiSpec(_) => "ndwi",
+            WaterSource::AutoNir => "auto",
+            WaterSource::Given(_) => "given",
+        }
+    }
 }
 
 /// The CFAR of a run as reported: k (as the kernels use it, to 1/256) and the windows.
@@ -269,6 +448,10 @@ pub fn detect_source_observed(
         }
         None => None,
     };
+    let water = match &opts.water {
+        Some(spec) => Some(spec.build(src, &geo)?),
+        None => None,
+    };
     let halo = cfar.map_or(0, |c| c.background_radius_px);
     let mut tile = effective_tile_size(engine, opts.tile_size, opts.connectivity, halo);
     let rows = match window_rows {
@@ -286,7 +469,7 @@ pub fn detect_source_observed(
         }
     };
     if rows < info.height || src.in_memory().is_some() {
-        return detect_windows(engine, src, opts, (rows, tile), geo, cfar, observe);
+        return detect_windows(engine, src, opts, (rows, tile), (geo, water), cfar, observe);
     }
     // One window holds the scene, but the passes would each decode it again: read it once.
     let mut keys = crate::read::window::alloc_zeroed(info.width as usize * info.height as usize)?;
@@ -295,7 +478,15 @@ pub fn detect_source_observed(
         keys,
         ..info.clone_header()
     });
-    detect_windows(engine, &mut whole, opts, (rows, tile), geo, cfar, observe)
+    detect_windows(
+        engine,
+        &mut whole,
+        opts,
+        (rows, tile),
+        (geo, water),
+        cfar,
+        observe,
+    )
 }
 
 fn detect_windows(
@@ -303,7 +494,7 @@ fn detect_windows(
     src: &mut dyn RasterSource,
     opts: &DetectOptions,
     (rows, tile): (u32, u32),
-    geo: GeoStatus,
+    (geo, water): (GeoStatus, Option<std::sync::Arc<crate::water::WaterMask>>),
     cfar: Option<CfarResolved>,
     mut observe: Option<RowObserver>,
 ) -> Result<DetectOutput> {
@@ -313,13 +504,14 @@ fn detect_windows(
     // (labelling merges its seams).
     let mut each = |halo: u32, f: &mut dyn FnMut(&Plane, u32) -> Result<()>| -> Result<()> {
         for_each_window(src, rows, halo, &mut |w| {
+            let bits = water.as_ref().map(|m| water_plane(m, w.top, w.bottom()));
             let plane = Plane {
                 width: w.width,
                 height: w.y1 - w.y0,
                 keys: w.core(),
                 ext: w.keys,
                 top: w.y0 - w.top,
-                water: None,
+                water: bits.as_deref(),
             };
             f(&plane, w.y0)
         })
@@ -407,6 +599,9 @@ fn detect_windows(
         ThresholdMode::None => None,
         _ => key.map(|k| key_to_value(kind, k)),
     };
+    if water.is_some() {
+        p.flags |= FLAG_WATER;
+    }
     if let Some(c) = cfar {
         p.flags |= FLAG_CFAR;
         (p.level_min, p.level_shift) = level_params(kind, range);
@@ -441,6 +636,56 @@ fn detect_windows(
         opts.min_area,
         opts.max_area,
     );
+    // Confidence: each detection against its local background (one more read, of the rows
+    // the backgrounds need only).
+    let frame = cfar.map_or(BackgroundFrame::default(), |c| BackgroundFrame {
+        guard_px: c.guard_radius_px,
+        width_px: c.background_radius_px - c.guard_radius_px,
+    });
+    let nd = (p.flags & FLAG_NODATA != 0).then_some(p.nodata_key);
+    let mut bg = Backgrounds::new(&dets, kind, nd, (info.width, info.height), frame);
+    let spans = if opts.confidence || opts.min_score.is_some() {
+        bg.row_spans(rows)
+    } else {
+        Vec::new()
+    };
+    for (a, b) in spans {
+        let bits = water.as_ref().map(|m| water_plane(m, a, b));
+        let w = info.width as usize;
+        if let Some(all) = src.in_memory() {
+            bg.feed(&all[a as usize * w..b as usize * w], a, bits.as_deref());
+        } else {
+            let mut keys = crate::read::window::alloc_zeroed((b - a) as usize * w)?;
+            src.read_rows_into(a, b, &mut keys)?;
+            bg.feed(&keys, a, bits.as_deref());
+        }
+    }
+    let conf = bg.finish();
+    for (d, c) in dets
+        .iter_mut()
+        .zip(conf)
+        .filter(|_| opts.confidence || opts.min_score.is_some())
+    {
+        d.scr = c.scr;
+        d.contrast = c.contrast;
+        d.score = c.score;
+    }
+    if let Some(ms) = opts.min_score {
+        dets.retain(|d| d.score.is_some_and(|s| s >= ms));
+        for (i, d) in dets.iter_mut().enumerate() {
+            d.id = i as u32 + 1;
+        }
+    }
+    if let Some(m) = &water {
+        use rayon::prelude::*;
+        let g = geo.georef();
+        dets.par_iter_mut().for_each(|d| {
+            d.distance_to_land_m = m.distance_to_land_px(d.x, d.y).and_then(|px| {
+                let j = g?.ground_jacobian(d.x, d.y)?;
+                Some(px * (j[0][0] * j[1][1] - j[0][1] * j[1][0]).abs().sqrt())
+            });
+        });
+    }
     if let Some(g) = geo.georef() {
         use rayon::prelude::*;
         dets.par_iter_mut().for_each(|d| g.locate(d));
@@ -463,6 +708,11 @@ fn detect_windows(
             ground: opts.ground,
             sum_step: (kind == SampleKind::F32).then(|| (-f32_sum_exp as f64).exp2()),
             cfar: cfar.map(CfarReport::from),
+            water: water.as_ref().map(|m| WaterReport {
+                source: opts.water.as_ref().map_or("", |w| w.source.name()),
+                water_fraction: m.water_fraction(),
+                shore_buffer_m: opts.water.as_ref().and_then(|w| w.shore_buffer_m),
+            }),
         },
         detections: dets,
         tile_size: tile,

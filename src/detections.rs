@@ -77,6 +77,16 @@ pub struct Detection {
     pub obox: [[f64; 2]; 4],
     /// The same corners as [lon, lat].
     pub obox_lonlat: Option<[[f64; 2]; 4]>,
+    /// Metres from the centroid to the nearest land pixel of the water mask (None without a
+    /// mask, without land in it, or without the pixel size).
+    pub distance_to_land_m: Option<f64>,
+    /// Signal-to-clutter ratio, dB: the object's mean over its local background's (see
+    /// [`crate::confidence`]).
+    pub scr: Option<f64>,
+    /// The object's peak above its local background, in background standard deviations.
+    pub contrast: Option<f64>,
+    /// Confidence in [0, 1], a logistic of `contrast`.
+    pub score: Option<f64>,
     /// Covariance of the component's pixel squares about the centroid, [xx, yy, xy], px^2.
     #[serde(skip)]
     pub cov: [f64; 3],
@@ -293,6 +303,10 @@ pub fn detections(
                 heading_deg: None,
                 obox: box_corners(x, y, &sh, PIXEL_FRAME),
                 obox_lonlat: None,
+                distance_to_land_m: None,
+                scr: None,
+                contrast: None,
+                score: None,
                 cov,
             }
         })

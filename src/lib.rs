@@ -10,6 +10,7 @@
 pub mod batch;
 pub mod cfar;
 pub mod cli;
+pub mod confidence;
 pub mod cpu;
 pub mod detect;
 pub mod detections;

@@ -96,9 +96,24 @@ fn brute(
     x: u32,
     y: u32,
 ) -> bool {
-    let valid = |k: u32| Some(k) != nodata && !(r.kind == SampleKind::F32 && k == NAN_KEY);
+    brute_water(r, nodata, c, lv, &|_, _| true, x, y)
+}
+
+/// [`brute`] with land (`water(x, y)` false) left out of the rings and never a target.
+#[allow(clippy::too_many_arguments)]
+fn brute_water(
+    r: &Raster,
+    nodata: Option<u32>,
+    c: Cfar,
+    lv: &impl Fn(u32) -> u32,
+    water: &dyn Fn(u32, u32) -> bool,
+    x: u32,
+    y: u32,
+) -> bool {
+    let ok = |k: u32| Some(k) != nodata && !(r.kind == SampleKind::F32 && k == NAN_KEY);
+    let valid = |k: u32, x: u32, y: u32| ok(k) && water(x, y);
     let key = r.keys[(y * r.width + x) as usize];
-    if !valid(key) {
+    if !valid(key, x, y) {
         return false;
     }
     let (rg, rb) = (c.rg as i64, c.rb as i64);
@@ -112,7 +127,7 @@ fn brute(
                 continue;
             }
             let k = r.keys[(yy as u32 * r.width + xx as u32) as usize];
-            if valid(k) {
+            if valid(k, xx as u32, yy as u32) {
                 let v = lv(k) as u128;
                 n += 1;
                 s += v;
@@ -456,5 +471,102 @@ proptest! {
             &[tile],
             &[rows],
         );
+    }
+}
+
+#[test]
+fn land_is_never_a_target_and_stays_out_of_the_rings() {
+    use std::sync::Arc;
+    use vesselscan::detect::{WaterSource, WaterSpec};
+    use vesselscan::water::WaterMask;
+    let (w, h) = (70u32, 53u32);
+    let r = raster_u16(w, h, sea(w, h, 21));
+    // Land: a bright coast on the left with a jagged edge, and an island.
+    let land = |x: u32, y: u32| x < 12 + (y * 7) % 5 || (x.abs_diff(50) < 4 && y.abs_diff(30) < 6);
+    let mask = Arc::new(WaterMask::from_fn(w, h, |x, y| !land(x, y)).unwrap());
+    let lv = levels(&r, None);
+    for (c, conn) in [
+        (C, Eight),
+        (
+            Cfar {
+                rg: 2,
+                rb: 9,
+                k: 2.0,
+                min_frac: 0.5,
+            },
+            Four,
+        ),
+    ] {
+        let want = oracle_of(&r, conn, None, |x, y| {
+            brute_water(&r, None, c, &lv, &|x, y| !land(x, y), x, y)
+        });
+        let plain = oracle_of(&r, conn, None, |x, y| brute(&r, None, c, &lv, x, y));
+        assert_ne!(want, plain, "the mask must matter here");
+        for tile in [1u32, 4, 9, 64] {
+            let mut o = options(c, conn, tile, None);
+            o.water = Some(WaterSpec {
+                source: WaterSource::Given(mask.clone()),
+                shore_buffer_m: None,
+            });
+            let cpu = detect(&CpuEngine, &r, &o).unwrap();
+            assert_eq!(cpu.detections, want, "cpu tile {tile} {c:?}");
+            assert!(cpu
+                .detections
+                .iter()
+                .all(|d| !land(d.bbox[0] as u32, d.bbox[1] as u32)));
+            for rows in [3u32, 17] {
+                let d = detect_source(&CpuEngine, &mut Streamed(&r), &o, Some(rows)).unwrap();
+                assert_eq!(d.detections, want, "cpu tile {tile} rows {rows}");
+            }
+            if let Some(g) = gpu() {
+                let g = g.lock().unwrap_or_else(|e| e.into_inner());
+                assert_eq!(
+                    detect(&*g, &r, &o).unwrap().detections,
+                    want,
+                    "gpu tile {tile}"
+                );
+                let d = detect_source(&*g, &mut Streamed(&r), &o, Some(5)).unwrap();
+                assert_eq!(d.detections, want, "gpu tile {tile} rows 5");
+            }
+            // A plain threshold honours the mask too.
+            let mut t = o.clone();
+            t.cfar = None;
+            t.threshold = ThresholdMode::Fixed(900.0);
+            let want_t = oracle_of(&r, conn, None, |x, y| {
+                !land(x, y) && r.keys[(y * w + x) as usize] >= 900
+            });
+            assert_eq!(detect(&CpuEngine, &r, &t).unwrap().detections, want_t);
+            if let Some(g) = gpu() {
+                let g = g.lock().unwrap_or_else(|e| e.into_inner());
+                assert_eq!(
+                    detect(&*g, &r, &t).unwrap().detections,
+                    want_t,
+                    "gpu threshold"
+                );
+            }
+        }
+    }
+    // Distance to land in metres, with a pixel size: the island's edge is near (50, 30).
+    let mut o = options(C, Eight, 64, None);
+    o.pixel_size_m = Some(10.0);
+    o.water = Some(WaterSpec {
+        source: WaterSource::Given(mask),
+        shore_buffer_m: None,
+    });
+    let d = detect(&CpuEngine, &r, &o).unwrap().detections;
+    assert!(!d.is_empty());
+    for det in &d {
+        let m = det.distance_to_land_m.expect("distance");
+        // Brute force over land pixel centres.
+        let mut best = f64::MAX;
+        for y in 0..h {
+            for x in 0..w {
+                if land(x, y) {
+                    let (dx, dy) = (x as f64 + 0.5 - det.x, y as f64 + 0.5 - det.y);
+                    best = best.min((dx * dx + dy * dy).sqrt());
+                }
+            }
+        }
+        assert!((m - 10.0 * best).abs() < 1e-6, "{m} vs {}", 10.0 * best);
     }
 }

@@ -79,7 +79,7 @@ pub fn to_json(report: &Report) -> Vec<u8> {
 }
 
 pub const CSV_HEADER: &str = "id,x,y,x0,y0,x1,y1,area,sum,max,mean,length_px,width_px,\
-orientation_deg,lon,lat,length_m,width_m,heading_deg";
+orientation_deg,lon,lat,length_m,width_m,heading_deg,distance_to_land_m,scr,contrast,score";
 
 /// An optional number as a CSV field (empty when absent).
 fn opt(v: Option<f64>) -> String {
@@ -92,7 +92,7 @@ pub fn to_csv(dets: &[Detection]) -> Vec<u8> {
     for d in dets {
         writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             d.id,
             d.x,
             d.y,
@@ -112,6 +112,10 @@ pub fn to_csv(dets: &[Detection]) -> Vec<u8> {
             opt(d.length_m),
             opt(d.width_m),
             opt(d.heading_deg),
+            opt(d.distance_to_land_m),
+            opt(d.scr),
+            opt(d.contrast),
+            opt(d.score),
         )
         .unwrap();
     }
@@ -149,6 +153,17 @@ pub fn run_scene(
         pictures: pics,
     } = outputs;
     let (format, geometry) = (*format, *geometry);
+    let resolved;
+    let opts = match &opts.water {
+        Some(w) => {
+            resolved = crate::detect::DetectOptions {
+                water: Some(w.for_input(input)?),
+                ..opts.clone()
+            };
+            &resolved
+        }
+        None => opts,
+    };
     let t0 = std::time::Instant::now();
     let raster = src.info();
     // Fail before the work when the output cannot be made.
@@ -210,18 +225,31 @@ pub fn run_scene(
             input.display()
         );
     }
-    let thr = match out.params.threshold {
-        Some(t) => format!("{t}"),
-        None => "none (no value can reach it)".into(),
+    let mut thr = match (out.params.threshold_method, out.params.threshold) {
+        ("none", _) => "no threshold".to_string(),
+        (m, Some(t)) => format!("threshold {m} {t}"),
+        (m, None) => format!("threshold {m} none (no value can reach it)"),
     };
+    if let Some(c) = &out.params.cfar {
+        thr += &format!(
+            ", CFAR k {} guard {} px background {} px",
+            c.k, c.guard_px, c.background_px
+        );
+    }
+    if let Some(w) = &out.params.water {
+        thr += &format!(
+            ", water mask {} ({:.1} % water)",
+            w.source,
+            100.0 * w.water_fraction
+        );
+    }
     summary += &format!(
-        "{}: {}x{} {} band {}, backend {backend_desc}, threshold {} {thr}, {} detections in {secs:.3} s",
+        "{}: {}x{} {} band {}, backend {backend_desc}, {thr}, {} detections in {secs:.3} s",
         input.display(),
         raster.width,
         raster.height,
         raster.kind.name(),
         raster.band,
-        out.params.threshold_method,
         out.detections.len(),
     );
     let bytes = match format {

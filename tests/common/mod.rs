@@ -224,6 +224,10 @@ pub fn oracle_of(
                     vesselscan::detections::PIXEL_FRAME,
                 ),
                 obox_lonlat: None,
+                distance_to_land_m: None,
+                scr: None,
+                contrast: None,
+                score: None,
                 cov,
             }
         })

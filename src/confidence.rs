@@ -1,0 +1,253 @@
+//! Confidence of each detection: its signal-to-clutter ratio against its local water background
+//! (`scr`, dB) and a `score` in [0, 1].
+//!
+//! The background of a detection is the frame between its bounding box grown by `guard` pixels
+//! and that box grown by `guard + width` more (clipped to the scene), counting the valid pixels
+//! (not nodata, not NaN, water when a mask is given) that are not inside any detection's
+//! bounding box: the ring a CFAR sees, around the whole object rather than one pixel. From its
+//! mean `m` and standard deviation `s`:
+//!
+//! * `scr = 10 log10(mean / m)` dB, the object's mean value over the background's (None when
+//!   either is not positive, e.g. signed data);
+//! * `contrast = (max - m) / s`, the object's peak in background standard deviations;
+//! * `score = 1 / (1 + exp(-(contrast - SCORE_MID) / SCORE_SCALE))`: 0.5 at a peak
+//!   `SCORE_MID` sigmas above the background, near 1 far above it.
+//!
+//! Computed on the host in one more pass over the scene's windows (sums in f64 of at most a few
+//! thousand pixels per detection), after the kernels; identical for both backends since it
+//! reads only the scene and the (identical) detections.
+
+use crate::detections::Detection;
+use crate::sample::{key_to_value, SampleKind, NAN_KEY};
+use serde::Serialize;
+
+/// Score midpoint: a peak this many background sigmas above the background mean scores 0.5.
+pub const SCORE_MID: f64 = 6.0;
+/// Score slope: sigmas from 0.27 to 0.73.
+pub const SCORE_SCALE: f64 = 2.0;
+
+/// Frame of the local background.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BackgroundFrame {
+    /// Pixels between the bounding box and the frame.
+    pub guard_px: u32,
+    /// Width of the frame in pixels.
+    pub width_px: u32,
+}
+
+impl Default for BackgroundFrame {
+    fn default() -> Self {
+        BackgroundFrame {
+            guard_px: 3,
+            width_px: 10,
+        }
+    }
+}
+
+/// The score of a peak `contrast` sigmas above its background.
+pub fn score_of(contrast: f64) -> f64 {
+    1.0 / (1.0 + (-(contrast - SCORE_MID) / SCORE_SCALE).exp())
+}
+
+/// Accumulates each detection's background as windows of the scene go by.
+pub struct Backgrounds<'a> {
+    kind: SampleKind,
+    nodata: Option<u32>,
+    width: u32,
+    height: u32,
+    frame: BackgroundFrame,
+    dets: &'a [Detection],
+    /// Per detection: (outer box x0, y0, x1, y1), inner box, sums (n, sum, sum of squares).
+    outer: Vec<[u64; 4]>,
+    inner: Vec<[u64; 4]>,
+    sums: Vec<(u64, f64, f64)>,
+    /// Detections sorted by their outer box's first row.
+    order: Vec<usize>,
+    /// Bounding boxes of all detections by row band, to leave other objects out.
+    grid: BoxGrid,
+}
+
+/// Detection boxes bucketed by bands of rows, for "is this pixel inside some detection?".
+struct BoxGrid {
+    band: u64,
+    bands: Vec<Vec<usize>>,
+}
+
+impl BoxGrid {
+    fn new(dets: &[Detection], height: u32) -> BoxGrid {
+        let band = 32u64;
+        let mut bands = vec![Vec::new(); (height as u64).div_ceil(band).max(1) as usize];
+        for (i, d) in dets.iter().enumerate() {
+            for b in d.bbox[1] / band..=(d.bbox[3].saturating_sub(1)) / band {
+                if let Some(v) = bands.get_mut(b as usize) {
+                    v.push(i);
+                }
+            }
+        }
+        BoxGrid { band, bands }
+    }
+
+    fn inside_any(&self, dets: &[Detection], x: u64, y: u64) -> bool {
+        self.bands[(y / self.band) as usize].iter().any(|&i| {
+            let b = dets[i].bbox;
+            x >= b[0] && x < b[2] && y >= b[1] && y < b[3]
+        })
+    }
+}
+
+impl<'a> Backgrounds<'a> {
+    pub fn new(
+        dets: &'a [Detection],
+        kind: SampleKind,
+        nodata: Option<u32>,
+        (width, height): (u32, u32),
+        frame: BackgroundFrame,
+    ) -> Backgrounds<'a> {
+        let (w, h) = (width as u64, height as u64);
+        let grow = |b: [u64; 4], by: u64| {
+            [
+                b[0].saturating_sub(by),
+                b[1].saturating_sub(by),
+                (b[2] + by).min(w),
+                (b[3] + by).min(h),
+            ]
+        };
+        let g = frame.guard_px as u64;
+        let inner: Vec<[u64; 4]> = dets.iter().map(|d| grow(d.bbox, g)).collect();
+        let outer: Vec<[u64; 4]> = inner
+            .iter()
+            .map(|&b| grow(b, frame.width_px as u64))
+            .collect();
+        let mut order: Vec<usize> = (0..dets.len()).collect();
+        order.sort_by_key(|&i| outer[i][1]);
+        Backgrounds {
+            kind,
+            nodata,
+            width,
+            height,
+            frame,
+            dets,
+            sums: vec![(0, 0.0, 0.0); dets.len()],
+            grid: BoxGrid::new(dets, height),
+            outer,
+            inner,
+            order,
+        }
+    }
+
+    /// The scene rows the backgrounds need, as spans of at most `max_rows` rows, in order.
+    pub fn row_spans(&self, max_rows: u32) -> Vec<(u32, u32)> {
+        let mut spans: Vec<(u32, u32)> = Vec::new();
+        for &i in &self.order {
+            let (a, b) = (self.outer[i][1] as u32, self.outer[i][3] as u32);
+            match spans.last_mut() {
+                Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                _ => spans.push((a, b)),
+            }
+        }
+        let m = max_rows.max(1);
+        spans
+            .into_iter()
+            .flat_map(|(a, b)| (a..b).step_by(m as usize).map(move |y| (y, (y + m).min(b))))
+            .collect()
+    }
+
+    /// Add scene rows `y0..y0 + rows` (`keys`, full width; `water`: their bits as
+    /// [`crate::detect::water_plane`] lays them out, if a mask is used).
+    pub fn feed(&mut self, keys: &[u32], y0: u32, water: Option<&[u32]>) {
+        let w = self.width as u64;
+        let rows = (keys.len() as u64 / w.max(1)) as u32;
+        let (a, b) = (y0 as u64, (y0 + rows) as u64);
+        // Detections whose frame starts before the window's end (sorted), then by overlap.
+        let end = self.order.partition_point(|&i| self.outer[i][1] < b);
+        for &i in &self.order[..end] {
+            let o = self.outer[i];
+            if o[3] <= a {
+                continue;
+            }
+            let inn = self.inner[i];
+            let (mut n, mut s, mut q) = self.sums[i];
+            for y in o[1].max(a)..o[3].min(b) {
+                let row = (y - a) * w;
+                for x in o[0]..o[2] {
+                    if x >= inn[0] && x < inn[2] && y >= inn[1] && y < inn[3] {
+                        continue;
+                    }
+                    let j = (row + x) as usize;
+                    let key = keys[j];
+                    if Some(key) == self.nodata || (self.kind.is_float() && key == NAN_KEY) {
+                        continue;
+                    }
+                    if let Some(bits) = water {
+                        if !crate::cpu::plane_bit(bits, j as u32) {
+                            continue;
+                        }
+                    }
+                    if self.grid.inside_any(self.dets, x, y) {
+                        continue;
+                    }
+                    let v = key_to_value(self.kind, key);
+                    if v.is_finite() {
+                        n += 1;
+                        s += v;
+                        q += v * v;
+                    }
+                }
+            }
+            self.sums[i] = (n, s, q);
+        }
+    }
+
+    /// Each detection's confidence, in order.
+    pub fn finish(self) -> Vec<Confidence> {
+        let _ = (self.height, self.frame);
+        self.dets
+            .iter()
+            .zip(&self.sums)
+            .map(|(d, &(n, s, q))| {
+                if n < 2 {
+                    return Confidence::default();
+                }
+                let m = s / n as f64;
+                let sd = (q / n as f64 - m * m).max(0.0).sqrt();
+                let scr = (m > 0.0 && d.mean > 0.0).then(|| 10.0 * (d.mean / m).log10());
+                let contrast = if sd > 0.0 {
+                    (d.max.as_f64() - m) / sd
+                } else if d.max.as_f64() > m {
+                    f64::INFINITY
+                } else {
+                    0.0
+                };
+                Confidence {
+                    scr,
+                    contrast: Some(contrast),
+                    score: Some(score_of(contrast)),
+                    background_mean: Some(m),
+                    background_std: Some(sd),
+                }
+            })
+            .collect()
+    }
+}
+
+/// One detection's confidence (all None when its background has fewer than 2 pixels).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Confidence {
+    pub scr: Option<f64>,
+    pub contrast: Option<f64>,
+    pub score: Option<f64>,
+    pub background_mean: Option<f64>,
+    pub background_std: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn score_is_a_logistic_of_the_contrast() {
+        assert!((score_of(SCORE_MID) - 0.5).abs() < 1e-12);
+        assert!(score_of(30.0) > 0.999 && score_of(0.0) < 0.05);
+        assert!(score_of(7.0) > score_of(6.5));
+    }
+}
