@@ -67,31 +67,40 @@ pub struct Backgrounds<'a> {
     grid: BoxGrid,
 }
 
-/// Detection boxes bucketed by bands of rows, for "is this pixel inside some detection?".
+/// Detection boxes bucketed in cells of `CELL` x `CELL` pixels, for "is this pixel inside some
+/// detection?" in time independent of the number of detections.
 struct BoxGrid {
-    band: u64,
-    bands: Vec<Vec<usize>>,
+    cols: u64,
+    cells: Vec<Vec<u32>>,
 }
 
+const CELL: u64 = 32;
+
 impl BoxGrid {
-    fn new(dets: &[Detection], height: u32) -> BoxGrid {
-        let band = 32u64;
-        let mut bands = vec![Vec::new(); (height as u64).div_ceil(band).max(1) as usize];
+    fn new(dets: &[Detection], width: u32, height: u32) -> BoxGrid {
+        let cols = (width as u64).div_ceil(CELL).max(1);
+        let rows = (height as u64).div_ceil(CELL).max(1);
+        let mut cells = vec![Vec::new(); (cols * rows) as usize];
         for (i, d) in dets.iter().enumerate() {
-            for b in d.bbox[1] / band..=(d.bbox[3].saturating_sub(1)) / band {
-                if let Some(v) = bands.get_mut(b as usize) {
-                    v.push(i);
+            let b = d.bbox;
+            for cy in b[1] / CELL..=(b[3].max(1) - 1) / CELL {
+                for cx in b[0] / CELL..=(b[2].max(1) - 1) / CELL {
+                    if let Some(c) = cells.get_mut((cy * cols + cx) as usize) {
+                        c.push(i as u32);
+                    }
                 }
             }
         }
-        BoxGrid { band, bands }
+        BoxGrid { cols, cells }
     }
 
     fn inside_any(&self, dets: &[Detection], x: u64, y: u64) -> bool {
-        self.bands[(y / self.band) as usize].iter().any(|&i| {
-            let b = dets[i].bbox;
-            x >= b[0] && x < b[2] && y >= b[1] && y < b[3]
-        })
+        self.cells[((y / CELL) * self.cols + x / CELL) as usize]
+            .iter()
+            .any(|&i| {
+                let b = dets[i as usize].bbox;
+                x >= b[0] && x < b[2] && y >= b[1] && y < b[3]
+            })
     }
 }
 
@@ -128,7 +137,7 @@ impl<'a> Backgrounds<'a> {
             frame,
             dets,
             sums: vec![(0, 0.0, 0.0); dets.len()],
-            grid: BoxGrid::new(dets, height),
+            grid: BoxGrid::new(dets, width, height),
             outer,
             inner,
             order,
