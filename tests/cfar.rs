@@ -570,3 +570,52 @@ fn land_is_never_a_target_and_stays_out_of_the_rings() {
         assert!((m - 10.0 * best).abs() < 1e-6, "{m} vs {}", 10.0 * best);
     }
 }
+
+#[test]
+fn the_fused_cpu_path_equals_the_twins_of_the_kernels() {
+    use vesselscan::cpu::{cfar::cfar, cfar::cfar_fused, cfar_rows::cfar_rows};
+    use vesselscan::tiling::{
+        batches, tile_grid, BatchLimits, Halo, Params, CFAR_ROW_WORDS, FLAG_CFAR, FLAG_NODATA,
+    };
+    let (w, h) = (53u32, 41u32);
+    let r = raster_u16(w, h, sea(w, h, 9));
+    for (rg, rb, k256, tile, nodata) in [
+        (1u32, 4u32, 768u32, 16u32, false),
+        (0, 1, 100, 7, true),
+        (3, 20, 1280, 53, false),
+        (2, 9, 256, 1, true),
+    ] {
+        let p = Params {
+            flags: FLAG_CFAR | if nodata { FLAG_NODATA } else { 0 },
+            nodata_key: 150,
+            connectivity: 8,
+            cfar_rg: rg,
+            cfar_rb: rb,
+            cfar_k256: k256,
+            cfar_min_n: 5,
+            ..Default::default()
+        };
+        let halo = Halo {
+            r: rb,
+            width: w,
+            rows: h,
+            top: 0,
+        };
+        let grid = tile_grid(w, h, tile);
+        for b in batches(
+            &grid,
+            vesselscan::tiling::Connectivity::Eight,
+            &BatchLimits::default(),
+            Some(&halo),
+        ) {
+            let (samples, _) = vesselscan::engine::pack(&vesselscan::engine::Plane::of(&r), &b);
+            let mut rowsums = vec![0u32; (b.rowsums * CFAR_ROW_WORDS) as usize];
+            let mut twins = vec![0u32; b.blocks as usize];
+            let mut fused = vec![1u32; b.blocks as usize];
+            cfar_rows(&p, &b.tiles, &samples, &b.cfar, &[], &mut rowsums);
+            cfar(&p, &b.tiles, &samples, &mut twins, &b.cfar, &[], &rowsums);
+            cfar_fused(&p, &b.tiles, &samples, &mut fused, &b.cfar, &[]);
+            assert_eq!(twins, fused, "rg {rg} rb {rb} tile {tile}");
+        }
+    }
+}

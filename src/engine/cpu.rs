@@ -3,7 +3,7 @@
 use super::{BatchLabels, Engine};
 use crate::cpu;
 use crate::error::Result;
-use crate::tiling::{Batch, BatchLimits, Params, CFAR_ROW_WORDS, FLAG_CFAR, REC_WORDS};
+use crate::tiling::{Batch, BatchLimits, Params, FLAG_CFAR, REC_WORDS};
 
 /// Per-thread buffers, reused from tile to tile (allocating and zeroing them per tile cost
 /// about a tenth of the time on sparse scenes).
@@ -13,7 +13,6 @@ struct Scratch {
     parent: Vec<u32>,
     remap: Vec<u32>,
     records: Vec<u32>,
-    rowsums: Vec<u32>,
 }
 
 thread_local! {
@@ -85,10 +84,9 @@ impl Engine for CpuEngine {
             let mut counters = [0u32; 4];
             let mut border = vec![0u32; batch.border as usize];
             if params.flags & FLAG_CFAR != 0 {
-                grow(&mut s.rowsums, (batch.rowsums * CFAR_ROW_WORDS) as usize);
+                // cfar_rows + cfar fused: only the rows the windows hold (same masks).
                 let c = &batch.cfar;
-                cpu::cfar_rows::cfar_rows(params, tiles, samples, c, water, &mut s.rowsums);
-                cpu::cfar::cfar(params, tiles, samples, &mut s.mask, c, water, &s.rowsums);
+                cpu::cfar::cfar_fused(params, tiles, samples, &mut s.mask, c, water);
             } else {
                 cpu::mask::mask(params, tiles, samples, &mut s.mask, water);
             }
