@@ -40,6 +40,14 @@ pub enum Command {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Preset {
+    /// SAR intensity or amplitude: ships brighter than the sea clutter around them.
+    Sar,
+    /// One near-infrared optical band (Sentinel-2 B08): ships bright on dark water, land masked.
+    Optical,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum WaterChoice {
     /// An automatic water mask of a near-infrared band (dark, large, connected).
     Auto,
@@ -291,19 +299,29 @@ pub struct DetectFlags {
     /// Drop water within this many metres of land (needs a water mask and the pixel size).
     #[arg(long, value_name = "M")]
     pub shore_buffer_m: Option<f64>,
-    /// Keep detections whose score (0-1: the peak's contrast over the local background) is at
-    /// least S.
+    /// Keep detections whose score (0-1, a logistic of the significance of the object's mean
+    /// over its local background) is at least S.
     #[arg(long, value_name = "S")]
     pub min_score: Option<f64>,
+    /// Drop objects at most 2 px thick touching the scene's edge (JPEG edge columns, readout
+    /// artefacts).
+    #[arg(long)]
+    pub drop_edge_lines: bool,
+    /// A bundle of defaults chosen on ../shared/data (docs/QUALITY.md); flags given explicitly
+    /// win. `sar`: CFAR k 3, guard 21 px, background 201 px, 20-1000 px objects, edge lines
+    /// dropped, score >= 0.9. `optical` (one near-infrared band): CFAR k 5, guard 9 px,
+    /// background 41 px, the automatic water mask, objects >= 3 px, score >= 0.5.
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
     /// Pixel connectivity of objects.
     #[arg(long, default_value = "8", value_parser = ["4", "8"])]
     pub connectivity: String,
     /// Tile side in pixels; results are identical for every tile size.
     #[arg(long, value_name = "PX", default_value_t = DEFAULT_TILE_SIZE, value_parser = clap::value_parser!(u32).range(1..))]
     pub tile_size: u32,
-    /// Drop objects smaller than this many pixels.
-    #[arg(long, value_name = "PX", default_value_t = 1)]
-    pub min_area: u64,
+    /// Drop objects smaller than this many pixels (default 1, or the preset's).
+    #[arg(long, value_name = "PX")]
+    pub min_area: Option<u64>,
     /// Drop objects larger than this many pixels.
     #[arg(long, value_name = "PX")]
     pub max_area: Option<u64>,
@@ -350,10 +368,16 @@ impl DetectFlags {
     /// The CFAR asked for (`--cfar` or `--pfa`), if any.
     pub fn cfar_options(&self) -> Result<Option<crate::cfar::CfarOptions>> {
         use crate::cfar::{CfarOptions, Extent, DEFAULT_BACKGROUND_PX, DEFAULT_GUARD_PX};
-        let k = match (self.cfar, self.pfa) {
-            (Some(k), _) => k,
-            (None, Some(p)) => crate::cfar::k_for_pfa(p)?,
-            (None, None) => {
+        let (pk, pg, pb) = match self.preset {
+            Some(Preset::Sar) => (Some(3.0), 21.0, 201.0),
+            Some(Preset::Optical) => (Some(5.0), 9.0, 41.0),
+            None => (None, DEFAULT_GUARD_PX, DEFAULT_BACKGROUND_PX),
+        };
+        let k = match (self.cfar, self.pfa, pk) {
+            (Some(k), _, _) => k,
+            (None, Some(p), _) => crate::cfar::k_for_pfa(p)?,
+            (None, None, Some(k)) => k,
+            (None, None, None) => {
                 let set = self.guard_m.is_some()
                     || self.background_m.is_some()
                     || self.guard_px.is_some()
@@ -373,8 +397,8 @@ impl DetectFlags {
         };
         Ok(Some(CfarOptions {
             k,
-            guard: ext(self.guard_m, self.guard_px, DEFAULT_GUARD_PX),
-            background: ext(self.background_m, self.background_px, DEFAULT_BACKGROUND_PX),
+            guard: ext(self.guard_m, self.guard_px, pg),
+            background: ext(self.background_m, self.background_px, pb),
             min_ring_fraction: self.cfar_min_ring,
         }))
     }
@@ -387,6 +411,7 @@ impl DetectFlags {
             (_, Some(p), _, _) => WaterSource::Land(p.clone()),
             (_, _, Some(s), _) => WaterSource::NdwiSpec(s.clone()),
             (_, _, _, Some(WaterChoice::Auto)) => WaterSource::AutoNir,
+            _ if self.preset == Some(Preset::Optical) => WaterSource::AutoNir,
             _ => {
                 if self.shore_buffer_m.is_some() {
                     return Err(Error::Invalid(
@@ -421,8 +446,15 @@ impl DetectFlags {
                 Connectivity::Eight
             },
             tile_size: self.tile_size,
-            min_area: self.min_area,
-            max_area: self.max_area.unwrap_or(u64::MAX),
+            min_area: self.min_area.unwrap_or(match self.preset {
+                Some(Preset::Sar) => 20,
+                Some(Preset::Optical) => 3,
+                None => 1,
+            }),
+            max_area: self
+                .max_area
+                .or((self.preset == Some(Preset::Sar)).then_some(1000))
+                .unwrap_or(u64::MAX),
             ground: crate::detect::GroundFilter {
                 min_length_m: self.min_length_m,
                 max_length_m: self.max_length_m,
@@ -434,7 +466,12 @@ impl DetectFlags {
             cfar,
             water,
             confidence: true,
-            min_score: self.min_score,
+            min_score: self.min_score.or(match self.preset {
+                Some(Preset::Sar) => Some(0.9),
+                Some(Preset::Optical) => Some(0.5),
+                None => None,
+            }),
+            drop_edge_lines: self.drop_edge_lines || self.preset == Some(Preset::Sar),
         })
     }
 }

@@ -10,8 +10,12 @@
 //! * `scr = 10 log10(mean / m)` dB, the object's mean value over the background's (None when
 //!   either is not positive, e.g. signed data);
 //! * `contrast = (max - m) / s`, the object's peak in background standard deviations;
-//! * `score = 1 / (1 + exp(-(contrast - SCORE_MID) / SCORE_SCALE))`: 0.5 at a peak
-//!   `SCORE_MID` sigmas above the background, near 1 far above it.
+//! * `significance = (mean - m) / s * sqrt(area)`: the z-score of the object's mean against the
+//!   background (a matched filter's statistic: many moderately bright pixels count as much as a
+//!   few very bright ones);
+//! * `score = 1 / (1 + exp(-(significance - SCORE_MID) / SCORE_SCALE))`: 0.5 at a significance
+//!   of `SCORE_MID`, near 1 far above it. Chosen on the SAR chips of `../shared/data`
+//!   (docs/QUALITY.md).
 //!
 //! Computed on the host in one more pass over the scene's windows (sums in f64 of at most a few
 //! thousand pixels per detection), after the kernels; identical for both backends since it
@@ -21,10 +25,10 @@ use crate::detections::Detection;
 use crate::sample::{key_to_value, SampleKind, NAN_KEY};
 use serde::Serialize;
 
-/// Score midpoint: a peak this many background sigmas above the background mean scores 0.5.
-pub const SCORE_MID: f64 = 6.0;
-/// Score slope: sigmas from 0.27 to 0.73.
-pub const SCORE_SCALE: f64 = 2.0;
+/// Score midpoint: an object whose mean is this significant scores 0.5.
+pub const SCORE_MID: f64 = 40.0;
+/// Score slope: significance from 0.27 to 0.73.
+pub const SCORE_SCALE: f64 = 10.0;
 
 /// Frame of the local background.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -44,9 +48,9 @@ impl Default for BackgroundFrame {
     }
 }
 
-/// The score of a peak `contrast` sigmas above its background.
-pub fn score_of(contrast: f64) -> f64 {
-    1.0 / (1.0 + (-(contrast - SCORE_MID) / SCORE_SCALE).exp())
+/// The score of an object of `significance` (see the module docs).
+pub fn score_of(significance: f64) -> f64 {
+    1.0 / (1.0 + (-(significance - SCORE_MID) / SCORE_SCALE).exp())
 }
 
 /// Accumulates each detection's background as windows of the scene go by.
@@ -220,17 +224,22 @@ impl<'a> Backgrounds<'a> {
                 let m = s / n as f64;
                 let sd = (q / n as f64 - m * m).max(0.0).sqrt();
                 let scr = (m > 0.0 && d.mean > 0.0).then(|| 10.0 * (d.mean / m).log10());
-                let contrast = if sd > 0.0 {
-                    (d.max.as_f64() - m) / sd
-                } else if d.max.as_f64() > m {
-                    f64::INFINITY
-                } else {
-                    0.0
+                let z = |v: f64| {
+                    if sd > 0.0 {
+                        (v - m) / sd
+                    } else if v > m {
+                        f64::INFINITY
+                    } else {
+                        0.0
+                    }
                 };
+                let contrast = z(d.max.as_f64());
+                let significance = z(d.mean) * (d.area as f64).sqrt();
                 Confidence {
                     scr,
                     contrast: Some(contrast),
-                    score: Some(score_of(contrast)),
+                    significance: Some(significance),
+                    score: Some(score_of(significance)),
                     background_mean: Some(m),
                     background_std: Some(sd),
                 }
@@ -244,6 +253,7 @@ impl<'a> Backgrounds<'a> {
 pub struct Confidence {
     pub scr: Option<f64>,
     pub contrast: Option<f64>,
+    pub significance: Option<f64>,
     pub score: Option<f64>,
     pub background_mean: Option<f64>,
     pub background_std: Option<f64>,
@@ -256,7 +266,7 @@ mod tests {
     #[test]
     fn score_is_a_logistic_of_the_contrast() {
         assert!((score_of(SCORE_MID) - 0.5).abs() < 1e-12);
-        assert!(score_of(30.0) > 0.999 && score_of(0.0) < 0.05);
-        assert!(score_of(7.0) > score_of(6.5));
+        assert!(score_of(120.0) > 0.999 && score_of(10.0) < 0.05);
+        assert!(score_of(41.0) > score_of(40.5));
     }
 }

@@ -69,6 +69,17 @@ pub struct DetectOptions {
     pub confidence: bool,
     /// Keep detections whose `score` is at least this (implies `confidence`).
     pub min_score: Option<f64>,
+    /// Drop objects at most 2 px thick that touch the scene's edge: bright edge columns and
+    /// rows of JPEG chips and readout artefacts, never a vessel seen whole.
+    pub drop_edge_lines: bool,
+}
+
+/// A detection is a line along the edge of a `width` x `height` scene (see
+/// [`DetectOptions::drop_edge_lines`]).
+pub fn is_edge_line(d: &Detection, width: u32, height: u32) -> bool {
+    let b = d.bbox;
+    let touches = b[0] == 0 || b[1] == 0 || b[2] == width as u64 || b[3] == height as u64;
+    touches && (b[2] - b[0] <= 2 || b[3] - b[1] <= 2)
 }
 
 /// Where a water mask comes from (`--mask`, `--land`, `--ndwi`, `--water auto`).
@@ -271,6 +282,7 @@ impl Default for DetectOptions {
             water: None,
             confidence: false,
             min_score: None,
+            drop_edge_lines: false,
         }
     }
 }
@@ -636,6 +648,12 @@ fn detect_windows(
         opts.min_area,
         opts.max_area,
     );
+    if opts.drop_edge_lines {
+        dets.retain(|d| !is_edge_line(d, info.width, info.height));
+        for (i, d) in dets.iter_mut().enumerate() {
+            d.id = i as u32 + 1;
+        }
+    }
     // Confidence: each detection against its local background (one more read, of the rows
     // the backgrounds need only).
     let frame = cfar.map_or(BackgroundFrame::default(), |c| BackgroundFrame {
@@ -668,6 +686,7 @@ fn detect_windows(
     {
         d.scr = c.scr;
         d.contrast = c.contrast;
+        d.significance = c.significance;
         d.score = c.score;
     }
     if let Some(ms) = opts.min_score {

@@ -85,7 +85,10 @@ pub struct Detection {
     pub scr: Option<f64>,
     /// The object's peak above its local background, in background standard deviations.
     pub contrast: Option<f64>,
-    /// Confidence in [0, 1], a logistic of `contrast`.
+    /// The z-score of the object's mean against its local background: (mean - background
+    /// mean) / background std * sqrt(area).
+    pub significance: Option<f64>,
+    /// Confidence in [0, 1], a logistic of `significance`.
     pub score: Option<f64>,
     /// Covariance of the component's pixel squares about the centroid, [xx, yy, xy], px^2.
     #[serde(skip)]
@@ -306,6 +309,7 @@ pub fn detections(
                 distance_to_land_m: None,
                 scr: None,
                 contrast: None,
+                significance: None,
                 score: None,
                 cov,
             }

@@ -460,3 +460,84 @@ fn output_to_a_pipe_is_written_in_place() {
     assert!(err.contains("not a regular file"), "{err}");
     assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
 }
+
+#[test]
+fn presets_set_defaults_that_explicit_flags_override() {
+    let chip = data("ssdd_001114.jpg");
+    let chip = chip.to_str().unwrap();
+    let json = |args: &[&str]| -> serde_json::Value {
+        let o = run(args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let sar = json(&["detect", chip, "--backend", "cpu", "--preset", "sar"]);
+    let p = &sar["params"];
+    assert_eq!(p["threshold_method"], "none");
+    assert_eq!(p["cfar"]["k"], 3.0);
+    assert_eq!(p["cfar"]["guard_px"], 21);
+    assert_eq!(p["cfar"]["background_px"], 201);
+    assert_eq!(p["min_area"], 20);
+    assert_eq!(p["max_area"], 1000);
+    let dets = sar["detections"].as_array().unwrap();
+    assert!(!dets.is_empty());
+    for d in dets {
+        assert!(d["score"].as_f64().unwrap() >= 0.9, "{d}");
+        let b: Vec<u64> = d["bbox"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        // The chip's bright right-edge column (x 500, one pixel wide) is an edge line.
+        assert!(!(b[0] == 500 && b[2] == 501), "{d}");
+    }
+    // Explicit flags win over the preset.
+    let own = json(&[
+        "detect",
+        chip,
+        "--backend",
+        "cpu",
+        "--preset",
+        "sar",
+        "--cfar",
+        "4",
+        "--background-px",
+        "61",
+        "--min-area",
+        "5",
+        "--min-score",
+        "0",
+    ]);
+    let p = &own["params"];
+    assert_eq!(
+        (p["cfar"]["k"].as_f64(), p["cfar"]["background_px"].as_u64()),
+        (Some(4.0), Some(61))
+    );
+    assert_eq!(p["min_area"], 5);
+    assert!(own["detections"].as_array().unwrap().len() >= dets.len());
+    // Without the preset the edge column is a detection; --drop-edge-lines drops it.
+    let plain = json(&["detect", chip, "--backend", "cpu", "--min-area", "10"]);
+    let edge = |v: &serde_json::Value| {
+        v["detections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["bbox"][0] == 500 && d["bbox"][2] == 501)
+            .count()
+    };
+    assert_eq!(edge(&plain), 1);
+    let dropped = json(&[
+        "detect",
+        chip,
+        "--backend",
+        "cpu",
+        "--min-area",
+        "10",
+        "--drop-edge-lines",
+    ]);
+    assert_eq!(edge(&dropped), 0);
+    assert_eq!(
+        dropped["detections"].as_array().unwrap().len(),
+        plain["detections"].as_array().unwrap().len() - 1
+    );
+}

@@ -72,9 +72,11 @@ fn scr_and_score_match_a_brute_force_background() {
         let sd = (q / n - m * m).sqrt();
         let scr = 10.0 * (det.mean / m).log10();
         let contrast = (det.max.as_f64() - m) / sd;
+        let significance = (det.mean - m) / sd * (det.area as f64).sqrt();
         assert!((det.scr.unwrap() - scr).abs() < 1e-9, "{det:?}");
         assert!((det.contrast.unwrap() - contrast).abs() < 1e-9);
-        assert!((det.score.unwrap() - score_of(contrast)).abs() < 1e-12);
+        assert!((det.significance.unwrap() - significance).abs() < 1e-9);
+        assert!((det.score.unwrap() - score_of(significance)).abs() < 1e-12);
     }
     // Brighter objects score higher.
     let by_max = |v: i128| {

@@ -79,7 +79,7 @@ pub fn to_json(report: &Report) -> Vec<u8> {
 }
 
 pub const CSV_HEADER: &str = "id,x,y,x0,y0,x1,y1,area,sum,max,mean,length_px,width_px,\
-orientation_deg,lon,lat,length_m,width_m,heading_deg,distance_to_land_m,scr,contrast,score";
+orientation_deg,lon,lat,length_m,width_m,heading_deg,distance_to_land_m,scr,contrast,significance,score";
 
 /// An optional number as a CSV field (empty when absent).
 fn opt(v: Option<f64>) -> String {
@@ -92,7 +92,7 @@ pub fn to_csv(dets: &[Detection]) -> Vec<u8> {
     for d in dets {
         writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             d.id,
             d.x,
             d.y,
@@ -115,6 +115,7 @@ pub fn to_csv(dets: &[Detection]) -> Vec<u8> {
             opt(d.distance_to_land_m),
             opt(d.scr),
             opt(d.contrast),
+            opt(d.significance),
             opt(d.score),
         )
         .unwrap();

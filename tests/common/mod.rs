@@ -227,6 +227,7 @@ pub fn oracle_of(
                 distance_to_land_m: None,
                 scr: None,
                 contrast: None,
+                significance: None,
                 score: None,
                 cov,
             }
