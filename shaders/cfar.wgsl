@@ -19,6 +19,8 @@
 @group(0) @binding(11) var<storage, read> water: array<u32>;
 @group(0) @binding(12) var<storage, read> rowsums: array<u32>;
 
+// As in cfar_rows.wgsl (it reads this module's `water` binding, so it cannot live in
+// common.wgsl, which every kernel includes).
 fn counted(i: u32, key: u32) -> bool {
     if (!is_valid(params, key)) {
         return false;

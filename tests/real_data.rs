@@ -9,18 +9,6 @@ use vesselscan::detect::{detect, DetectOptions};
 use vesselscan::engine::cpu::CpuEngine;
 use vesselscan::read::{read_raster, ReadOptions};
 
-fn shared() -> Option<PathBuf> {
-    let p = std::env::var_os("VESSELSCAN_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data")));
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipped: no shared data at {}", p.display());
-        None
-    }
-}
-
 fn files(root: &std::path::Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = Vec::new();
     let mut add = |dir: PathBuf, ext: &str, step: usize| {
@@ -43,7 +31,9 @@ fn files(root: &std::path::Path) -> Vec<PathBuf> {
 
 #[test]
 fn real_chips_agree_on_both_backends() {
-    let Some(root) = shared() else { return };
+    let Some(root) = common::shared_data() else {
+        return;
+    };
     let list = files(&root);
     assert!(
         list.len() >= 10,
