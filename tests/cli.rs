@@ -541,3 +541,41 @@ fn presets_set_defaults_that_explicit_flags_override() {
         plain["detections"].as_array().unwrap().len() - 1
     );
 }
+
+#[test]
+fn the_sar_preset_finds_the_eleven_ships_of_the_sample_chip() {
+    // data/ssdd_001114.xml annotates 11 ships; the README's main command should find exactly
+    // them (scored by `vesselscan eval`, one to one).
+    let dir = tempfile::tempdir().unwrap();
+    let pred = dir.path().join("001114.json");
+    // Under the name the annotation gives it (<filename>001114.jpg</filename>).
+    let chip = dir.path().join("001114.jpg");
+    std::fs::copy(data("ssdd_001114.jpg"), &chip).unwrap();
+    let o = run(&[
+        "detect",
+        chip.to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "--preset",
+        "sar",
+        "-o",
+        pred.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let truth = data("ssdd_001114.xml");
+    let o = run(&[
+        "eval",
+        "--truth",
+        truth.to_str().unwrap(),
+        "--pred",
+        pred.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let all = &v["overall"];
+    assert_eq!(
+        (all["tp"].as_u64(), all["fp"].as_u64(), all["fn"].as_u64()),
+        (Some(11), Some(0), Some(0)),
+        "{all}"
+    );
+}
