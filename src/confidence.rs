@@ -58,8 +58,6 @@ pub struct Backgrounds<'a> {
     kind: SampleKind,
     nodata: Option<u32>,
     width: u32,
-    height: u32,
-    frame: BackgroundFrame,
     dets: &'a [Detection],
     /// Per detection: (outer box x0, y0, x1, y1), inner box, sums (n, sum, sum of squares).
     outer: Vec<[u64; 4]>,
@@ -137,8 +135,6 @@ impl<'a> Backgrounds<'a> {
             kind,
             nodata,
             width,
-            height,
-            frame,
             dets,
             sums: vec![(0, 0.0, 0.0); dets.len()],
             grid: BoxGrid::new(dets, width, height),
@@ -213,7 +209,6 @@ impl<'a> Backgrounds<'a> {
 
     /// Each detection's confidence, in order.
     pub fn finish(self) -> Vec<Confidence> {
-        let _ = (self.height, self.frame);
         self.dets
             .iter()
             .zip(&self.sums)

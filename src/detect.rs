@@ -74,6 +74,14 @@ pub struct DetectOptions {
     pub drop_edge_lines: bool,
 }
 
+/// Keep the detections `keep` accepts, numbered again from 1 in order.
+fn retain_renumber(dets: &mut Vec<Detection>, keep: impl Fn(&Detection) -> bool) {
+    dets.retain(|d| keep(d));
+    for (i, d) in dets.iter_mut().enumerate() {
+        d.id = i as u32 + 1;
+    }
+}
+
 /// A detection is a line along the edge of a `width` x `height` scene (see
 /// [`DetectOptions::drop_edge_lines`]).
 pub fn is_edge_line(d: &Detection, width: u32, height: u32) -> bool {
@@ -649,51 +657,38 @@ fn detect_windows(
         opts.max_area,
     );
     if opts.drop_edge_lines {
-        dets.retain(|d| !is_edge_line(d, info.width, info.height));
-        for (i, d) in dets.iter_mut().enumerate() {
-            d.id = i as u32 + 1;
-        }
+        retain_renumber(&mut dets, |d| !is_edge_line(d, info.width, info.height));
     }
-    // Confidence: each detection against its local background (one more read, of the rows
-    // the backgrounds need only).
-    let frame = cfar.map_or(BackgroundFrame::default(), |c| BackgroundFrame {
-        guard_px: c.guard_radius_px,
-        width_px: c.background_radius_px - c.guard_radius_px,
-    });
-    let nd = (p.flags & FLAG_NODATA != 0).then_some(p.nodata_key);
-    let mut bg = Backgrounds::new(&dets, kind, nd, (info.width, info.height), frame);
-    let spans = if opts.confidence || opts.min_score.is_some() {
-        bg.row_spans(rows)
-    } else {
-        Vec::new()
-    };
-    for (a, b) in spans {
-        let bits = water.as_ref().map(|m| water_plane(m, a, b));
+    if opts.confidence || opts.min_score.is_some() {
+        // Each detection against its local background: one more read, of the rows the
+        // backgrounds need only.
+        let frame = cfar.map_or(BackgroundFrame::default(), |c| BackgroundFrame {
+            guard_px: c.guard_radius_px,
+            width_px: c.background_radius_px - c.guard_radius_px,
+        });
+        let nd = (p.flags & FLAG_NODATA != 0).then_some(p.nodata_key);
+        let mut bg = Backgrounds::new(&dets, kind, nd, (info.width, info.height), frame);
         let w = info.width as usize;
-        if let Some(all) = src.in_memory() {
-            bg.feed(&all[a as usize * w..b as usize * w], a, bits.as_deref());
-        } else {
-            let mut keys = crate::read::window::alloc_zeroed((b - a) as usize * w)?;
-            src.read_rows_into(a, b, &mut keys)?;
-            bg.feed(&keys, a, bits.as_deref());
+        for (a, b) in bg.row_spans(rows) {
+            let bits = water.as_ref().map(|m| water_plane(m, a, b));
+            if let Some(all) = src.in_memory() {
+                bg.feed(&all[a as usize * w..b as usize * w], a, bits.as_deref());
+            } else {
+                let mut keys = crate::read::window::alloc_zeroed((b - a) as usize * w)?;
+                src.read_rows_into(a, b, &mut keys)?;
+                bg.feed(&keys, a, bits.as_deref());
+            }
         }
-    }
-    let conf = bg.finish();
-    for (d, c) in dets
-        .iter_mut()
-        .zip(conf)
-        .filter(|_| opts.confidence || opts.min_score.is_some())
-    {
-        d.scr = c.scr;
-        d.contrast = c.contrast;
-        d.significance = c.significance;
-        d.score = c.score;
+        let conf = bg.finish();
+        for (d, c) in dets.iter_mut().zip(conf) {
+            d.scr = c.scr;
+            d.contrast = c.contrast;
+            d.significance = c.significance;
+            d.score = c.score;
+        }
     }
     if let Some(ms) = opts.min_score {
-        dets.retain(|d| d.score.is_some_and(|s| s >= ms));
-        for (i, d) in dets.iter_mut().enumerate() {
-            d.id = i as u32 + 1;
-        }
+        retain_renumber(&mut dets, |d| d.score.is_some_and(|s| s >= ms));
     }
     if let Some(m) = &water {
         use rayon::prelude::*;
@@ -709,10 +704,7 @@ fn detect_windows(
         use rayon::prelude::*;
         dets.par_iter_mut().for_each(|d| g.locate(d));
         if opts.ground.is_set() {
-            dets.retain(|d| opts.ground.keeps(d));
-            for (i, d) in dets.iter_mut().enumerate() {
-                d.id = i as u32 + 1;
-            }
+            retain_renumber(&mut dets, |d| opts.ground.keeps(d));
         }
     }
     Ok(DetectOutput {
