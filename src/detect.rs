@@ -370,9 +370,12 @@ impl From<CfarResolved> for CfarReport {
 /// Ground size of a pixel in metres at the scene centre (the square root of the area of the
 /// pixel's footprint), when the georeferencing gives it.
 pub fn centre_pixel_size_m(geo: &GeoStatus, width: u32, height: u32) -> Option<f64> {
-    let j = geo
-        .georef()?
-        .ground_jacobian(width as f64 / 2.0, height as f64 / 2.0)?;
+    pixel_size_m(geo.georef()?, width as f64 / 2.0, height as f64 / 2.0)
+}
+
+/// Ground size of the pixel at (x, y) in metres: the square root of its footprint's area.
+fn pixel_size_m(g: &Georef, x: f64, y: f64) -> Option<f64> {
+    let j = g.ground_jacobian(x, y)?;
     let a = (j[0][0] * j[1][1] - j[0][1] * j[1][0]).abs().sqrt();
     (a.is_finite() && a > 0.0).then_some(a)
 }
@@ -520,22 +523,26 @@ fn detect_windows(
 ) -> Result<DetectOutput> {
     let info = src.info();
     let kind = info.kind;
-    // Every pass reads the scene window by window; only a CFAR labelling pass needs a halo
-    // (labelling merges its seams).
-    let mut each = |halo: u32, f: &mut dyn FnMut(&Plane, u32) -> Result<()>| -> Result<()> {
-        for_each_window(src, rows, halo, &mut |w| {
-            let bits = water.as_ref().map(|m| water_plane(m, w.top, w.bottom()));
-            let plane = Plane {
-                width: w.width,
-                height: w.y1 - w.y0,
-                keys: w.core(),
-                ext: w.keys,
-                top: w.y0 - w.top,
-                water: bits.as_deref(),
-            };
-            f(&plane, w.y0)
-        })
-    };
+    // Every pass reads the scene window by window; only the labelling pass needs the water
+    // plane, and a halo with CFAR (labelling merges its seams).
+    let mut each =
+        |labelling: bool, halo: u32, f: &mut dyn FnMut(&Plane, u32) -> Result<()>| -> Result<()> {
+            for_each_window(src, rows, halo, &mut |w| {
+                let bits = water
+                    .as_ref()
+                    .filter(|_| labelling)
+                    .map(|m| water_plane(m, w.top, w.bottom()));
+                let plane = Plane {
+                    width: w.width,
+                    height: w.y1 - w.y0,
+                    keys: w.core(),
+                    ext: w.keys,
+                    top: w.y0 - w.top,
+                    water: bits.as_deref(),
+                };
+                f(&plane, w.y0)
+            })
+        };
 
     let nodata = opts.nodata.or(info.nodata);
     let mut p = Params {
@@ -559,7 +566,7 @@ fn detect_windows(
     );
     let mut range: Option<(u32, u32)> = None;
     if kind == SampleKind::F32 || (kind == SampleKind::U32 && (!fixed || cfar.is_some())) {
-        each(0, &mut |r, _| {
+        each(false, 0, &mut |r, _| {
             if let Some((lo, hi)) = minmax_scene(engine, r, &p, tile)? {
                 range = Some(range.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
             }
@@ -582,7 +589,7 @@ fn detect_windows(
         };
         let hp = bin.params(&p);
         let mut total = vec![0u64; bin.bins as usize];
-        each(0, &mut |r, _| {
+        each(false, 0, &mut |r, _| {
             for (t, c) in total.iter_mut().zip(histogram_scene(engine, r, &hp, tile)?) {
                 *t += c;
             }
@@ -636,16 +643,20 @@ fn detect_windows(
     };
     // Seams are merged as windows arrive; only the last row of tiles' borders is kept.
     let mut seams = SeamMerger::new(scene.tiles_x, opts.connectivity);
-    each(cfar.map_or(0, |c| c.background_radius_px), &mut |r, y0| {
-        if let Some(o) = observe.as_mut() {
-            o(r.keys, r.width, y0, r.height);
-        }
-        let part = label_scene(engine, r, &p, tile)?;
-        let first = scene.tiles.len();
-        let borders = scene.append(part, y0);
-        seams.push(scene.records.len(), &scene.tiles[first..], borders);
-        Ok(())
-    })?;
+    each(
+        true,
+        cfar.map_or(0, |c| c.background_radius_px),
+        &mut |r, y0| {
+            if let Some(o) = observe.as_mut() {
+                o(r.keys, r.width, y0, r.height);
+            }
+            let part = label_scene(engine, r, &p, tile)?;
+            let first = scene.tiles.len();
+            let borders = scene.append(part, y0);
+            seams.push(scene.records.len(), &scene.tiles[first..], borders);
+            Ok(())
+        },
+    )?;
     let roots = seams.finish();
     let mut dets = detections(
         &scene,
@@ -694,10 +705,9 @@ fn detect_windows(
         use rayon::prelude::*;
         let g = geo.georef();
         dets.par_iter_mut().for_each(|d| {
-            d.distance_to_land_m = m.distance_to_land_px(d.x, d.y).and_then(|px| {
-                let j = g?.ground_jacobian(d.x, d.y)?;
-                Some(px * (j[0][0] * j[1][1] - j[0][1] * j[1][0]).abs().sqrt())
-            });
+            d.distance_to_land_m = m
+                .distance_to_land_px(d.x, d.y)
+                .and_then(|px| Some(px * pixel_size_m(g?, d.x, d.y)?));
         });
     }
     if let Some(g) = geo.georef() {
