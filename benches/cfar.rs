@@ -61,7 +61,11 @@ fn cfar(cr: &mut Criterion) {
             ..Default::default()
         };
         for (name, e) in &engines {
-            for (gd, bg) in [(15.0, 41.0), (9.0, 81.0)] {
+            for (gd, bg, censor) in [
+                (15.0, 41.0, None),
+                (9.0, 81.0, None),
+                (15.0, 41.0, Some(3.0)),
+            ] {
                 let o = DetectOptions {
                     threshold: ThresholdMode::None,
                     cfar: Some(CfarOptions {
@@ -69,10 +73,13 @@ fn cfar(cr: &mut Criterion) {
                         guard: Extent::Px(gd),
                         background: Extent::Px(bg),
                         min_ring_fraction: 0.25,
+                        censor_k: censor,
+                        ..Default::default()
                     }),
                     ..Default::default()
                 };
-                let id = format!("{name}/{gd}-{bg}");
+                let c = if censor.is_some() { "-censored" } else { "" };
+                let id = format!("{name}/{gd}-{bg}{c}");
                 g.bench_function(BenchmarkId::new(id, side), |b| {
                     b.iter(|| black_box(detect(*e, &r, &o).unwrap().detections.len()))
                 });

@@ -7,7 +7,6 @@
 //! `summary.json` lists every file with its status and is rewritten (atomically) after each
 //! file, so a run killed at any moment loses nothing and restarts where it stopped.
 
-use crate::detect::DetectOptions;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::read::{open_source, window_rows_for, ReadOptions};
@@ -214,7 +213,7 @@ pub struct BatchOptions {
     pub memory_mb: u64,
     /// Files processed at once (at least 1; see [`jobs_for`]).
     pub jobs: usize,
-    pub detect: DetectOptions,
+    pub detect: crate::cli::DetectPlan,
 }
 
 /// Smallest share of `--memory-mb` a file in flight gets.
@@ -314,12 +313,13 @@ fn run_one(
             let info = src.info();
             rep.megapixels = info.width as f64 * info.height as f64 / 1e6;
             let rows = window_rows_for(info.width, memory_mb);
+            let detect = opts.detect.options_for(input, src.as_mut())?;
             let run = crate::write::run_scene(
                 engine,
                 input,
                 src.as_mut(),
                 Some(rows),
-                &opts.detect,
+                &detect,
                 &crate::write::Outputs {
                     format: opts.format,
                     geometry: opts.geometry,

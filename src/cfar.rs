@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::sample::SampleKind;
 use crate::threshold::Binning;
 use crate::tiling::CFAR_MAX_RADIUS;
+use crate::water::WaterMask;
 use serde::Serialize;
 
 /// A window size: metres on the ground (needs the pixel size) or pixels. The window is the
@@ -42,7 +43,19 @@ pub struct CfarOptions {
     pub background: Extent,
     /// Fewest ring pixels (valid, water) for a decision, as a fraction of the full ring.
     pub min_ring_fraction: f64,
+    /// Censored CFAR: a first pass at this k finds the bright pixels, which (grown by
+    /// `censor_grow_px`) leave the rings of the second pass, so ships next to ships and bright
+    /// clutter do not raise their neighbours' background. `None`: one pass.
+    pub censor_k: Option<f64>,
+    /// Pixels by which the first pass's targets grow (a square window of 2 g + 1) before they
+    /// leave the rings: ships' dim fringes and sidelobes go with them.
+    pub censor_grow_px: u32,
 }
+
+/// Default growth of a censored CFAR's first-pass targets, in pixels.
+pub const DEFAULT_CENSOR_GROW_PX: u32 = 2;
+/// Largest growth (the halo the censoring reads stays within a window's halo).
+pub const MAX_CENSOR_GROW_PX: u32 = 16;
 
 /// Default guard and background windows in pixels (no georeferencing, no preset).
 pub const DEFAULT_GUARD_PX: f64 = 15.0;
@@ -59,6 +72,8 @@ impl Default for CfarOptions {
             guard: Extent::Px(DEFAULT_GUARD_PX),
             background: Extent::Px(DEFAULT_BACKGROUND_PX),
             min_ring_fraction: DEFAULT_MIN_RING_FRACTION,
+            censor_k: None,
+            censor_grow_px: DEFAULT_CENSOR_GROW_PX,
         }
     }
 }
@@ -74,12 +89,22 @@ pub struct CfarResolved {
     pub k256: u32,
     /// Fewest ring pixels for a decision.
     pub min_ring_pixels: u32,
+    /// Censored CFAR: the first pass's k in 1/256, and the growth of its targets in pixels.
+    #[serde(skip)]
+    pub censor_k256: Option<u32>,
+    #[serde(skip)]
+    pub censor_grow_px: u32,
 }
 
 impl CfarResolved {
     /// The k the kernels use (the request rounded to 1/256).
     pub fn k(&self) -> f64 {
         self.k256 as f64 / 256.0
+    }
+
+    /// The first pass's k of a censored CFAR, as the kernels use it.
+    pub fn censor_k(&self) -> Option<f64> {
+        self.censor_k256.map(|k| k as f64 / 256.0)
     }
 }
 
@@ -143,18 +168,84 @@ impl CfarOptions {
                 2 * rb + 1
             )));
         }
+        if let Some(c) = self.censor_k {
+            if !(c.is_finite() && c > 0.0 && c <= MAX_K) {
+                return Err(Error::Invalid(format!(
+                    "--cfar-censor {c}: k must be in (0, {MAX_K}]"
+                )));
+            }
+        }
+        if self.censor_grow_px > MAX_CENSOR_GROW_PX {
+            return Err(Error::Invalid(format!(
+                "--censor-grow-px {}: at most {MAX_CENSOR_GROW_PX}",
+                self.censor_grow_px
+            )));
+        }
         let ring = (2 * rb + 1).pow(2) - (2 * rg + 1).pow(2);
         let min_n = ((ring as f64 * self.min_ring_fraction).ceil() as u32).clamp(1, ring);
+        let k256 = |k: f64| (k * 256.0).round().max(1.0) as u32;
         Ok((
             CfarResolved {
                 guard_radius_px: rg,
                 background_radius_px: rb,
-                k256: (self.k * 256.0).round().max(1.0) as u32,
+                k256: k256(self.k),
                 min_ring_pixels: min_n,
+                censor_k256: self.censor_k.map(k256),
+                censor_grow_px: self.censor_grow_px,
             },
             note,
         ))
     }
+}
+
+/// The ring plane of a censored CFAR's second pass: the pixels of `targets` (the first pass's,
+/// a scene-sized mask) grown by `grow` pixels (square window of 2 grow + 1), taken out of
+/// `water` (all pixels when `None`). Bit operations on whole rows; the same for both backends.
+pub fn censored_rings(
+    targets: &WaterMask,
+    grow: u32,
+    water: Option<&WaterMask>,
+) -> Result<WaterMask> {
+    let (w, h) = (targets.width(), targets.height());
+    let n = targets.words_per_row();
+    // Grow along rows: `grow` one-pixel steps, carrying bits across words.
+    let mut rows = targets.clone();
+    let mut next = vec![0u64; n];
+    let last_bits = if w % 64 == 0 {
+        u64::MAX
+    } else {
+        (1u64 << (w % 64)) - 1
+    };
+    for y in 0..h {
+        let r = rows.row_words_mut(y);
+        for _ in 0..grow {
+            for i in 0..n {
+                let left = if i > 0 { r[i - 1] >> 63 } else { 0 };
+                let right = if i + 1 < n { r[i + 1] << 63 } else { 0 };
+                next[i] = r[i] | r[i] << 1 | left | r[i] >> 1 | right;
+            }
+            next[n - 1] &= last_bits;
+            r.copy_from_slice(&next);
+        }
+    }
+    // Grow along columns and take out of the water.
+    let mut out = match water {
+        Some(m) => m.clone(),
+        None => WaterMask::filled(w, h, true)?,
+    };
+    let mut acc = vec![0u64; n];
+    for y in 0..h {
+        acc.fill(0);
+        for yy in y.saturating_sub(grow)..(y + grow + 1).min(h) {
+            for (a, b) in acc.iter_mut().zip(rows.row_words(yy)) {
+                *a |= b;
+            }
+        }
+        for (o, a) in out.row_words_mut(y).iter_mut().zip(&acc) {
+            *o &= !a;
+        }
+    }
+    Ok(out)
 }
 
 /// k of the two-parameter CFAR for a false-alarm probability `pfa` under a Gaussian clutter
@@ -252,12 +343,52 @@ mod tests {
     }
 
     #[test]
+    fn censored_rings_grow_the_targets_and_take_them_out_of_the_water() {
+        // Widths around the 64-bit word boundaries; targets at the edges and inside.
+        for (w, h) in [(1u32, 1u32), (63, 5), (64, 7), (65, 3), (130, 9)] {
+            let target = |x: u32, y: u32| (x * 7 + y * 13) % 29 == 0 || x == w - 1 || x == 63;
+            let water = |x: u32, y: u32| (x + y) % 11 != 0;
+            let t = WaterMask::from_fn(w, h, target).unwrap();
+            let wm = WaterMask::from_fn(w, h, water).unwrap();
+            for g in [0u32, 1, 2, 5] {
+                let near = |x: u32, y: u32| {
+                    (y.saturating_sub(g)..(y + g + 1).min(h)).any(|yy| {
+                        (x.saturating_sub(g)..(x + g + 1).min(w)).any(|xx| target(xx, yy))
+                    })
+                };
+                let with = censored_rings(&t, g, Some(&wm)).unwrap();
+                let all = censored_rings(&t, g, None).unwrap();
+                for y in 0..h {
+                    for x in 0..w {
+                        let n = near(x, y);
+                        assert_eq!(
+                            with.is_water(x, y),
+                            water(x, y) && !n,
+                            "{w}x{h} g{g} ({x},{y})"
+                        );
+                        assert_eq!(all.is_water(x, y), !n, "{w}x{h} g{g} ({x},{y})");
+                    }
+                }
+                // Bits past the width stay 0.
+                let k = (w as usize).div_ceil(64) - 1;
+                let rest = w as usize - 64 * k;
+                if rest < 64 {
+                    for y in 0..h {
+                        assert_eq!(all.row_words(y)[k] >> rest, 0);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn windows_resolve() {
         let o = CfarOptions {
             k: 3.0,
             guard: Extent::M(150.0),
             background: Extent::M(500.0),
             min_ring_fraction: 0.5,
+            ..Default::default()
         };
         let (r, note) = o.resolve(Some(10.0)).unwrap();
         assert_eq!((r.guard_radius_px, r.background_radius_px), (7, 25));

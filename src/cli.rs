@@ -3,6 +3,7 @@
 use crate::detect::{DetectOptions, ThresholdMode, DEFAULT_SIGMAS, DEFAULT_TILE_SIZE};
 use crate::engine::{cpu::CpuEngine, gpu::GpuEngine, Engine};
 use crate::error::{Error, Result};
+use crate::preset::Preset;
 use crate::read::{
     open_source, window_rows_for, ReadOptions, DEFAULT_MAX_PIXELS, DEFAULT_MEMORY_MB,
 };
@@ -39,12 +40,17 @@ pub enum Command {
     Eval(EvalArgs),
 }
 
+/// `--preset`: a bundle of defaults, chosen per input (`auto`) or not at all (`none`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Preset {
+pub enum PresetChoice {
+    /// Per input: by its name, sample type and speckle (src/preset.rs).
+    Auto,
     /// SAR intensity or amplitude: ships brighter than the sea clutter around them.
     Sar,
     /// One near-infrared optical band (Sentinel-2 B08): ships bright on dark water, land masked.
     Optical,
+    /// No preset: the plain defaults (threshold at mean + 5 sigma).
+    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -282,6 +288,14 @@ pub struct DetectFlags {
     /// (fewer: no decision, not a target).
     #[arg(long, value_name = "FRACTION", default_value_t = crate::cfar::DEFAULT_MIN_RING_FRACTION)]
     pub cfar_min_ring: f64,
+    /// Censored CFAR: a first CFAR pass at K marks the bright pixels, and they (grown by
+    /// --censor-grow-px) stay out of the rings of the second pass, so ships beside ships and
+    /// bright clutter do not hide their neighbours. 0: one pass (the default without a preset).
+    #[arg(long, value_name = "K")]
+    pub cfar_censor: Option<f64>,
+    /// Censored CFAR: pixels by which the first pass's targets grow before they leave the rings.
+    #[arg(long, value_name = "PX", default_value_t = crate::cfar::DEFAULT_CENSOR_GROW_PX)]
+    pub censor_grow_px: u32,
     /// Water mask: a raster on the scene grid, nonzero = water. Land is never a target and
     /// stays out of CFAR rings; detections get distance_to_land_m.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["land", "ndwi", "water"])]
@@ -308,11 +322,14 @@ pub struct DetectFlags {
     #[arg(long)]
     pub drop_edge_lines: bool,
     /// A bundle of defaults chosen on ../shared/data (docs/QUALITY.md); flags given explicitly
-    /// win. `sar`: CFAR k 3, guard 21 px, background 201 px, 20-1000 px objects, edge lines
-    /// dropped, score >= 0.9. `optical` (one near-infrared band): CFAR k 5, guard 9 px,
-    /// background 41 px, the automatic water mask, objects >= 3 px, score >= 0.5.
+    /// win. `sar`: censored CFAR k 3.5 (first pass k 3), guard 21 px, background 151 px,
+    /// 20-3000 px objects, edge lines dropped, score >= 0.9. `optical` (one near-infrared
+    /// band): CFAR k 5, guard 9 px, background 41 px, the automatic water mask, objects >= 3
+    /// px, score >= 0.5. `auto` (the default when no --threshold, --otsu, --sigma, --cfar or
+    /// --pfa is given) picks one per input: by its name (B08, s1a, grd, vv, ...), 8-bit images
+    /// as SAR, else by the speckle of its darkest blocks.
     #[arg(long, value_enum)]
-    pub preset: Option<Preset>,
+    pub preset: Option<PresetChoice>,
     /// Pixel connectivity of objects.
     #[arg(long, default_value = "8", value_parser = ["4", "8"])]
     pub connectivity: String,
@@ -366,12 +383,12 @@ impl DetectFlags {
     }
 
     /// The CFAR asked for (`--cfar` or `--pfa`), if any.
-    pub fn cfar_options(&self) -> Result<Option<crate::cfar::CfarOptions>> {
+    pub fn cfar_options(&self, preset: Option<Preset>) -> Result<Option<crate::cfar::CfarOptions>> {
         use crate::cfar::{CfarOptions, Extent, DEFAULT_BACKGROUND_PX, DEFAULT_GUARD_PX};
-        let (pk, pg, pb) = match self.preset {
-            Some(Preset::Sar) => (Some(3.0), 21.0, 201.0),
-            Some(Preset::Optical) => (Some(5.0), 9.0, 41.0),
-            None => (None, DEFAULT_GUARD_PX, DEFAULT_BACKGROUND_PX),
+        let (pk, pg, pb, pc) = match preset {
+            Some(Preset::Sar) => (Some(3.5), 21.0, 151.0, Some(3.0)),
+            Some(Preset::Optical) => (Some(5.0), 9.0, 41.0, None),
+            None => (None, DEFAULT_GUARD_PX, DEFAULT_BACKGROUND_PX, None),
         };
         let k = match (self.cfar, self.pfa, pk) {
             (Some(k), _, _) => k,
@@ -400,18 +417,23 @@ impl DetectFlags {
             guard: ext(self.guard_m, self.guard_px, pg),
             background: ext(self.background_m, self.background_px, pb),
             min_ring_fraction: self.cfar_min_ring,
+            censor_k: match self.cfar_censor.or(pc) {
+                Some(0.0) => None,
+                c => c,
+            },
+            censor_grow_px: self.censor_grow_px,
         }))
     }
 
     /// The water mask asked for, if any.
-    pub fn water_spec(&self) -> Result<Option<crate::detect::WaterSpec>> {
+    pub fn water_spec(&self, preset: Option<Preset>) -> Result<Option<crate::detect::WaterSpec>> {
         use crate::detect::{WaterSource, WaterSpec};
         let source = match (&self.mask, &self.land, &self.ndwi, self.water) {
             (Some(p), _, _, _) => WaterSource::Mask(p.clone()),
             (_, Some(p), _, _) => WaterSource::Land(p.clone()),
             (_, _, Some(s), _) => WaterSource::NdwiSpec(s.clone()),
             (_, _, _, Some(WaterChoice::Auto)) => WaterSource::AutoNir,
-            _ if self.preset == Some(Preset::Optical) => WaterSource::AutoNir,
+            _ if preset == Some(Preset::Optical) => WaterSource::AutoNir,
             _ => {
                 if self.shore_buffer_m.is_some() {
                     return Err(Error::Invalid(
@@ -428,9 +450,44 @@ impl DetectFlags {
         }))
     }
 
-    pub fn detect_options(&self) -> Result<DetectOptions> {
-        let cfar = self.cfar_options()?;
-        let water = self.water_spec()?;
+    /// A detection method is given by flags (then no preset applies unless asked for).
+    pub fn method_given(&self) -> bool {
+        self.threshold.is_some()
+            || self.otsu
+            || self.sigma.is_some()
+            || self.cfar.is_some()
+            || self.pfa.is_some()
+    }
+
+    /// The preset when it does not depend on the input: `Some(p)` (a preset or none), or
+    /// `None` when each input chooses (`auto`, the default without a method flag).
+    pub fn fixed_preset(&self) -> Option<Option<Preset>> {
+        match self.preset {
+            Some(PresetChoice::Sar) => Some(Some(Preset::Sar)),
+            Some(PresetChoice::Optical) => Some(Some(Preset::Optical)),
+            Some(PresetChoice::None) => Some(None),
+            Some(PresetChoice::Auto) => None,
+            None if self.method_given() => Some(None),
+            None => None,
+        }
+    }
+
+    /// The options when they do not depend on the input ([`DetectFlags::fixed_preset`]), or
+    /// those of each preset for [`DetectFlags::options_for`] to pick from.
+    pub fn detect_plan(&self) -> Result<DetectPlan> {
+        Ok(match self.fixed_preset() {
+            Some(p) => DetectPlan::Fixed(Box::new(self.detect_options(p)?)),
+            None => DetectPlan::Auto {
+                sar: Box::new(self.detect_options(Some(Preset::Sar))?),
+                optical: Box::new(self.detect_options(Some(Preset::Optical))?),
+            },
+        })
+    }
+
+    /// The options with preset `preset` (flags given explicitly win over its values).
+    pub fn detect_options(&self, preset: Option<Preset>) -> Result<DetectOptions> {
+        let cfar = self.cfar_options(preset)?;
+        let water = self.water_spec(preset)?;
         Ok(DetectOptions {
             threshold: match (self.threshold, self.otsu, self.sigma) {
                 (Some(v), _, _) => ThresholdMode::Fixed(v),
@@ -446,14 +503,14 @@ impl DetectFlags {
                 Connectivity::Eight
             },
             tile_size: self.tile_size,
-            min_area: self.min_area.unwrap_or(match self.preset {
+            min_area: self.min_area.unwrap_or(match preset {
                 Some(Preset::Sar) => 20,
                 Some(Preset::Optical) => 3,
                 None => 1,
             }),
             max_area: self
                 .max_area
-                .or((self.preset == Some(Preset::Sar)).then_some(1000))
+                .or((preset == Some(Preset::Sar)).then_some(3000))
                 .unwrap_or(u64::MAX),
             ground: crate::detect::GroundFilter {
                 min_length_m: self.min_length_m,
@@ -466,13 +523,51 @@ impl DetectFlags {
             cfar,
             water,
             confidence: true,
-            min_score: self.min_score.or(match self.preset {
+            min_score: self.min_score.or(match preset {
                 Some(Preset::Sar) => Some(0.9),
                 Some(Preset::Optical) => Some(0.5),
                 None => None,
             }),
-            drop_edge_lines: self.drop_edge_lines || self.preset == Some(Preset::Sar),
+            drop_edge_lines: self.drop_edge_lines || preset == Some(Preset::Sar),
+            preset: preset.map(|p| crate::preset::Choice {
+                preset: p,
+                by: "--preset",
+                sea_cv: None,
+            }),
         })
+    }
+}
+
+/// The detection options of a run: the same for every input, or a preset per input.
+#[derive(Debug, Clone)]
+pub enum DetectPlan {
+    Fixed(Box<DetectOptions>),
+    Auto {
+        sar: Box<DetectOptions>,
+        optical: Box<DetectOptions>,
+    },
+}
+
+impl DetectPlan {
+    /// The options for the input at `path`, read through `src` when the preset is chosen from
+    /// its pixels.
+    pub fn options_for(
+        &self,
+        path: &std::path::Path,
+        src: &mut dyn crate::read::window::RasterSource,
+    ) -> Result<DetectOptions> {
+        match self {
+            DetectPlan::Fixed(o) => Ok((**o).clone()),
+            DetectPlan::Auto { sar, optical } => {
+                let c = crate::preset::choose(path, src, sar.nodata)?;
+                let mut o = match c.preset {
+                    Preset::Sar => (**sar).clone(),
+                    Preset::Optical => (**optical).clone(),
+                };
+                o.preset = Some(c);
+                Ok(o)
+            }
+        }
     }
 }
 
@@ -526,12 +621,13 @@ fn run_detect(a: &DetectArgs) -> Result<()> {
     let mut src = open_source(&a.input, &f.read_options())?;
     let width = src.info().width;
     let engine = open_engine(f.backend, f.adapter.as_deref())?;
+    let detect = f.detect_plan()?.options_for(&a.input, src.as_mut())?;
     let scene = crate::write::run_scene(
         engine.as_ref(),
         &a.input,
         src.as_mut(),
         Some(window_rows_for(width, f.memory_mb)),
-        &f.detect_options()?,
+        &detect,
         &crate::write::Outputs {
             format,
             geometry: a.geometry,
@@ -583,7 +679,7 @@ fn run_batch(a: &BatchArgs) -> Result<bool> {
         read: f.read_options(),
         memory_mb: f.memory_mb,
         jobs: crate::batch::jobs_for(a.jobs.map(|j| j as usize), inputs.len(), f.memory_mb),
-        detect: f.detect_options()?,
+        detect: f.detect_plan()?,
     };
     eprintln!(
         "vesselscan: {} files, {} at a time, {} MiB each",

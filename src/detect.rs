@@ -1,11 +1,12 @@
 //! The whole detection pipeline on one raster, for either backend:
 //! threshold choice -> mask + label + measure per tile (the engine) -> merge seams -> detections.
 
-use crate::cfar::{level_params, CfarOptions, CfarResolved};
+use crate::cfar::{censored_rings, level_params, CfarOptions, CfarResolved};
 use crate::confidence::{BackgroundFrame, Backgrounds};
 use crate::detections::{detections, Detection};
 use crate::engine::{
-    effective_tile_size, histogram_scene, label_scene, minmax_scene, Engine, Plane, SceneLabels,
+    cfar_mask_scene, effective_tile_size, histogram_scene, label_scene, minmax_scene, Engine,
+    Plane, SceneLabels,
 };
 use crate::error::{Error, Result};
 use crate::geo::{GeoStatus, Georef};
@@ -17,6 +18,7 @@ use crate::threshold::{binning, mean_std, otsu_key, Binning};
 use crate::tiling::{
     Connectivity, Params, FLAG_CFAR, FLAG_NAN, FLAG_NODATA, FLAG_NONE, FLAG_WATER,
 };
+use crate::water::WaterMask;
 use serde::Serialize;
 
 /// Default tile side: the largest square tile that fits WebGPU's default limits.
@@ -44,6 +46,8 @@ pub const DEFAULT_SIGMAS: f64 = 5.0;
 
 #[derive(Debug, Clone)]
 pub struct DetectOptions {
+    /// The preset these options came from, and how it was chosen (reported only).
+    pub preset: Option<crate::preset::Choice>,
     pub threshold: ThresholdMode,
     /// Nodata value; overrides the file's. Never a target.
     pub nodata: Option<f64>,
@@ -277,6 +281,7 @@ impl GroundFilter {
 impl Default for DetectOptions {
     fn default() -> Self {
         DetectOptions {
+            preset: None,
             threshold: ThresholdMode::MeanStd(DEFAULT_SIGMAS),
             nodata: None,
             connectivity: Connectivity::Eight,
@@ -299,6 +304,9 @@ impl Default for DetectOptions {
 /// change the result).
 #[derive(Debug, Clone, Serialize)]
 pub struct ParamsReport {
+    /// The preset the options came from, and how it was chosen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preset: Option<crate::preset::Choice>,
     /// "fixed", "otsu" or "mean_std".
     pub threshold_method: &'static str,
     /// Target when value >= threshold (None: no pixel could be a target).
@@ -354,6 +362,11 @@ pub struct CfarReport {
     pub guard_px: u32,
     pub background_px: u32,
     pub min_ring_pixels: u32,
+    /// Censored CFAR: the first pass's k, and the growth of its targets in pixels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub censor_k: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub censor_grow_px: Option<u32>,
 }
 
 impl From<CfarResolved> for CfarReport {
@@ -363,6 +376,8 @@ impl From<CfarResolved> for CfarReport {
             guard_px: 2 * c.guard_radius_px + 1,
             background_px: 2 * c.background_radius_px + 1,
             min_ring_pixels: c.min_ring_pixels,
+            censor_k: c.censor_k(),
+            censor_grow_px: c.censor_k().map(|_| c.censor_grow_px),
         }
     }
 }
@@ -523,26 +538,26 @@ fn detect_windows(
 ) -> Result<DetectOutput> {
     let info = src.info();
     let kind = info.kind;
-    // Every pass reads the scene window by window; only the labelling pass needs the water
-    // plane, and a halo with CFAR (labelling merges its seams).
-    let mut each =
-        |labelling: bool, halo: u32, f: &mut dyn FnMut(&Plane, u32) -> Result<()>| -> Result<()> {
-            for_each_window(src, rows, halo, &mut |w| {
-                let bits = water
-                    .as_ref()
-                    .filter(|_| labelling)
-                    .map(|m| water_plane(m, w.top, w.bottom()));
-                let plane = Plane {
-                    width: w.width,
-                    height: w.y1 - w.y0,
-                    keys: w.core(),
-                    ext: w.keys,
-                    top: w.y0 - w.top,
-                    water: bits.as_deref(),
-                };
-                f(&plane, w.y0)
-            })
-        };
+    // Every pass reads the scene window by window; only the CFAR and labelling passes need the
+    // planes (water, and the rings of a censored CFAR), and a halo with CFAR (labelling merges
+    // its seams).
+    type Planes<'m> = (Option<&'m WaterMask>, Option<&'m WaterMask>);
+    let mut each = |(wm, rm): Planes, halo: u32, f: &mut dyn FnMut(&Plane, u32) -> Result<()>| {
+        for_each_window(src, rows, halo, &mut |w| {
+            let bits = wm.map(|m| water_plane(m, w.top, w.bottom()));
+            let ring_bits = rm.map(|m| water_plane(m, w.top, w.bottom()));
+            let plane = Plane {
+                width: w.width,
+                height: w.y1 - w.y0,
+                keys: w.core(),
+                ext: w.keys,
+                top: w.y0 - w.top,
+                water: bits.as_deref(),
+                stats: ring_bits.as_deref(),
+            };
+            f(&plane, w.y0)
+        })
+    };
 
     let nodata = opts.nodata.or(info.nodata);
     let mut p = Params {
@@ -566,7 +581,7 @@ fn detect_windows(
     );
     let mut range: Option<(u32, u32)> = None;
     if kind == SampleKind::F32 || (kind == SampleKind::U32 && (!fixed || cfar.is_some())) {
-        each(false, 0, &mut |r, _| {
+        each((None, None), 0, &mut |r, _| {
             if let Some((lo, hi)) = minmax_scene(engine, r, &p, tile)? {
                 range = Some(range.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
             }
@@ -589,7 +604,7 @@ fn detect_windows(
         };
         let hp = bin.params(&p);
         let mut total = vec![0u64; bin.bins as usize];
-        each(false, 0, &mut |r, _| {
+        each((None, None), 0, &mut |r, _| {
             for (t, c) in total.iter_mut().zip(histogram_scene(engine, r, &hp, tile)?) {
                 *t += c;
             }
@@ -637,6 +652,34 @@ fn detect_windows(
         p.cfar_k256 = c.k256;
         p.cfar_min_n = c.min_ring_pixels;
     }
+    // A censored CFAR: a first pass marks the bright pixels; grown, they leave the rings of the
+    // second. Without a water mask, every pixel may be a target (a plane of ones).
+    let mut rings: Option<WaterMask> = None;
+    let mut all_water: Option<WaterMask> = None;
+    if let Some((c, k1)) = cfar.and_then(|c| Some((c, c.censor_k256?))) {
+        let mut p1 = p;
+        p1.cfar_k256 = k1;
+        let mut targets = WaterMask::filled(info.width.max(1), info.height.max(1), false)?;
+        each(
+            (water.as_deref(), None),
+            c.background_radius_px,
+            &mut |r, y0| cfar_mask_scene(engine, r, &p1, tile, y0, &mut targets),
+        )?;
+        rings = Some(censored_rings(
+            &targets,
+            c.censor_grow_px,
+            water.as_deref(),
+        )?);
+        if water.is_none() {
+            p.flags |= FLAG_WATER;
+            all_water = Some(WaterMask::filled(
+                info.width.max(1),
+                info.height.max(1),
+                true,
+            )?);
+        }
+    }
+    let targets_plane = water.as_deref().or(all_water.as_ref());
     let mut scene = SceneLabels {
         tiles_x: info.width.div_ceil(tile),
         ..Default::default()
@@ -644,7 +687,7 @@ fn detect_windows(
     // Seams are merged as windows arrive; only the last row of tiles' borders is kept.
     let mut seams = SeamMerger::new(scene.tiles_x, opts.connectivity);
     each(
-        true,
+        (targets_plane, rings.as_ref()),
         cfar.map_or(0, |c| c.background_radius_px),
         &mut |r, y0| {
             if let Some(o) = observe.as_mut() {
@@ -680,8 +723,10 @@ fn detect_windows(
         let nd = (p.flags & FLAG_NODATA != 0).then_some(p.nodata_key);
         let mut bg = Backgrounds::new(&dets, kind, nd, (info.width, info.height), frame);
         let w = info.width as usize;
+        // Other targets stay out of the backgrounds too, when a censored CFAR found them.
+        let bg_plane = rings.as_ref().or(water.as_deref());
         for (a, b) in bg.row_spans(rows) {
-            let bits = water.as_ref().map(|m| water_plane(m, a, b));
+            let bits = bg_plane.map(|m| water_plane(m, a, b));
             if let Some(all) = src.in_memory() {
                 bg.feed(&all[a as usize * w..b as usize * w], a, bits.as_deref());
             } else {
@@ -719,6 +764,7 @@ fn detect_windows(
     }
     Ok(DetectOutput {
         params: ParamsReport {
+            preset: opts.preset,
             threshold_method: method,
             threshold,
             connectivity: opts.connectivity,

@@ -19,6 +19,7 @@ pub mod error;
 pub mod eval;
 pub mod geo;
 pub mod gpu;
+pub mod preset;
 pub mod read;
 pub mod sample;
 pub mod seams;

@@ -22,6 +22,8 @@ struct Cfar {
     rb: u32,
     k: f64,
     min_frac: f64,
+    /// Censored CFAR: the first pass's k and the growth of its targets.
+    censor: Option<(f64, u32)>,
 }
 
 impl Cfar {
@@ -31,10 +33,15 @@ impl Cfar {
             guard: Extent::Px((2 * self.rg + 1) as f64),
             background: Extent::Px((2 * self.rb + 1) as f64),
             min_ring_fraction: self.min_frac,
+            censor_k: self.censor.map(|c| c.0),
+            censor_grow_px: self.censor.map_or(0, |c| c.1),
         }
     }
     fn k256(&self) -> u128 {
         (self.k * 256.0).round() as u128
+    }
+    fn censor_k256(&self) -> Option<u128> {
+        self.censor.map(|(k, _)| (k * 256.0).round() as u128)
     }
     fn min_n(&self) -> u128 {
         let ring = (2 * self.rb + 1).pow(2) - (2 * self.rg + 1).pow(2);
@@ -110,10 +117,26 @@ fn brute_water(
     x: u32,
     y: u32,
 ) -> bool {
+    brute_planes(r, nodata, c, c.k256(), lv, water, water, x, y)
+}
+
+/// The test at `k256`: pixels where `target(x, y)` may be targets, pixels where `ring(x, y)`
+/// enter the rings (both also valid).
+#[allow(clippy::too_many_arguments)]
+fn brute_planes(
+    r: &Raster,
+    nodata: Option<u32>,
+    c: Cfar,
+    k256: u128,
+    lv: &impl Fn(u32) -> u32,
+    target: &dyn Fn(u32, u32) -> bool,
+    ring: &dyn Fn(u32, u32) -> bool,
+    x: u32,
+    y: u32,
+) -> bool {
     let ok = |k: u32| Some(k) != nodata && !(r.kind == SampleKind::F32 && k == NAN_KEY);
-    let valid = |k: u32, x: u32, y: u32| ok(k) && water(x, y);
     let key = r.keys[(y * r.width + x) as usize];
-    if !valid(key, x, y) {
+    if !(ok(key) && target(x, y)) {
         return false;
     }
     let (rg, rb) = (c.rg as i64, c.rb as i64);
@@ -127,7 +150,7 @@ fn brute_water(
                 continue;
             }
             let k = r.keys[(yy as u32 * r.width + xx as u32) as usize];
-            if valid(k, xx as u32, yy as u32) {
+            if ok(k) && ring(xx as u32, yy as u32) {
                 let v = lv(k) as u128;
                 n += 1;
                 s += v;
@@ -143,12 +166,53 @@ fn brute_water(
         return false;
     }
     let l = xn - s;
-    l * l * 65536 > c.k256() * c.k256() * (n * q - s * s)
+    l * l * 65536 > k256 * k256 * (n * q - s * s)
+}
+
+/// The targets of `c` (censored or not) with water where `water(x, y)`, by brute force: a
+/// censored CFAR's first pass at its own k, its targets grown by a square of 2 g + 1 and left
+/// out of the second pass's rings.
+fn brute_scene(
+    r: &Raster,
+    nodata: Option<u32>,
+    c: Cfar,
+    water: &dyn Fn(u32, u32) -> bool,
+) -> Vec<bool> {
+    let lv = levels(r, nodata);
+    let (w, h) = (r.width, r.height);
+    let grown: Vec<bool> = match c.censor {
+        None => vec![false; (w * h) as usize],
+        Some((_, g)) => {
+            let k1 = c.censor_k256().unwrap();
+            let first: Vec<bool> = (0..w * h)
+                .map(|i| brute_planes(r, nodata, c, k1, &lv, water, water, i % w, i / w))
+                .collect();
+            (0..w * h)
+                .map(|i| {
+                    let (x, y) = ((i % w) as i64, (i / w) as i64);
+                    let g = g as i64;
+                    (y - g..=y + g).any(|yy| {
+                        (x - g..=x + g).any(|xx| {
+                            xx >= 0
+                                && yy >= 0
+                                && xx < w as i64
+                                && yy < h as i64
+                                && first[(yy * w as i64 + xx) as usize]
+                        })
+                    })
+                })
+                .collect()
+        }
+    };
+    let ring = |x: u32, y: u32| water(x, y) && !grown[(y * w + x) as usize];
+    (0..w * h)
+        .map(|i| brute_planes(r, nodata, c, c.k256(), &lv, water, &ring, i % w, i / w))
+        .collect()
 }
 
 fn want(r: &Raster, nodata: Option<u32>, c: Cfar, conn: Connectivity) -> Vec<Detection> {
-    let lv = levels(r, nodata);
-    oracle_of(r, conn, nodata, |x, y| brute(r, nodata, c, &lv, x, y))
+    let t = brute_scene(r, nodata, c, &|_, _| true);
+    oracle_of(r, conn, nodata, |x, y| t[(y * r.width + x) as usize])
 }
 
 /// A source that is not in memory, so windows go through the read-ahead thread.
@@ -197,6 +261,7 @@ const C: Cfar = Cfar {
     rb: 4,
     k: 3.0,
     min_frac: 0.25,
+    censor: None,
 };
 
 /// A sea of speckle-like values with bright objects, one crossing every seam of small tiles.
@@ -227,6 +292,58 @@ fn bright_objects_on_a_sea_every_tile_size_and_window_height() {
 }
 
 #[test]
+fn censored_cfar_every_tile_size_and_window_height() {
+    let (w, h) = (61u32, 47u32);
+    let r = raster_u16(w, h, sea(w, h, 7));
+    let tiles = [1u32, 2, 3, 5, 8, 16, 31, 64, 4096];
+    for (k1, g) in [(3.0, 2u32), (1.5, 0), (2.0, 5)] {
+        let c = Cfar {
+            censor: Some((k1, g)),
+            ..C
+        };
+        check(&r, None, None, c, Eight, &tiles, &[1, 3, 10, 47]);
+        check(&r, Some(150.0), Some(150), c, Four, &[1, 7, 61], &[5]);
+    }
+}
+
+#[test]
+fn censoring_finds_ships_at_anchor_that_one_pass_misses() {
+    // An anchorage: bright 2x2 ships every 5 pixels in rows and columns, over speckle. Each
+    // ship's ring holds its neighbours, whose brightness inflates the ring's std; left out of
+    // the rings (censored), the sea alone is the background.
+    let (w, h) = (40u32, 40u32);
+    let mut px = sea(w, h, 3);
+    for (i, p) in px.iter_mut().enumerate() {
+        let (x, y) = (i as u32 % w, i as u32 / w);
+        *p = if x % 5 < 2 && y % 5 < 2 && x > 8 && y > 8 && x < 31 && y < 31 {
+            600
+        } else {
+            100 + *p % 100
+        };
+    }
+    let r = raster_u16(w, h, px);
+    let one = Cfar { k: 5.0, ..C };
+    let two = Cfar {
+        censor: Some((1.5, 0)),
+        ..one
+    };
+    let (a, b) = (want(&r, None, one, Eight), want(&r, None, two, Eight));
+    assert!(
+        b.len() > a.len() + 5,
+        "one pass {}, censored {}",
+        a.len(),
+        b.len()
+    );
+    for c in [one, two] {
+        let o = options(c, Eight, 16, None);
+        assert_eq!(run_cpu(&r, &o), want(&r, None, c, Eight), "{c:?}");
+        if let Some(g) = run_gpu(&r, &o) {
+            assert_eq!(g, want(&r, None, c, Eight), "gpu {c:?}");
+        }
+    }
+}
+
+#[test]
 fn a_flat_scene_has_no_target_and_a_lone_bright_pixel_is_one() {
     // Zero ring variance: a pixel above the mean is a target, at the mean it is not.
     let mut px = vec![50u16; 25 * 25];
@@ -249,6 +366,7 @@ fn a_pixel_exactly_at_k_sigma_is_not_a_target_and_just_above_is() {
         rb: 4,
         k: 2.0,
         min_frac: 0.0,
+        censor: None,
     };
     for (centre, hit) in [(130u16, false), (131, true)] {
         let mut px = vec![0u16; 81];
@@ -374,6 +492,7 @@ fn the_integer_test_is_the_floating_point_definition() {
         rb: 6,
         k: 2.5,
         min_frac: 0.0,
+        censor: None,
     };
     let mut hits = 0;
     for y in 0..h {
@@ -459,8 +578,9 @@ proptest! {
         tile in prop::sample::select(vec![1u32, 2, 3, 5, 8, 13, 32, 100]),
         rows in 1u32..20,
         four in any::<bool>(),
+        censor in prop::option::of((prop::sample::select(vec![0.5f64, 1.0, 2.0]), 0u32..4)),
     ) {
-        let c = Cfar { rg, rb: rg + extra, k, min_frac };
+        let c = Cfar { rg, rb: rg + extra, k, min_frac, censor };
         let conn = if four { Four } else { Eight };
         check(
             &r,
@@ -484,7 +604,6 @@ fn land_is_never_a_target_and_stays_out_of_the_rings() {
     // Land: a bright coast on the left with a jagged edge, and an island.
     let land = |x: u32, y: u32| x < 12 + (y * 7) % 5 || (x.abs_diff(50) < 4 && y.abs_diff(30) < 6);
     let mask = Arc::new(WaterMask::from_fn(w, h, |x, y| !land(x, y)).unwrap());
-    let lv = levels(&r, None);
     for (c, conn) in [
         (C, Eight),
         (
@@ -493,14 +612,22 @@ fn land_is_never_a_target_and_stays_out_of_the_rings() {
                 rb: 9,
                 k: 2.0,
                 min_frac: 0.5,
+                censor: None,
             },
             Four,
         ),
+        (
+            Cfar {
+                censor: Some((2.0, 2)),
+                ..C
+            },
+            Eight,
+        ),
     ] {
-        let want = oracle_of(&r, conn, None, |x, y| {
-            brute_water(&r, None, c, &lv, &|x, y| !land(x, y), x, y)
-        });
-        let plain = oracle_of(&r, conn, None, |x, y| brute(&r, None, c, &lv, x, y));
+        let t = brute_scene(&r, None, c, &|x, y| !land(x, y));
+        let want = oracle_of(&r, conn, None, |x, y| t[(y * w + x) as usize]);
+        let t = brute_scene(&r, None, c, &|_, _| true);
+        let plain = oracle_of(&r, conn, None, |x, y| t[(y * w + x) as usize]);
         assert_ne!(want, plain, "the mask must matter here");
         for tile in [1u32, 4, 9, 64] {
             let mut o = options(c, conn, tile, None);
@@ -574,19 +701,36 @@ fn land_is_never_a_target_and_stays_out_of_the_rings() {
 #[test]
 fn the_fused_cpu_path_equals_the_twins_of_the_kernels() {
     use vesselscan::cpu::{cfar::cfar, cfar::cfar_fused, cfar_rows::cfar_rows};
+    use vesselscan::engine::{pack, pack_bits, Plane};
     use vesselscan::tiling::{
         batches, tile_grid, BatchLimits, Halo, Params, CFAR_ROW_WORDS, FLAG_CFAR, FLAG_NODATA,
+        FLAG_WATER,
     };
     let (w, h) = (53u32, 41u32);
     let r = raster_u16(w, h, sea(w, h, 9));
-    for (rg, rb, k256, tile, nodata) in [
-        (1u32, 4u32, 768u32, 16u32, false),
-        (0, 1, 100, 7, true),
-        (3, 20, 1280, 53, false),
-        (2, 9, 256, 1, true),
+    // Planes for the censored case: water (where targets may be) and the ring pixels (water
+    // minus some censored pixels), as bits over the scene.
+    let bits = |f: &dyn Fn(u32) -> bool| {
+        let mut b = vec![0u32; (w * h).div_ceil(32) as usize];
+        for i in (0..w * h).filter(|&i| f(i)) {
+            b[(i / 32) as usize] |= 1 << (i % 32);
+        }
+        b
+    };
+    let water = bits(&|i| (i * 2654435761u32) >> 28 != 0);
+    let ring = bits(&|i| (i * 2654435761u32) >> 28 != 0 && (i * 40503u32) >> 29 != 0);
+    for (rg, rb, k256, tile, nodata, planes) in [
+        (1u32, 4u32, 768u32, 16u32, false, false),
+        (0, 1, 100, 7, true, false),
+        (3, 20, 1280, 53, false, false),
+        (2, 9, 256, 1, true, false),
+        (1, 4, 768, 16, false, true),
+        (2, 9, 256, 5, true, true),
     ] {
         let p = Params {
-            flags: FLAG_CFAR | if nodata { FLAG_NODATA } else { 0 },
+            flags: FLAG_CFAR
+                | if nodata { FLAG_NODATA } else { 0 }
+                | if planes { FLAG_WATER } else { 0 },
             nodata_key: 150,
             connectivity: 8,
             cfar_rg: rg,
@@ -601,6 +745,11 @@ fn the_fused_cpu_path_equals_the_twins_of_the_kernels() {
             rows: h,
             top: 0,
         };
+        let mut plane = Plane::of(&r);
+        if planes {
+            plane.water = Some(&water);
+            plane.stats = Some(&ring);
+        }
         let grid = tile_grid(w, h, tile);
         for b in batches(
             &grid,
@@ -608,14 +757,25 @@ fn the_fused_cpu_path_equals_the_twins_of_the_kernels() {
             &BatchLimits::default(),
             Some(&halo),
         ) {
-            let (samples, _) = vesselscan::engine::pack(&vesselscan::engine::Plane::of(&r), &b);
+            let (samples, wb) = pack(&plane, &b);
+            let rb_bits = plane.stats.map_or(Vec::new(), |s| pack_bits(&plane, &b, s));
             let mut rowsums = vec![0u32; (b.rowsums * CFAR_ROW_WORDS) as usize];
             let mut twins = vec![0u32; b.blocks as usize];
             let mut fused = vec![1u32; b.blocks as usize];
-            cfar_rows(&p, &b.tiles, &samples, &b.cfar, &[], &mut rowsums);
-            cfar(&p, &b.tiles, &samples, &mut twins, &b.cfar, &[], &rowsums);
-            cfar_fused(&p, &b.tiles, &samples, &mut fused, &b.cfar, &[]);
-            assert_eq!(twins, fused, "rg {rg} rb {rb} tile {tile}");
+            // The kernels: cfar_rows reads the ring plane, cfar the water plane.
+            let rows_plane = if planes { &rb_bits } else { &wb };
+            cfar_rows(&p, &b.tiles, &samples, &b.cfar, rows_plane, &mut rowsums);
+            cfar(&p, &b.tiles, &samples, &mut twins, &b.cfar, &wb, &rowsums);
+            cfar_fused(&p, &b.tiles, &samples, &mut fused, &b.cfar, &wb, &rb_bits);
+            assert_eq!(twins, fused, "rg {rg} rb {rb} tile {tile} planes {planes}");
+            if planes {
+                // The ring plane matters: reading water in both differs somewhere.
+                let mut plain = vec![0u32; b.blocks as usize];
+                cfar_fused(&p, &b.tiles, &samples, &mut plain, &b.cfar, &wb, &[]);
+                if tile == 16 {
+                    assert_ne!(plain, fused, "rg {rg} rb {rb} tile {tile}");
+                }
+            }
         }
     }
 }

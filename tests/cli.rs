@@ -39,7 +39,12 @@ fn backends() -> Vec<&'static str> {
 #[test]
 fn identical_output_for_every_backend_and_tile_size() {
     let dir = tempfile::tempdir().unwrap();
-    for sample in ["ssdd_001114.jpg", "sen2ships_casablanca_B08.tif"] {
+    // Each with its automatic preset (SAR: the censored CFAR; optical: CFAR in the automatic
+    // water mask), the optical one without its score cut so it has detections to compare.
+    for (sample, extra) in [
+        ("ssdd_001114.jpg", &[][..]),
+        ("sen2ships_casablanca_B08.tif", &["--min-score", "0"][..]),
+    ] {
         let input = data(sample);
         let mut first_json: Option<serde_json::Value> = None;
         let mut first_csv: Option<Vec<u8>> = None;
@@ -48,13 +53,17 @@ fn identical_output_for_every_backend_and_tile_size() {
                 let j = dir.path().join(format!("{be}-{tile}.json"));
                 let c = dir.path().join(format!("{be}-{tile}.csv"));
                 let args = [
-                    "detect",
-                    input.to_str().unwrap(),
-                    "--backend",
-                    be,
-                    "--tile-size",
-                    tile,
-                ];
+                    &[
+                        "detect",
+                        input.to_str().unwrap(),
+                        "--backend",
+                        be,
+                        "--tile-size",
+                        tile,
+                    ][..],
+                    extra,
+                ]
+                .concat();
                 let o = run(&[&args[..], &["-o", j.to_str().unwrap()]].concat());
                 assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
                 let o = run(&[&args[..], &["-o", c.to_str().unwrap()]].concat());
@@ -145,16 +154,49 @@ fn json_to_stdout_has_the_documented_shape() {
 }
 
 #[test]
-fn default_threshold_is_reported() {
-    let o = run(&[
-        "detect",
-        data("ssdd_001114.jpg").to_str().unwrap(),
-        "--backend",
-        "cpu",
-    ]);
-    assert!(o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("threshold mean_std"), "{err}");
+fn without_flags_each_input_gets_its_preset() {
+    let dir = tempfile::tempdir().unwrap();
+    let stderr = |input: &Path, extra: &[&str]| {
+        let o = run(&[
+            &["detect", input.to_str().unwrap(), "--backend", "cpu"][..],
+            extra,
+        ]
+        .concat());
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    // An 8-bit SAR chip: SAR.
+    let err = stderr(&data("ssdd_001114.jpg"), &[]);
+    assert!(err.contains("preset sar (auto: 8-bit samples)"), "{err}");
+    assert!(err.contains("censored"), "{err}");
+    // A Sentinel-2 near-infrared band: optical, by its name (B08) ...
+    let s2 = data("sen2ships_casablanca_B08.tif");
+    let err = stderr(&s2, &[]);
+    assert!(err.contains("preset optical (auto: file name)"), "{err}");
+    assert!(err.contains("water mask auto"), "{err}");
+    // ... and by its smooth water when the name says nothing.
+    let anon = dir.path().join("scene.tif");
+    std::fs::copy(&s2, &anon).unwrap();
+    let err = stderr(&anon, &[]);
+    assert!(err.contains("preset optical (auto: speckle)"), "{err}");
+    // A method flag: no preset, the flag's method.
+    let err = stderr(&data("ssdd_001114.jpg"), &["--sigma", "5"]);
+    assert!(
+        err.contains("threshold mean_std") && !err.contains("preset"),
+        "{err}"
+    );
+    // --preset auto with a method flag: the preset, the flag winning.
+    let err = stderr(&anon, &["--preset", "auto", "--cfar", "4"]);
+    assert!(
+        err.contains("preset optical") && err.contains("CFAR k 4 "),
+        "{err}"
+    );
+    // --preset none: the plain default threshold.
+    let err = stderr(&data("ssdd_001114.jpg"), &["--preset", "none"]);
+    assert!(
+        err.contains("threshold mean_std") && !err.contains("preset"),
+        "{err}"
+    );
 }
 
 /// A bad input: non-zero exit, one line on stderr naming the file, no output file, no panic.
@@ -473,11 +515,15 @@ fn presets_set_defaults_that_explicit_flags_override() {
     let sar = json(&["detect", chip, "--backend", "cpu", "--preset", "sar"]);
     let p = &sar["params"];
     assert_eq!(p["threshold_method"], "none");
-    assert_eq!(p["cfar"]["k"], 3.0);
+    assert_eq!(p["cfar"]["k"], 3.5);
+    assert_eq!(p["cfar"]["censor_k"], 3.0);
+    assert_eq!(p["cfar"]["censor_grow_px"], 2);
     assert_eq!(p["cfar"]["guard_px"], 21);
-    assert_eq!(p["cfar"]["background_px"], 201);
+    assert_eq!(p["cfar"]["background_px"], 151);
     assert_eq!(p["min_area"], 20);
-    assert_eq!(p["max_area"], 1000);
+    assert_eq!(p["max_area"], 3000);
+    assert_eq!(p["preset"]["preset"], "sar");
+    assert_eq!(p["preset"]["by"], "--preset");
     let dets = sar["detections"].as_array().unwrap();
     assert!(!dets.is_empty());
     for d in dets {
@@ -515,8 +561,29 @@ fn presets_set_defaults_that_explicit_flags_override() {
     );
     assert_eq!(p["min_area"], 5);
     assert!(own["detections"].as_array().unwrap().len() >= dets.len());
-    // Without the preset the edge column is a detection; --drop-edge-lines drops it.
-    let plain = json(&["detect", chip, "--backend", "cpu", "--min-area", "10"]);
+    // --cfar-censor 0: one pass.
+    let one = json(&[
+        "detect",
+        chip,
+        "--backend",
+        "cpu",
+        "--preset",
+        "sar",
+        "--cfar-censor",
+        "0",
+    ]);
+    assert!(one["params"]["cfar"].get("censor_k").is_none());
+    // Without a preset the edge column is a detection; --drop-edge-lines drops it.
+    let plain = json(&[
+        "detect",
+        chip,
+        "--backend",
+        "cpu",
+        "--preset",
+        "none",
+        "--min-area",
+        "10",
+    ]);
     let edge = |v: &serde_json::Value| {
         v["detections"]
             .as_array()
@@ -531,6 +598,8 @@ fn presets_set_defaults_that_explicit_flags_override() {
         chip,
         "--backend",
         "cpu",
+        "--preset",
+        "none",
         "--min-area",
         "10",
         "--drop-edge-lines",
@@ -573,9 +642,11 @@ fn the_sar_preset_finds_the_eleven_ships_of_the_sample_chip() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let all = &v["overall"];
+    // All 11 found, at most one false alarm.
     assert_eq!(
-        (all["tp"].as_u64(), all["fp"].as_u64(), all["fn"].as_u64()),
-        (Some(11), Some(0), Some(0)),
+        (all["tp"].as_u64(), all["fn"].as_u64()),
+        (Some(11), Some(0)),
         "{all}"
     );
+    assert!(all["fp"].as_u64().unwrap() <= 1, "{all}");
 }

@@ -100,7 +100,9 @@ impl Rows for Ring<'_> {
 /// [`cfar_rows`](super::cfar_rows::cfar_rows) and [`cfar`] in one pass per tile, for the CPU
 /// backend: the row sums of only the `2 cfar_rb + 2` rows the sliding windows hold are kept (a
 /// ring), instead of the whole extended tile's (32 bytes a pixel, far beyond the caches). The
-/// same integers, so the same masks (tests/cfar.rs checks it against the twins).
+/// same integers, so the same masks (tests/cfar.rs checks it against the twins). `water` is
+/// what `cfar` reads (the pixels that may be targets), `stats` what `cfar_rows` reads (the
+/// pixels that enter the rings; empty: `water`).
 pub fn cfar_fused(
     params: &Params,
     tiles: &[TileDesc],
@@ -108,7 +110,9 @@ pub fn cfar_fused(
     mask: &mut [u32],
     cfar: &[CfarTile],
     water: &[u32],
+    stats: &[u32],
 ) {
+    let ring_plane = if stats.is_empty() { water } else { stats };
     let rw = CFAR_ROW_WORDS as usize;
     let slots = 2 * params.cfar_rb as usize + 2;
     let mut pre = Vec::new();
@@ -123,7 +127,7 @@ pub fn cfar_fused(
             t,
             c,
             samples,
-            water,
+            water: ring_plane,
             slots,
             ring: &mut ring,
             pre: &mut pre,

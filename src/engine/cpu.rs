@@ -71,6 +71,7 @@ impl Engine for CpuEngine {
         batch: &Batch,
         samples: &[u32],
         water: &[u32],
+        stats: &[u32],
     ) -> Result<BatchLabels> {
         SCRATCH.with(|s| {
             let s = &mut *s.borrow_mut();
@@ -86,7 +87,7 @@ impl Engine for CpuEngine {
             if params.flags & FLAG_CFAR != 0 {
                 // cfar_rows + cfar fused: only the rows the windows hold (same masks).
                 let c = &batch.cfar;
-                cpu::cfar::cfar_fused(params, tiles, samples, &mut s.mask, c, water);
+                cpu::cfar::cfar_fused(params, tiles, samples, &mut s.mask, c, water, stats);
             } else {
                 cpu::mask::mask(params, tiles, samples, &mut s.mask, water);
             }
@@ -115,5 +116,18 @@ impl Engine for CpuEngine {
             let records = s.records[..(counters[0] * REC_WORDS) as usize].to_vec();
             Ok(BatchLabels { records, border })
         })
+    }
+
+    fn cfar_mask(
+        &self,
+        params: &Params,
+        batch: &Batch,
+        samples: &[u32],
+        water: &[u32],
+    ) -> Result<Vec<u32>> {
+        let mut mask = vec![0u32; batch.blocks as usize];
+        let c = &batch.cfar;
+        cpu::cfar::cfar_fused(params, &batch.tiles, samples, &mut mask, c, water, &[]);
+        Ok(mask)
     }
 }

@@ -142,6 +142,88 @@ impl GpuEngine {
     }
 }
 
+impl GpuEngine {
+    /// The two CFAR dispatches of a batch, writing the block masks: cfar_rows (the rings read
+    /// `ring`, the pixels that enter the statistics) and cfar (targets among `water`).
+    /// Buffers: params, tiles, samples, mask, water, ring.
+    fn cfar_steps<'p>(
+        &'p self,
+        batch: &Batch,
+        [pbuf, tbuf, sbuf, mask, wbuf, ring]: [&wgpu::Buffer; 6],
+    ) -> Vec<(&'p wgpu::ComputePipeline, wgpu::BindGroup, [u32; 3])> {
+        let pl = &self.ctx.pipelines;
+        let s = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
+        let cbuf = self.init("vesselscan.cfar", bytemuck::cast_slice(&batch.cfar), s);
+        let rowsums = self.storage("vesselscan.rowsums", batch.rowsums * CFAR_ROW_WORDS);
+        let nt = batch.tiles.len() as u32;
+        let eh = batch.cfar.iter().map(|c| c.ext_h).max().unwrap_or(1);
+        let tw = batch.tiles.iter().map(|t| t.w).max().unwrap_or(1);
+        let bw = batch.tiles.iter().map(|t| t.blocks_w()).max().unwrap_or(1);
+        let bh = batch.tiles.iter().map(|t| t.blocks_h()).max().unwrap_or(1);
+        vec![
+            (
+                &pl.cfar_rows,
+                self.bind(
+                    &pl.cfar_rows,
+                    &[
+                        (0, pbuf),
+                        (1, tbuf),
+                        (2, sbuf),
+                        (10, &cbuf),
+                        (11, ring),
+                        (12, &rowsums),
+                    ],
+                ),
+                [groups(tw, 16), groups(eh, 16), nt],
+            ),
+            (
+                &pl.cfar,
+                self.bind(
+                    &pl.cfar,
+                    &[
+                        (0, pbuf),
+                        (1, tbuf),
+                        (2, sbuf),
+                        (3, mask),
+                        (10, &cbuf),
+                        (11, wbuf),
+                        (12, &rowsums),
+                    ],
+                ),
+                [groups(bw, 16), groups(bh, 16), nt],
+            ),
+        ]
+    }
+
+    /// Record `steps` in one compute pass and submit them.
+    fn submit(
+        &self,
+        label: &str,
+        clear: Option<&wgpu::Buffer>,
+        steps: &[(&wgpu::ComputePipeline, wgpu::BindGroup, [u32; 3])],
+    ) {
+        let mut enc = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
+        if let Some(c) = clear {
+            enc.clear_buffer(c, 0, None);
+        }
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(label),
+                timestamp_writes: None,
+            });
+            for (p, bg, [x, y, z]) in steps {
+                pass.set_pipeline(p);
+                pass.set_bind_group(0, bg, &[]);
+                pass.dispatch_workgroups(*x, *y, *z);
+            }
+        }
+        self.ctx.queue.submit([enc.finish()]);
+    }
+}
+
 /// Workgroups of `size` covering `n`.
 fn groups(n: u32, size: u32) -> u32 {
     n.div_ceil(size).max(1)
@@ -215,6 +297,7 @@ impl Engine for GpuEngine {
         batch: &Batch,
         samples: &[u32],
         water: &[u32],
+        stats: &[u32],
     ) -> Result<BatchLabels> {
         self.scoped("label", || {
             let pl = &self.ctx.pipelines;
@@ -254,41 +337,9 @@ impl Engine for GpuEngine {
             let cfar = params.flags & FLAG_CFAR != 0;
             let mut steps: Vec<(&wgpu::ComputePipeline, wgpu::BindGroup, [u32; 3])> = Vec::new();
             if cfar {
-                let cbuf = self.init("vesselscan.cfar", bytemuck::cast_slice(&batch.cfar), s);
-                let rowsums = self.storage("vesselscan.rowsums", batch.rowsums * CFAR_ROW_WORDS);
-                let eh = batch.cfar.iter().map(|c| c.ext_h).max().unwrap_or(1);
-                let tw = batch.tiles.iter().map(|t| t.w).max().unwrap_or(1);
-                steps.push((
-                    &pl.cfar_rows,
-                    self.bind(
-                        &pl.cfar_rows,
-                        &[
-                            (0, &pbuf),
-                            (1, &tbuf),
-                            (2, &sbuf),
-                            (10, &cbuf),
-                            (11, &wbuf),
-                            (12, &rowsums),
-                        ],
-                    ),
-                    [groups(tw, 16), groups(eh, 16), nt],
-                ));
-                steps.push((
-                    &pl.cfar,
-                    self.bind(
-                        &pl.cfar,
-                        &[
-                            (0, &pbuf),
-                            (1, &tbuf),
-                            (2, &sbuf),
-                            (3, &mask),
-                            (10, &cbuf),
-                            (11, &wbuf),
-                            (12, &rowsums),
-                        ],
-                    ),
-                    [groups(bw, 16), groups(bh, 16), nt],
-                ));
+                let rbuf = (!stats.is_empty()).then(|| self.init("vesselscan.stats", stats, s));
+                let ring = rbuf.as_ref().unwrap_or(&wbuf);
+                steps.extend(self.cfar_steps(batch, [&pbuf, &tbuf, &sbuf, &mask, &wbuf, ring]));
             } else {
                 steps.push((
                     &pl.mask,
@@ -366,29 +417,29 @@ impl Engine for GpuEngine {
                     [groups(bl, 64), 1, nt],
                 ),
             ]);
-            let mut enc = self
-                .ctx
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("vesselscan.label"),
-                });
-            enc.clear_buffer(&counters, 0, None);
-            {
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("vesselscan.label"),
-                    timestamp_writes: None,
-                });
-                for (p, bg, [x, y, z]) in &steps {
-                    pass.set_pipeline(p);
-                    pass.set_bind_group(0, bg, &[]);
-                    pass.dispatch_workgroups(*x, *y, *z);
-                }
-            }
-            self.ctx.queue.submit([enc.finish()]);
+            self.submit("vesselscan.label", Some(&counters), &steps);
             let count = self.read_back(&counters, 1)?[0];
             let border = self.read_back(&border, batch.border)?;
             let records = self.read_back(&records, count * REC_WORDS)?;
             Ok(BatchLabels { records, border })
+        })
+    }
+
+    fn cfar_mask(
+        &self,
+        params: &Params,
+        batch: &Batch,
+        samples: &[u32],
+        water: &[u32],
+    ) -> Result<Vec<u32>> {
+        self.scoped("cfar", || {
+            let (pbuf, tbuf, sbuf) = self.common(params, batch, samples);
+            let s = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
+            let wbuf = self.init("vesselscan.water", water, s);
+            let mask = self.storage("vesselscan.mask", batch.blocks);
+            let steps = self.cfar_steps(batch, [&pbuf, &tbuf, &sbuf, &mask, &wbuf, &wbuf]);
+            self.submit("vesselscan.cfar", None, &steps);
+            self.read_back(&mask, batch.blocks)
         })
     }
 }

@@ -46,14 +46,28 @@ pub trait Engine: Sync {
     fn histogram(&self, params: &Params, batch: &Batch, samples: &[u32]) -> Result<Vec<u32>>;
     /// mask (or cfar_rows -> cfar when `params.flags & FLAG_CFAR`) -> label_init ->
     /// label_merge -> label_compress -> label_compact -> measure -> seam_export. `water` is the
-    /// water bit plane aligned with `samples` when `params.flags & FLAG_WATER`, else empty.
+    /// water bit plane aligned with `samples` when `params.flags & FLAG_WATER`, else empty:
+    /// the pixels that may be targets. `stats` is the plane of the pixels that enter the CFAR
+    /// rings (cfar_rows' binding 11) when it differs from `water` (a censored CFAR), else
+    /// empty.
     fn label(
         &self,
         params: &Params,
         batch: &Batch,
         samples: &[u32],
         water: &[u32],
+        stats: &[u32],
     ) -> Result<BatchLabels>;
+    /// cfar_rows -> cfar only (`params.flags & FLAG_CFAR`): the batch's 4-bit block masks
+    /// (`batch.blocks` words, each tile's at its `blk_off`), for the first pass of a censored
+    /// CFAR.
+    fn cfar_mask(
+        &self,
+        params: &Params,
+        batch: &Batch,
+        samples: &[u32],
+        water: &[u32],
+    ) -> Result<Vec<u32>>;
 }
 
 /// Every tile of a scene with its components, in scene coordinates.
@@ -115,6 +129,9 @@ pub struct Plane<'a> {
     pub top: u32,
     /// Water bit plane over `ext` (bit `row * width + x`, 32 a word, LSB first; 1 = water).
     pub water: Option<&'a [u32]>,
+    /// The pixels that enter CFAR rings, over `ext` like `water`, when they are not the water
+    /// pixels (a censored CFAR leaves out the first pass's targets). Needs `water`.
+    pub stats: Option<&'a [u32]>,
 }
 
 impl<'a> Plane<'a> {
@@ -132,6 +149,7 @@ impl<'a> Plane<'a> {
             ext: keys,
             top: 0,
             water: None,
+            stats: None,
         }
     }
 
@@ -141,11 +159,10 @@ impl<'a> Plane<'a> {
     }
 }
 
-/// The samples of a batch, tile after tile, each row-major (CFAR batches: each tile's extended
-/// rectangle), and the water bits of those samples in the same order when the plane has them.
-pub fn pack(raster: &Plane, batch: &Batch) -> (Vec<u32>, Vec<u32>) {
-    let w = raster.width as usize;
-    let rects: Vec<(u32, u32, u32, u32)> = if batch.cfar.is_empty() {
+/// The rectangles of the plane a batch reads, in `ext` coordinates: each tile, or with CFAR
+/// each tile's extended rectangle.
+fn rects(raster: &Plane, batch: &Batch) -> Vec<(u32, u32, u32, u32)> {
+    if batch.cfar.is_empty() {
         batch
             .tiles
             .iter()
@@ -158,32 +175,48 @@ pub fn pack(raster: &Plane, batch: &Batch) -> (Vec<u32>, Vec<u32>) {
             .zip(&batch.cfar)
             .map(|(t, c)| (t.x0 - c.cx, raster.top + t.y0 - c.cy, c.ext_w, c.ext_h))
             .collect()
-    };
+    }
+}
+
+/// The samples of a batch, tile after tile, each row-major (CFAR batches: each tile's extended
+/// rectangle), and the water bits of those samples in the same order when the plane has them.
+pub fn pack(raster: &Plane, batch: &Batch) -> (Vec<u32>, Vec<u32>) {
+    let w = raster.width as usize;
+    let rects = rects(raster, batch);
     let n: usize = rects.iter().map(|r| r.2 as usize * r.3 as usize).sum();
     let mut out = Vec::with_capacity(n);
-    let mut bits = vec![
-        0u32;
-        if raster.water.is_some() {
-            n.div_ceil(32)
-        } else {
-            0
-        }
-    ];
     for &(x0, y0, rw, rh) in &rects {
         for y in y0..y0 + rh {
             let s = y as usize * w + x0 as usize;
-            if let Some(water) = raster.water {
-                for i in s..s + rw as usize {
-                    if crate::cpu::plane_bit(water, i as u32) {
-                        let j = out.len() + (i - s);
-                        bits[j >> 5] |= 1 << (j & 31);
-                    }
-                }
-            }
             out.extend_from_slice(&raster.ext[s..s + rw as usize]);
         }
     }
+    let bits = raster
+        .water
+        .map_or(Vec::new(), |p| pack_bits(raster, batch, p));
     (out, bits)
+}
+
+/// The bits of `plane` (a bit plane over the raster's `ext`) for the samples [`pack`] packs,
+/// in the same order.
+pub fn pack_bits(raster: &Plane, batch: &Batch, plane: &[u32]) -> Vec<u32> {
+    let w = raster.width as usize;
+    let rects = rects(raster, batch);
+    let n: usize = rects.iter().map(|r| r.2 as usize * r.3 as usize).sum();
+    let mut bits = vec![0u32; n.div_ceil(32)];
+    let mut j = 0usize;
+    for &(x0, y0, rw, rh) in &rects {
+        for y in y0..y0 + rh {
+            let s = y as usize * w + x0 as usize;
+            for i in s..s + rw as usize {
+                if crate::cpu::plane_bit(plane, i as u32) {
+                    bits[j >> 5] |= 1 << (j & 31);
+                }
+                j += 1;
+            }
+        }
+    }
+    bits
 }
 
 /// Cut the scene into batches for `engine` and run `f` on each (with `params.n_tiles` set and
@@ -195,7 +228,7 @@ fn map_batches<T: Send>(
     raster: &Plane,
     params: &Params,
     tile_size: u32,
-    f: impl Fn(&Params, &Batch, &[u32], &[u32]) -> Result<T> + Sync + Send,
+    f: impl Fn(&Params, &Batch, &[u32], &[u32], &[u32]) -> Result<T> + Sync + Send,
 ) -> Result<(u32, Vec<Batch>, Vec<T>)> {
     let conn = crate::cpu::conn(params);
     let r = if params.flags & FLAG_CFAR != 0 {
@@ -219,6 +252,7 @@ fn map_batches<T: Send>(
     let batches = batches(&grid, conn, &lim, halo.as_ref());
     let in_place = engine.reads_in_place() && raster.ext.len() <= u32::MAX as usize;
     let water = raster.water.unwrap_or(&[]);
+    let stats = raster.stats.unwrap_or(&[]);
     let run = |b: &Batch| {
         let mut p = *params;
         p.n_tiles = b.tiles.len() as u32;
@@ -233,10 +267,11 @@ fn map_batches<T: Send>(
                     c.stride = w;
                 }
             }
-            f(&p, &b, raster.ext, water)
+            f(&p, &b, raster.ext, water, stats)
         } else {
             let (samples, bits) = pack(raster, b);
-            f(&p, b, &samples, &bits)
+            let ring = raster.stats.map_or(Vec::new(), |s| pack_bits(raster, b, s));
+            f(&p, b, &samples, &bits, &ring)
         }
     };
     let outs = if engine.parallel() {
@@ -268,9 +303,10 @@ pub fn label_scene(
     params: &Params,
     tile_size: u32,
 ) -> Result<SceneLabels> {
-    let (tile, batches, outs) = map_batches(engine, raster, params, tile_size, |p, b, s, wt| {
-        engine.label(p, b, s, wt)
-    })?;
+    let (tile, batches, outs) =
+        map_batches(engine, raster, params, tile_size, |p, b, s, wt, st| {
+            engine.label(p, b, s, wt, st)
+        })?;
     let mut scene = SceneLabels {
         tiles_x: raster.width.div_ceil(tile),
         ..Default::default()
@@ -295,6 +331,35 @@ pub fn label_scene(
     Ok(scene)
 }
 
+/// The CFAR targets (`params`, with `FLAG_CFAR`) of the core rows of `raster`, set in
+/// `out` (a scene-sized bit mask) at rows `y0 + row`: the first pass of a censored CFAR.
+pub fn cfar_mask_scene(
+    engine: &dyn Engine,
+    raster: &Plane,
+    params: &Params,
+    tile_size: u32,
+    y0: u32,
+    out: &mut crate::water::WaterMask,
+) -> Result<()> {
+    let (_, batches, masks) = map_batches(engine, raster, params, tile_size, |p, b, s, wt, _| {
+        engine.cfar_mask(p, b, s, wt)
+    })?;
+    for (b, m) in batches.iter().zip(masks) {
+        for t in &b.tiles {
+            let bw = t.blocks_w();
+            for y in 0..t.h {
+                for x in 0..t.w {
+                    let blk = m[(t.blk_off + (y / 2) * bw + x / 2) as usize];
+                    if blk >> ((y & 1) * 2 + (x & 1)) & 1 != 0 {
+                        out.set(t.x0 + x, y0 + t.y0 + y, true);
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Histogram of the valid keys of a scene, with the binning in `params` (`hist_*`).
 pub fn histogram_scene(
     engine: &dyn Engine,
@@ -302,7 +367,7 @@ pub fn histogram_scene(
     params: &Params,
     tile_size: u32,
 ) -> Result<Vec<u64>> {
-    let (_, _, parts) = map_batches(engine, raster, params, tile_size, |p, b, s, _| {
+    let (_, _, parts) = map_batches(engine, raster, params, tile_size, |p, b, s, _, _| {
         engine.histogram(p, b, s)
     })?;
     let mut hist = vec![0u64; params.hist_bins as usize];
@@ -321,7 +386,7 @@ pub fn minmax_scene(
     params: &Params,
     tile_size: u32,
 ) -> Result<Option<(u32, u32)>> {
-    let (_, _, parts) = map_batches(engine, raster, params, tile_size, |p, b, s, _| {
+    let (_, _, parts) = map_batches(engine, raster, params, tile_size, |p, b, s, _, _| {
         engine.minmax(p, b, s)
     })?;
     let lo = parts.iter().map(|m| m[0]).min().unwrap_or(u32::MAX);

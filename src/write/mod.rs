@@ -226,7 +226,11 @@ pub fn run_scene(
             input.display()
         );
     }
-    let mut thr = match (out.params.threshold_method, out.params.threshold) {
+    let mut thr = match &out.params.preset {
+        Some(p) => format!("preset {} ({}), ", p.preset.name(), p.by),
+        None => String::new(),
+    };
+    thr += &match (out.params.threshold_method, out.params.threshold) {
         ("none", _) => "no threshold".to_string(),
         (m, Some(t)) => format!("threshold {m} {t}"),
         (m, None) => format!("threshold {m} none (no value can reach it)"),
@@ -236,6 +240,9 @@ pub fn run_scene(
             ", CFAR k {} guard {} px background {} px",
             c.k, c.guard_px, c.background_px
         );
+        if let Some(k1) = c.censor_k {
+            thr += &format!(" censored (first pass k {k1})");
+        }
     }
     if let Some(w) = &out.params.water {
         thr += &format!(
