@@ -5,7 +5,8 @@
 //! cargo bench --bench cfar
 //! ```
 //!
-//! Ids: `cfar/<backend>/<guard>-<background>/<side>` (CFAR detect, no threshold),
+//! Ids: `cfar/<backend>/<guard>-<background>[-censored]/<side>` (CFAR detect, no threshold;
+//! `-censored`: the two-pass censored CFAR, first pass k 3),
 //! `threshold/<backend>/<side>` (the same scene with the fixed threshold, for the cost of CFAR
 //! over it) and `confidence/cpu/<side>` (fixed threshold plus the scr/score pass). Throughput in
 //! pixels. `VESSELSCAN_BENCH_GPU=0` skips the GPU (it is skipped, with a message, without an
