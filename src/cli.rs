@@ -38,6 +38,31 @@ pub enum Command {
     /// Score detections against ground truth (PASCAL VOC, COCO, boxes JSON, GeoJSON points):
     /// TP, FP, FN, precision, recall, F1 per image and overall.
     Eval(EvalArgs),
+    /// Time the pipeline on every GPU adapter and on the CPU, per stage, and check that every
+    /// adapter's detections equal the CPU's.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Side of a generated scene, in pixels.
+    #[arg(long, default_value_t = 4096)]
+    pub size: u32,
+    /// `sea` (about 1.4 % targets), `random` (a 50 % random mask), or a raster file.
+    #[arg(long, default_value = "sea")]
+    pub scene: String,
+    /// `all` adapters, `none` (the CPU backend only), or those whose name contains this.
+    #[arg(long, default_value = "all")]
+    pub adapters: String,
+    /// Timed runs per backend, after one warm-up run (medians are reported).
+    #[arg(long, default_value_t = 5)]
+    pub repeat: u32,
+    /// Tile side in pixels.
+    #[arg(long, value_name = "PX", default_value_t = DEFAULT_TILE_SIZE, value_parser = clap::value_parser!(u32).range(1..))]
+    pub tile_size: u32,
+    /// Also write the report as JSON here.
+    #[arg(long, value_name = "OUT.json")]
+    pub json: Option<PathBuf>,
 }
 
 /// `--preset`: a bundle of defaults, chosen per input (`auto`) or not at all (`none`).
@@ -830,6 +855,7 @@ pub fn run(cli: &Cli) -> Result<bool> {
         Command::Batch(a) => run_batch(a),
         Command::Synth(a) => run_synth(a).map(|_| true),
         Command::Eval(a) => run_eval(a).map(|_| true),
+        Command::Bench(a) => run_bench(a).map(|_| true),
         Command::Adapters => {
             let list = crate::gpu::list_adapters();
             let mut s = serde_json::to_string_pretty(&list).expect("adapters serialise");
@@ -888,6 +914,50 @@ fn parse_tolerance(s: &str) -> std::result::Result<f64, String> {
         Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
         _ => Err(format!("{s:?}: expected a distance > 0")),
     }
+}
+
+fn run_bench(a: &BenchArgs) -> Result<()> {
+    use crate::bench::{AdapterFilter, BenchOptions, BenchScene};
+    if let Some(p) = &a.json {
+        check_output_folder(p)?;
+    }
+    let scene = match crate::synth::Scene::parse(&a.scene) {
+        Some(s) => BenchScene::Synth(s),
+        None => {
+            let p = PathBuf::from(&a.scene);
+            if !p.is_file() {
+                return Err(Error::Invalid(format!(
+                    "--scene {}: neither sea, random nor a file",
+                    a.scene
+                )));
+            }
+            BenchScene::File(p)
+        }
+    };
+    let adapters = match a.adapters.as_str() {
+        "all" => AdapterFilter::All,
+        "none" => AdapterFilter::None,
+        n => AdapterFilter::Name(n.to_string()),
+    };
+    let rep = crate::bench::run(&BenchOptions {
+        scene,
+        size: a.size,
+        adapters,
+        repeat: a.repeat,
+        tile_size: a.tile_size,
+    })?;
+    print!("{}", crate::bench::table(&rep));
+    if let Some(p) = &a.json {
+        let mut bytes = serde_json::to_vec_pretty(&rep).expect("serializable");
+        bytes.push(b'\n');
+        write_atomic(p, &bytes)?;
+    }
+    if rep.rows.iter().any(|r| r.error.is_none() && !r.matches_cpu) {
+        return Err(Error::Invalid(
+            "an adapter's detections differ from the CPU backend's (see the match column)".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn run_eval(a: &EvalArgs) -> Result<()> {

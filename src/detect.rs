@@ -10,6 +10,7 @@ use crate::engine::{
 };
 use crate::error::{Error, Result};
 use crate::geo::{GeoStatus, Georef};
+use crate::profile::{self, Stage};
 use crate::read::window::for_each_window;
 use crate::read::Raster;
 use crate::sample::{f32_sum_exponent, key_to_value, nodata_key, threshold_key, SampleKind};
@@ -696,20 +697,24 @@ fn detect_windows(
             let part = label_scene(engine, r, &p, tile)?;
             let first = scene.tiles.len();
             let borders = scene.append(part, y0);
-            seams.push(scene.records.len(), &scene.tiles[first..], borders);
+            profile::time(Stage::SeamMerge, || {
+                seams.push(scene.records.len(), &scene.tiles[first..], borders)
+            });
             Ok(())
         },
     )?;
-    let roots = seams.finish();
-    let mut dets = detections(
-        &scene,
-        &roots,
-        info.width,
-        kind,
-        f32_sum_exp,
-        opts.min_area,
-        opts.max_area,
-    );
+    let roots = profile::time(Stage::SeamMerge, || seams.finish());
+    let mut dets = profile::time(Stage::Detections, || {
+        detections(
+            &scene,
+            &roots,
+            info.width,
+            kind,
+            f32_sum_exp,
+            opts.min_area,
+            opts.max_area,
+        )
+    });
     if opts.drop_edge_lines {
         retain_renumber(&mut dets, |d| !is_edge_line(d, info.width, info.height));
     }

@@ -8,6 +8,7 @@
 //! [`detect::detect`] drives a scene through either.
 
 pub mod batch;
+pub mod bench;
 pub mod cfar;
 pub mod cli;
 pub mod confidence;
@@ -20,6 +21,7 @@ pub mod eval;
 pub mod geo;
 pub mod gpu;
 pub mod preset;
+pub mod profile;
 pub mod read;
 pub mod sample;
 pub mod seams;

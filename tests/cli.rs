@@ -650,3 +650,96 @@ fn the_sar_preset_finds_the_eleven_ships_of_the_sample_chip() {
     );
     assert!(all["fp"].as_u64().unwrap() <= 1, "{all}");
 }
+
+#[test]
+fn bench_times_every_backend_and_checks_them_against_the_cpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bench.json");
+    let o = run(&[
+        "bench",
+        "--size",
+        "300",
+        "--repeat",
+        "2",
+        "--tile-size",
+        "128",
+        "--json",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        table.contains("median ms") && table.contains("seam_merge"),
+        "{table}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(
+        (v["width"].as_u64(), v["height"].as_u64()),
+        (Some(300), Some(300))
+    );
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows[0]["backend"], "cpu");
+    let dets = rows[0]["detections"].as_u64().unwrap();
+    assert!(dets > 0);
+    for r in rows {
+        assert!(r["error"].is_null(), "{r}");
+        assert_eq!(r["matches_cpu"], true, "{r}");
+        assert_eq!(r["detections"].as_u64(), Some(dets), "{r}");
+        assert!(r["seconds_median"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(r["mpx_per_s"].as_f64().unwrap() > 0.0, "{r}");
+        // Every stage is reported; the kernels' stages took time.
+        for st in [
+            "upload",
+            "mask",
+            "label",
+            "measure",
+            "seam_export",
+            "readback",
+        ] {
+            assert!(r["stages"][st].as_f64().is_some(), "{st}: {r}");
+        }
+        assert!(r["stages"]["label"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(r["stages"]["seam_merge"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    if std::env::var("VESSELSCAN_REQUIRE_GPU").is_ok_and(|v| v == "1") {
+        assert!(rows.iter().any(|r| r["backend"] == "gpu"), "{v}");
+    }
+    // The CPU only, a picture as the scene.
+    let o = run(&[
+        "bench",
+        "--scene",
+        data("ssdd_001114.jpg").to_str().unwrap(),
+        "--adapters",
+        "none",
+        "--repeat",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("501x279"), "{table}");
+    assert_eq!(
+        table.lines().filter(|l| l.starts_with("gpu")).count(),
+        0,
+        "{table}"
+    );
+    // Bad requests: one-line errors.
+    for (args, want) in [
+        (
+            &["bench", "--scene", "nowhere.tif"][..],
+            "neither sea, random nor a file",
+        ),
+        (
+            &["bench", "--adapters", "no-such-gpu-xyz"][..],
+            "no adapter name contains",
+        ),
+        (
+            &["bench", "--repeat", "0", "--adapters", "none"][..],
+            "--repeat 0",
+        ),
+    ] {
+        let o = run(args);
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(want), "{err}");
+    }
+}

@@ -3,6 +3,7 @@
 use super::{BatchLabels, Engine};
 use crate::cpu;
 use crate::error::Result;
+use crate::profile::{time, Stage};
 use crate::tiling::{Batch, BatchLimits, Params, FLAG_CFAR, REC_WORDS};
 
 /// Per-thread buffers, reused from tile to tile (allocating and zeroing them per tile cost
@@ -84,35 +85,50 @@ impl Engine for CpuEngine {
             grow(&mut s.records, (batch.max_components * REC_WORDS) as usize);
             let mut counters = [0u32; 4];
             let mut border = vec![0u32; batch.border as usize];
-            if params.flags & FLAG_CFAR != 0 {
-                // cfar_rows + cfar fused: only the rows the windows hold (same masks).
-                let c = &batch.cfar;
-                cpu::cfar::cfar_fused(params, tiles, samples, &mut s.mask, c, water, stats);
-            } else {
-                cpu::mask::mask(params, tiles, samples, &mut s.mask, water);
-            }
-            cpu::label_init::label_init(params, tiles, &mut s.parent);
-            cpu::label_merge::label_merge(params, tiles, &s.mask, &mut s.parent);
-            cpu::label_compress::label_compress(params, tiles, &mut s.parent);
-            cpu::label_compact::label_compact(
-                params,
-                tiles,
-                &s.mask,
-                &s.parent,
-                &mut s.remap,
-                &mut s.records,
-                &mut counters,
-            );
-            cpu::measure::measure(
-                params,
-                tiles,
-                samples,
-                &s.mask,
-                &s.parent,
-                &s.remap,
-                &mut s.records,
-            );
-            cpu::seam_export::seam_export(params, tiles, &s.mask, &s.parent, &s.remap, &mut border);
+            time(Stage::Mask, || {
+                if params.flags & FLAG_CFAR != 0 {
+                    // cfar_rows + cfar fused: only the rows the windows hold (same masks).
+                    let c = &batch.cfar;
+                    cpu::cfar::cfar_fused(params, tiles, samples, &mut s.mask, c, water, stats);
+                } else {
+                    cpu::mask::mask(params, tiles, samples, &mut s.mask, water);
+                }
+            });
+            time(Stage::Label, || {
+                cpu::label_init::label_init(params, tiles, &mut s.parent);
+                cpu::label_merge::label_merge(params, tiles, &s.mask, &mut s.parent);
+                cpu::label_compress::label_compress(params, tiles, &mut s.parent);
+                cpu::label_compact::label_compact(
+                    params,
+                    tiles,
+                    &s.mask,
+                    &s.parent,
+                    &mut s.remap,
+                    &mut s.records,
+                    &mut counters,
+                );
+            });
+            time(Stage::Measure, || {
+                cpu::measure::measure(
+                    params,
+                    tiles,
+                    samples,
+                    &s.mask,
+                    &s.parent,
+                    &s.remap,
+                    &mut s.records,
+                )
+            });
+            time(Stage::SeamExport, || {
+                cpu::seam_export::seam_export(
+                    params,
+                    tiles,
+                    &s.mask,
+                    &s.parent,
+                    &s.remap,
+                    &mut border,
+                )
+            });
             let records = s.records[..(counters[0] * REC_WORDS) as usize].to_vec();
             Ok(BatchLabels { records, border })
         })
@@ -127,7 +143,9 @@ impl Engine for CpuEngine {
     ) -> Result<Vec<u32>> {
         let mut mask = vec![0u32; batch.blocks as usize];
         let c = &batch.cfar;
-        cpu::cfar::cfar_fused(params, &batch.tiles, samples, &mut mask, c, water, &[]);
+        time(Stage::Mask, || {
+            cpu::cfar::cfar_fused(params, &batch.tiles, samples, &mut mask, c, water, &[])
+        });
         Ok(mask)
     }
 }

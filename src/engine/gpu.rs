@@ -9,8 +9,12 @@
 use super::{BatchLabels, Engine};
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
+use crate::profile::{self, Stage};
 use crate::tiling::{Batch, BatchLimits, Params, CFAR_ROW_WORDS, FLAG_CFAR, REC_WORDS};
 use wgpu::util::DeviceExt;
+
+/// One dispatch: its stage (for profiling), pipeline, bind group and workgroup counts.
+type Step<'p> = (Stage, &'p wgpu::ComputePipeline, wgpu::BindGroup, [u32; 3]);
 
 pub struct GpuEngine {
     pub ctx: GpuContext,
@@ -150,7 +154,7 @@ impl GpuEngine {
         &'p self,
         batch: &Batch,
         [pbuf, tbuf, sbuf, mask, wbuf, ring]: [&wgpu::Buffer; 6],
-    ) -> Vec<(&'p wgpu::ComputePipeline, wgpu::BindGroup, [u32; 3])> {
+    ) -> Vec<Step<'p>> {
         let pl = &self.ctx.pipelines;
         let s = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
         let cbuf = self.init("vesselscan.cfar", bytemuck::cast_slice(&batch.cfar), s);
@@ -162,6 +166,7 @@ impl GpuEngine {
         let bh = batch.tiles.iter().map(|t| t.blocks_h()).max().unwrap_or(1);
         vec![
             (
+                Stage::Mask,
                 &pl.cfar_rows,
                 self.bind(
                     &pl.cfar_rows,
@@ -177,6 +182,7 @@ impl GpuEngine {
                 [groups(tw, 16), groups(eh, 16), nt],
             ),
             (
+                Stage::Mask,
                 &pl.cfar,
                 self.bind(
                     &pl.cfar,
@@ -195,32 +201,90 @@ impl GpuEngine {
         ]
     }
 
-    /// Record `steps` in one compute pass and submit them.
-    fn submit(
-        &self,
-        label: &str,
-        clear: Option<&wgpu::Buffer>,
-        steps: &[(&wgpu::ComputePipeline, wgpu::BindGroup, [u32; 3])],
-    ) {
-        let mut enc = self
-            .ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
-        if let Some(c) = clear {
-            enc.clear_buffer(c, 0, None);
-        }
-        {
+    /// Record `steps` in one compute pass and submit them. When profiling, each step gets its
+    /// own pass, timed by timestamp queries where the device has them (else one submission per
+    /// step, waited for), and the times go to the steps' stages.
+    fn submit(&self, label: &str, clear: Option<&wgpu::Buffer>, steps: &[Step]) -> Result<()> {
+        let encoder = || {
+            let mut enc = self
+                .ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
+            if let Some(c) = clear {
+                enc.clear_buffer(c, 0, None);
+            }
+            enc
+        };
+        let pass = |enc: &mut wgpu::CommandEncoder,
+                    steps: &[Step],
+                    ts: Option<wgpu::ComputePassTimestampWrites>| {
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some(label),
-                timestamp_writes: None,
+                timestamp_writes: ts,
             });
-            for (p, bg, [x, y, z]) in steps {
+            for (_, p, bg, [x, y, z]) in steps {
                 pass.set_pipeline(p);
                 pass.set_bind_group(0, bg, &[]);
                 pass.dispatch_workgroups(*x, *y, *z);
             }
+        };
+        if !profile::enabled() || steps.is_empty() {
+            let mut enc = encoder();
+            pass(&mut enc, steps, None);
+            self.ctx.queue.submit([enc.finish()]);
+            return Ok(());
         }
-        self.ctx.queue.submit([enc.finish()]);
+        if self.ctx.timestamps {
+            let n = 2 * steps.len() as u32;
+            let qs = self.ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("vesselscan.timestamps"),
+                ty: wgpu::QueryType::Timestamp,
+                count: n,
+            });
+            let resolved = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("vesselscan.timestamps"),
+                size: n as u64 * 8,
+                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            });
+            let mut enc = encoder();
+            for (i, step) in steps.iter().enumerate() {
+                let i = i as u32;
+                let ts = wgpu::ComputePassTimestampWrites {
+                    query_set: &qs,
+                    beginning_of_pass_write_index: Some(2 * i),
+                    end_of_pass_write_index: Some(2 * i + 1),
+                };
+                pass(&mut enc, std::slice::from_ref(step), Some(ts));
+            }
+            enc.resolve_query_set(&qs, 0..n, &resolved, 0);
+            self.ctx.queue.submit([enc.finish()]);
+            let words = self.read_back(&resolved, 2 * n)?;
+            let period = self.ctx.queue.get_timestamp_period() as f64;
+            for (i, (stage, ..)) in steps.iter().enumerate() {
+                let t = |k: usize| words[2 * k] as u64 | (words[2 * k + 1] as u64) << 32;
+                let ns = t(2 * i + 1).saturating_sub(t(2 * i)) as f64 * period;
+                profile::add(*stage, std::time::Duration::from_nanos(ns as u64));
+            }
+            profile::mark_timestamps();
+        } else {
+            for (i, step) in steps.iter().enumerate() {
+                let t0 = std::time::Instant::now();
+                let mut enc = if i == 0 {
+                    encoder()
+                } else {
+                    self.ctx.device.create_command_encoder(&Default::default())
+                };
+                pass(&mut enc, std::slice::from_ref(step), None);
+                self.ctx.queue.submit([enc.finish()]);
+                self.ctx
+                    .device
+                    .poll(wgpu::PollType::wait_indefinitely())
+                    .map_err(|e| Error::Gpu(format!("poll: {e}")))?;
+                profile::add(step.0, t0.elapsed());
+            }
+        }
+        Ok(())
     }
 }
 
@@ -301,9 +365,13 @@ impl Engine for GpuEngine {
     ) -> Result<BatchLabels> {
         self.scoped("label", || {
             let pl = &self.ctx.pipelines;
-            let (pbuf, tbuf, sbuf) = self.common(params, batch, samples);
             let s = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
-            let wbuf = self.init("vesselscan.water", water, s);
+            let (pbuf, tbuf, sbuf, wbuf, rbuf) = profile::time(Stage::Upload, || {
+                let (p, t, sm) = self.common(params, batch, samples);
+                let w = self.init("vesselscan.water", water, s);
+                let r = (!stats.is_empty()).then(|| self.init("vesselscan.stats", stats, s));
+                (p, t, sm, w, r)
+            });
             let mask = self.storage("vesselscan.mask", batch.blocks);
             let parent = self.storage("vesselscan.parent", batch.nodes);
             let remap = self.storage("vesselscan.remap", batch.nodes);
@@ -335,13 +403,13 @@ impl Engine for GpuEngine {
                 .unwrap_or(1);
 
             let cfar = params.flags & FLAG_CFAR != 0;
-            let mut steps: Vec<(&wgpu::ComputePipeline, wgpu::BindGroup, [u32; 3])> = Vec::new();
+            let mut steps: Vec<Step> = Vec::new();
             if cfar {
-                let rbuf = (!stats.is_empty()).then(|| self.init("vesselscan.stats", stats, s));
                 let ring = rbuf.as_ref().unwrap_or(&wbuf);
                 steps.extend(self.cfar_steps(batch, [&pbuf, &tbuf, &sbuf, &mask, &wbuf, ring]));
             } else {
                 steps.push((
+                    Stage::Mask,
                     &pl.mask,
                     self.bind(
                         &pl.mask,
@@ -352,11 +420,13 @@ impl Engine for GpuEngine {
             }
             steps.extend([
                 (
+                    Stage::Label,
                     &pl.label_init,
                     self.bind(&pl.label_init, &[(0, &pbuf), (1, &tbuf), (4, &parent)]),
                     [groups(nw, 16), groups(nh, 16), nt],
                 ),
                 (
+                    Stage::Label,
                     &pl.label_merge,
                     self.bind(
                         &pl.label_merge,
@@ -365,11 +435,13 @@ impl Engine for GpuEngine {
                     [groups(nw, 16), groups(nh, 16), nt],
                 ),
                 (
+                    Stage::Label,
                     &pl.label_compress,
                     self.bind(&pl.label_compress, &[(0, &pbuf), (1, &tbuf), (4, &parent)]),
                     [groups(nw, 16), groups(nh, 16), nt],
                 ),
                 (
+                    Stage::Label,
                     &pl.label_compact,
                     self.bind(
                         &pl.label_compact,
@@ -386,6 +458,7 @@ impl Engine for GpuEngine {
                     [groups(nw, 16), groups(nh, 16), nt],
                 ),
                 (
+                    Stage::Measure,
                     &pl.measure,
                     self.bind(
                         &pl.measure,
@@ -402,6 +475,7 @@ impl Engine for GpuEngine {
                     [groups(bw, 16), groups(bh, 16), nt],
                 ),
                 (
+                    Stage::SeamExport,
                     &pl.seam_export,
                     self.bind(
                         &pl.seam_export,
@@ -417,10 +491,12 @@ impl Engine for GpuEngine {
                     [groups(bl, 64), 1, nt],
                 ),
             ]);
-            self.submit("vesselscan.label", Some(&counters), &steps);
-            let count = self.read_back(&counters, 1)?[0];
-            let border = self.read_back(&border, batch.border)?;
-            let records = self.read_back(&records, count * REC_WORDS)?;
+            self.submit("vesselscan.label", Some(&counters), &steps)?;
+            let (border, records) = profile::time(Stage::Readback, || -> Result<_> {
+                let count = self.read_back(&counters, 1)?[0];
+                let border = self.read_back(&border, batch.border)?;
+                Ok((border, self.read_back(&records, count * REC_WORDS)?))
+            })?;
             Ok(BatchLabels { records, border })
         })
     }
@@ -433,13 +509,15 @@ impl Engine for GpuEngine {
         water: &[u32],
     ) -> Result<Vec<u32>> {
         self.scoped("cfar", || {
-            let (pbuf, tbuf, sbuf) = self.common(params, batch, samples);
             let s = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
-            let wbuf = self.init("vesselscan.water", water, s);
+            let (pbuf, tbuf, sbuf, wbuf) = profile::time(Stage::Upload, || {
+                let (p, t, sm) = self.common(params, batch, samples);
+                (p, t, sm, self.init("vesselscan.water", water, s))
+            });
             let mask = self.storage("vesselscan.mask", batch.blocks);
             let steps = self.cfar_steps(batch, [&pbuf, &tbuf, &sbuf, &mask, &wbuf, &wbuf]);
-            self.submit("vesselscan.cfar", None, &steps);
-            self.read_back(&mask, batch.blocks)
+            self.submit("vesselscan.cfar", None, &steps)?;
+            profile::time(Stage::Readback, || self.read_back(&mask, batch.blocks))
         })
     }
 }

@@ -89,35 +89,47 @@ pub struct GpuContext {
     pub pipelines: pipelines::Pipelines,
     /// Limits the device was created with (WebGPU defaults: the tiling respects them).
     pub limits: wgpu::Limits,
+    /// The device has `TIMESTAMP_QUERY` (per-stage GPU times for `vesselscan bench`).
+    pub timestamps: bool,
+}
+
+/// Every adapter wgpu finds, best first: discrete GPUs, then integrated, virtual, and CPU
+/// (lavapipe) adapters; those whose name contains `name` (case-insensitive) when given.
+pub fn adapters(name: Option<&str>) -> Vec<wgpu::Adapter> {
+    let inst = instance();
+    let mut adapters = pollster::block_on(inst.enumerate_adapters(inst_backends()));
+    let rank = |t: wgpu::DeviceType| match t {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Cpu => 3,
+        wgpu::DeviceType::Other => 4,
+    };
+    adapters.sort_by_key(|a| rank(a.get_info().device_type));
+    if let Some(w) = name {
+        let wl = w.to_lowercase();
+        adapters.retain(|a| a.get_info().name.to_lowercase().contains(&wl));
+    }
+    adapters
 }
 
 impl GpuContext {
     /// Open the first adapter whose name contains `name` (case-insensitive), or the best one.
     /// Discrete GPUs come first, then integrated, virtual, and CPU (lavapipe) adapters.
     pub fn new(name: Option<&str>) -> Result<GpuContext> {
-        let inst = instance();
-        let mut adapters = pollster::block_on(inst.enumerate_adapters(inst_backends()));
-        if adapters.is_empty() {
+        let all = adapters(None);
+        if all.is_empty() {
             return Err(Error::NoAdapter(
                 "no GPU adapter found (on Linux without a GPU install the Vulkan software driver: apt-get install mesa-vulkan-drivers)".into(),
             ));
         }
-        let rank = |t: wgpu::DeviceType| match t {
-            wgpu::DeviceType::DiscreteGpu => 0,
-            wgpu::DeviceType::IntegratedGpu => 1,
-            wgpu::DeviceType::VirtualGpu => 2,
-            wgpu::DeviceType::Cpu => 3,
-            wgpu::DeviceType::Other => 4,
-        };
-        adapters.sort_by_key(|a| rank(a.get_info().device_type));
         let env_name = std::env::var("WGPU_ADAPTER_NAME").ok();
         let want = name.map(str::to_owned).or(env_name);
         let adapter = match &want {
             Some(w) => {
                 let wl = w.to_lowercase();
-                let names: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
-                adapters
-                    .into_iter()
+                let names: Vec<String> = all.iter().map(|a| a.get_info().name).collect();
+                all.into_iter()
                     .find(|a| a.get_info().name.to_lowercase().contains(&wl))
                     .ok_or_else(|| {
                         Error::NoAdapter(format!(
@@ -126,12 +138,24 @@ impl GpuContext {
                         ))
                     })?
             }
-            None => adapters.into_iter().next().expect("checked non-empty"),
+            None => all.into_iter().next().expect("checked non-empty"),
         };
+        GpuContext::open(adapter)
+    }
+
+    /// Open a device on `adapter` with WebGPU's default limits (and timestamp queries when the
+    /// adapter has them).
+    pub fn open(adapter: wgpu::Adapter) -> Result<GpuContext> {
         let limits = wgpu::Limits::default();
+        let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
+        let required_features = if timestamps {
+            wgpu::Features::TIMESTAMP_QUERY
+        } else {
+            wgpu::Features::empty()
+        };
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("vesselscan"),
-            required_features: wgpu::Features::empty(),
+            required_features,
             required_limits: limits.clone(),
             experimental_features: wgpu::ExperimentalFeatures::disabled(),
             memory_hints: wgpu::MemoryHints::Performance,
@@ -145,6 +169,7 @@ impl GpuContext {
             queue,
             pipelines,
             limits,
+            timestamps,
         })
     }
 }
