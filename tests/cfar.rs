@@ -717,8 +717,8 @@ fn the_fused_cpu_path_equals_the_twins_of_the_kernels() {
         }
         b
     };
-    let water = bits(&|i| (i * 2654435761u32) >> 28 != 0);
-    let ring = bits(&|i| (i * 2654435761u32) >> 28 != 0 && (i * 40503u32) >> 29 != 0);
+    let water = bits(&|i| i.wrapping_mul(2654435761) >> 28 != 0);
+    let ring = bits(&|i| i.wrapping_mul(2654435761) >> 28 != 0 && i.wrapping_mul(40503) >> 29 != 0);
     for (rg, rb, k256, tile, nodata, planes) in [
         (1u32, 4u32, 768u32, 16u32, false, false),
         (0, 1, 100, 7, true, false),
