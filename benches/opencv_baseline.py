@@ -12,7 +12,10 @@ and times, on the same scene and threshold as vesselscan:
       (area, bounding box, centroid);
   (b) (a) plus the per-component sum of values,
       np.bincount(labels.ravel(), weights=img.ravel()) (OpenCV's stats have no sum or max;
-      vesselscan also computes the max, which neither variant does).
+      vesselscan also computes the max, which neither variant does);
+  (c) scipy.ndimage (when installed; single-threaded): label(img >= T, 3x3 structure), then
+      find_objects (bounding boxes) and per-label area and sum by np.bincount: what a
+      rasterio + scipy script does.
 
 Reading the file is not timed. Each variant runs --repeat times (after one untimed warm-up)
 with cv2.setNumThreads(N) for every N of --threads; the median is reported in ms and Mpx/s.
@@ -45,6 +48,17 @@ def variant_b(img, t):
     n, labels, stats, centroids = variant_a(img, t)
     sums = np.bincount(labels.ravel(), weights=img.ravel(), minlength=n + 1)
     return n, labels, stats, centroids, sums
+
+
+def variant_c(img, t):
+    from scipy import ndimage
+
+    labels, n = ndimage.label(img >= t, structure=np.ones((3, 3), dtype=bool))
+    boxes = ndimage.find_objects(labels)
+    flat = labels.ravel()
+    area = np.bincount(flat, minlength=n + 1)
+    sums = np.bincount(flat, weights=img.ravel(), minlength=n + 1)
+    return n, labels, boxes, area, sums
 
 
 def bench(fn, img, t, repeat):
@@ -99,8 +113,16 @@ def main():
         f"value >= {t:g}, {args.repeat} runs, median"
     )
     ok = True
-    for name, fn in (("cc+stats", variant_a), ("cc+stats+sum", variant_b)):
-        for n in args.threads:
+    variants = [("cc+stats", variant_a, args.threads), ("cc+stats+sum", variant_b, args.threads)]
+    try:
+        import scipy
+
+        print(f"scipy {scipy.__version__} (ndimage, single-threaded)")
+        variants.append(("scipy.ndimage", variant_c, [1]))
+    except ImportError:
+        print("scipy not installed: its variant skipped")
+    for name, fn, threads in variants:
+        for n in threads:
             cv2.setNumThreads(n)
             med, count = bench(fn, img, t, args.repeat)
             mpx = w * h / med / 1e6

@@ -213,60 +213,81 @@ pub fn detections(
     min_area: u64,
     max_area: u64,
 ) -> Vec<Detection> {
-    let mut comps: Vec<Option<Comp>> = vec![None; scene.records.len()];
-    for (i, r) in scene.records.iter().enumerate() {
-        let t = &scene.tiles[r[R_TILE] as usize];
-        let area = r[R_AREA] as u64;
-        let (tx, ty) = (t.x0 as u64, t.y0 as u64);
-        let first = r[R_FIRST];
-        // Tile-local sums to scene coordinates: sum (x + tx)^2 = sxx + 2 tx sx + n tx^2, ...
-        let (lsx, lsy) = (word64(r, R_SX_LO) as u128, word64(r, R_SY_LO) as u128);
-        let (n, tx2, ty2) = (area as u128, tx as u128, ty as u128);
-        let c = Comp {
-            area,
-            x0: tx + r[R_X0] as u64,
-            y0: ty + r[R_Y0] as u64,
-            x1: tx + r[R_X1] as u64,
-            y1: ty + r[R_Y1] as u64,
-            first: (ty + (first / t.w) as u64) * width as u64 + tx + (first % t.w) as u64,
-            max_key: r[R_MAX],
-            sum: word64(r, R_SUM_LO) as i64 as i128,
-            sx: lsx + n * tx2,
-            sy: lsy + n * ty2,
-            sxx: word64(r, R_SXX_LO) as u128 + 2 * tx2 * lsx + n * tx2 * tx2,
-            syy: word64(r, R_SYY_LO) as u128 + 2 * ty2 * lsy + n * ty2 * ty2,
-            sxy: word64(r, R_SXY_LO) as u128 + ty2 * lsx + tx2 * lsy + n * tx2 * ty2,
-        };
-        let slot = &mut comps[roots[i] as usize];
-        *slot = Some(match *slot {
-            None => c,
-            Some(a) => Comp {
-                area: a.area + c.area,
-                x0: a.x0.min(c.x0),
-                y0: a.y0.min(c.y0),
-                x1: a.x1.max(c.x1),
-                y1: a.y1.max(c.y1),
-                first: a.first.min(c.first),
-                max_key: a.max_key.max(c.max_key),
-                sum: a.sum + c.sum,
-                sx: a.sx + c.sx,
-                sy: a.sy + c.sy,
-                sxx: a.sxx + c.sxx,
-                syy: a.syy + c.syy,
-                sxy: a.sxy + c.sxy,
-            },
-        });
-    }
-    let mut comps: Vec<Comp> = comps
-        .into_iter()
-        .flatten()
-        .filter(|c| c.area >= min_area && c.area <= max_area)
+    use rayon::prelude::*;
+    // Each record in scene coordinates (the 128-bit products), in parallel.
+    let local: Vec<Comp> = scene
+        .records
+        .par_iter()
+        .map(|r| {
+            let t = &scene.tiles[r[R_TILE] as usize];
+            let area = r[R_AREA] as u64;
+            let (tx, ty) = (t.x0 as u64, t.y0 as u64);
+            let first = r[R_FIRST];
+            // Tile-local sums to scene coordinates: sum (x + tx)^2 = sxx + 2 tx sx + n tx^2, ...
+            let (lsx, lsy) = (word64(r, R_SX_LO) as u128, word64(r, R_SY_LO) as u128);
+            let (n, tx2, ty2) = (area as u128, tx as u128, ty as u128);
+            Comp {
+                area,
+                x0: tx + r[R_X0] as u64,
+                y0: ty + r[R_Y0] as u64,
+                x1: tx + r[R_X1] as u64,
+                y1: ty + r[R_Y1] as u64,
+                first: (ty + (first / t.w) as u64) * width as u64 + tx + (first % t.w) as u64,
+                max_key: r[R_MAX],
+                sum: word64(r, R_SUM_LO) as i64 as i128,
+                sx: lsx + n * tx2,
+                sy: lsy + n * ty2,
+                sxx: word64(r, R_SXX_LO) as u128 + 2 * tx2 * lsx + n * tx2 * tx2,
+                syy: word64(r, R_SYY_LO) as u128 + 2 * ty2 * lsy + n * ty2 * ty2,
+                sxy: word64(r, R_SXY_LO) as u128 + ty2 * lsx + tx2 * lsy + n * tx2 * ty2,
+            }
+        })
         .collect();
-    comps.sort_unstable_by_key(|c| c.first);
-    comps
+    // Records of one component combined into its root's record (`roots[root] == root`):
+    // exact integer sums, any order.
+    let mut local = local;
+    for (i, &root) in roots.iter().enumerate() {
+        let r = root as usize;
+        if r == i {
+            continue;
+        }
+        let (c, a) = (local[i], local[r]);
+        local[r] = Comp {
+            area: a.area + c.area,
+            x0: a.x0.min(c.x0),
+            y0: a.y0.min(c.y0),
+            x1: a.x1.max(c.x1),
+            y1: a.y1.max(c.y1),
+            first: a.first.min(c.first),
+            max_key: a.max_key.max(c.max_key),
+            sum: a.sum + c.sum,
+            sx: a.sx + c.sx,
+            sy: a.sy + c.sy,
+            sxx: a.sxx + c.sxx,
+            syy: a.syy + c.syy,
+            sxy: a.sxy + c.sxy,
+        };
+    }
+    let comps: Vec<&Comp> = local
+        .iter()
+        .zip(roots)
+        .enumerate()
+        .filter(|&(i, (c, &r))| r as usize == i && c.area >= min_area && c.area <= max_area)
+        .map(|(_, (c, _))| c)
+        .collect();
+    // Sort keys, not the large components (first pixels are distinct).
+    let mut order: Vec<(u64, u32)> = comps
         .iter()
         .enumerate()
-        .map(|(i, c)| {
+        .map(|(i, c)| (c.first, i as u32))
+        .collect();
+    order.sort_unstable();
+    // Each detection on its own (indexed: the order, and so the output, stays the same).
+    order
+        .par_iter()
+        .enumerate()
+        .map(|(i, &(_, k))| {
+            let c = comps[k as usize];
             let a = c.area as f64;
             let (sum, mean) = if kind.is_float() {
                 let s = c.sum as f64 * (-f32_sum_exp as f64).exp2();
