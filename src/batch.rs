@@ -213,7 +213,7 @@ pub struct BatchOptions {
     pub memory_mb: u64,
     /// Files processed at once (at least 1; see [`jobs_for`]).
     pub jobs: usize,
-    pub detect: crate::cli::DetectPlan,
+    pub detect: crate::preset::DetectPlan,
 }
 
 /// Smallest share of `--memory-mb` a file in flight gets.

@@ -3,7 +3,7 @@
 use crate::detect::{DetectOptions, ThresholdMode, DEFAULT_SIGMAS, DEFAULT_TILE_SIZE};
 use crate::engine::{cpu::CpuEngine, gpu::GpuEngine, Engine};
 use crate::error::{Error, Result};
-use crate::preset::Preset;
+use crate::preset::{DetectPlan, Preset};
 use crate::read::{
     open_source, window_rows_for, ReadOptions, DEFAULT_MAX_PIXELS, DEFAULT_MEMORY_MB,
 };
@@ -560,39 +560,6 @@ impl DetectFlags {
                 sea_cv: None,
             }),
         })
-    }
-}
-
-/// The detection options of a run: the same for every input, or a preset per input.
-#[derive(Debug, Clone)]
-pub enum DetectPlan {
-    Fixed(Box<DetectOptions>),
-    Auto {
-        sar: Box<DetectOptions>,
-        optical: Box<DetectOptions>,
-    },
-}
-
-impl DetectPlan {
-    /// The options for the input at `path`, read through `src` when the preset is chosen from
-    /// its pixels.
-    pub fn options_for(
-        &self,
-        path: &std::path::Path,
-        src: &mut dyn crate::read::window::RasterSource,
-    ) -> Result<DetectOptions> {
-        match self {
-            DetectPlan::Fixed(o) => Ok((**o).clone()),
-            DetectPlan::Auto { sar, optical } => {
-                let c = crate::preset::choose(path, src, sar.nodata)?;
-                let mut o = match c.preset {
-                    Preset::Sar => (**sar).clone(),
-                    Preset::Optical => (**optical).clone(),
-                };
-                o.preset = Some(c);
-                Ok(o)
-            }
-        }
     }
 }
 

@@ -209,8 +209,8 @@ impl WaterSpec {
     }
 }
 
-/// The water bits of scene rows `top..bottom` as the kernels read them: bit
-/// `(row - top) * width + x`, 32 a word, LSB first.
+/// The bits of mask `m` (water, or the rings of a censored CFAR) for scene rows `top..bottom`
+/// as the kernels read them: bit `(row - top) * width + x`, 32 a word, LSB first.
 pub fn water_plane(m: &crate::water::WaterMask, top: u32, bottom: u32) -> Vec<u32> {
     let w = m.width() as usize;
     let n = (bottom - top) as usize * w;
@@ -660,7 +660,8 @@ fn detect_windows(
     if let Some((c, k1)) = cfar.and_then(|c| Some((c, c.censor_k256?))) {
         let mut p1 = p;
         p1.cfar_k256 = k1;
-        let mut targets = WaterMask::filled(info.width.max(1), info.height.max(1), false)?;
+        let (mw, mh) = (info.width.max(1), info.height.max(1));
+        let mut targets = WaterMask::filled(mw, mh, false)?;
         each(
             (water.as_deref(), None),
             c.background_radius_px,
@@ -673,11 +674,7 @@ fn detect_windows(
         )?);
         if water.is_none() {
             p.flags |= FLAG_WATER;
-            all_water = Some(WaterMask::filled(
-                info.width.max(1),
-                info.height.max(1),
-                true,
-            )?);
+            all_water = Some(WaterMask::filled(mw, mh, true)?);
         }
     }
     let targets_plane = water.as_deref().or(all_water.as_ref());

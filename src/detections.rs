@@ -215,7 +215,7 @@ pub fn detections(
 ) -> Vec<Detection> {
     use rayon::prelude::*;
     // Each record in scene coordinates (the 128-bit products), in parallel.
-    let local: Vec<Comp> = scene
+    let mut local: Vec<Comp> = scene
         .records
         .par_iter()
         .map(|r| {
@@ -245,7 +245,6 @@ pub fn detections(
         .collect();
     // Records of one component combined into its root's record (`roots[root] == root`):
     // exact integer sums, any order.
-    let mut local = local;
     for (i, &root) in roots.iter().enumerate() {
         let r = root as usize;
         if r == i {

@@ -11,6 +11,7 @@
 //! 8 x 8 blocks, read from a few strips of the scene (0, the fill value of Sentinel products,
 //! left out).
 
+use crate::detect::DetectOptions;
 use crate::error::Result;
 use crate::read::window::RasterSource;
 use crate::sample::key_to_value;
@@ -165,6 +166,35 @@ pub fn choose(path: &Path, src: &mut dyn RasterSource, nodata: Option<f64>) -> R
         by: "auto: speckle",
         sea_cv: cv,
     })
+}
+
+/// The detection options of a run: the same for every input, or a preset per input.
+#[derive(Debug, Clone)]
+pub enum DetectPlan {
+    Fixed(Box<DetectOptions>),
+    Auto {
+        sar: Box<DetectOptions>,
+        optical: Box<DetectOptions>,
+    },
+}
+
+impl DetectPlan {
+    /// The options for the input at `path`, read through `src` when the preset is chosen from
+    /// its pixels.
+    pub fn options_for(&self, path: &Path, src: &mut dyn RasterSource) -> Result<DetectOptions> {
+        match self {
+            DetectPlan::Fixed(o) => Ok((**o).clone()),
+            DetectPlan::Auto { sar, optical } => {
+                let c = choose(path, src, sar.nodata)?;
+                let mut o = match c.preset {
+                    Preset::Sar => (**sar).clone(),
+                    Preset::Optical => (**optical).clone(),
+                };
+                o.preset = Some(c);
+                Ok(o)
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -507,12 +507,13 @@ fn output_to_a_pipe_is_written_in_place() {
 fn presets_set_defaults_that_explicit_flags_override() {
     let chip = data("ssdd_001114.jpg");
     let chip = chip.to_str().unwrap();
-    let json = |args: &[&str]| -> serde_json::Value {
-        let o = run(args);
+    // `detect CHIP --backend cpu` with `flags`, its JSON.
+    let json = |flags: &[&str]| -> serde_json::Value {
+        let o = run(&[&["detect", chip, "--backend", "cpu"][..], flags].concat());
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         serde_json::from_slice(&o.stdout).unwrap()
     };
-    let sar = json(&["detect", chip, "--backend", "cpu", "--preset", "sar"]);
+    let sar = json(&["--preset", "sar"]);
     let p = &sar["params"];
     assert_eq!(p["threshold_method"], "none");
     assert_eq!(p["cfar"]["k"], 3.5);
@@ -539,10 +540,6 @@ fn presets_set_defaults_that_explicit_flags_override() {
     }
     // Explicit flags win over the preset.
     let own = json(&[
-        "detect",
-        chip,
-        "--backend",
-        "cpu",
         "--preset",
         "sar",
         "--cfar",
@@ -562,28 +559,10 @@ fn presets_set_defaults_that_explicit_flags_override() {
     assert_eq!(p["min_area"], 5);
     assert!(own["detections"].as_array().unwrap().len() >= dets.len());
     // --cfar-censor 0: one pass.
-    let one = json(&[
-        "detect",
-        chip,
-        "--backend",
-        "cpu",
-        "--preset",
-        "sar",
-        "--cfar-censor",
-        "0",
-    ]);
+    let one = json(&["--preset", "sar", "--cfar-censor", "0"]);
     assert!(one["params"]["cfar"].get("censor_k").is_none());
     // Without a preset the edge column is a detection; --drop-edge-lines drops it.
-    let plain = json(&[
-        "detect",
-        chip,
-        "--backend",
-        "cpu",
-        "--preset",
-        "none",
-        "--min-area",
-        "10",
-    ]);
+    let plain = json(&["--preset", "none", "--min-area", "10"]);
     let edge = |v: &serde_json::Value| {
         v["detections"]
             .as_array()
@@ -593,17 +572,7 @@ fn presets_set_defaults_that_explicit_flags_override() {
             .count()
     };
     assert_eq!(edge(&plain), 1);
-    let dropped = json(&[
-        "detect",
-        chip,
-        "--backend",
-        "cpu",
-        "--preset",
-        "none",
-        "--min-area",
-        "10",
-        "--drop-edge-lines",
-    ]);
+    let dropped = json(&["--preset", "none", "--min-area", "10", "--drop-edge-lines"]);
     assert_eq!(edge(&dropped), 0);
     assert_eq!(
         dropped["detections"].as_array().unwrap().len(),

@@ -144,9 +144,7 @@ impl GpuEngine {
         let sbuf = self.init("vesselscan.samples", samples, s);
         (pbuf, tbuf, sbuf)
     }
-}
 
-impl GpuEngine {
     /// The two CFAR dispatches of a batch, writing the block masks: cfar_rows (the rings read
     /// `ring`, the pixels that enter the statistics) and cfar (targets among `water`).
     /// Buffers: params, tiles, samples, mask, water, ring.
