@@ -1,7 +1,8 @@
 // Stage cfar_rows, first half of the two-parameter CFAR: for every row of a tile's extended
 // rectangle (the tile and its halo) and every column of the tile, the count, sum and sum of
-// squares of the CFAR levels of the counted pixels (valid, and water when a water plane is
-// bound) in the row segment of the guard window (2 cfar_rg + 1 wide) and of the background
+// squares of the CFAR levels of the counted pixels (valid, and set in the plane at binding 11
+// when FLAG_WATER: the water, or with a censored CFAR the water minus the first pass's grown
+// targets; stage cfar reads the water plane itself) in the row segment of the guard window (2 cfar_rg + 1 wide) and of the background
 // window (2 cfar_rb + 1 wide) centred on the column, clipped to the rectangle. Integers only:
 // a level is < 2^16, its square < 2^32, a segment's sum of squares a 64-bit (lo, hi) pair, so
 // the result is exact and the same in any order. stage cfar (shaders/cfar.wgsl) adds the rows.
@@ -15,7 +16,7 @@
 @group(0) @binding(11) var<storage, read> water: array<u32>;
 @group(0) @binding(12) var<storage, read_write> rowsums: array<u32>;
 
-// Pixel `i` of `samples` enters CFAR statistics: valid, and water when a plane is bound.
+// Pixel `i` of `samples` enters CFAR statistics: valid, and set in the ring plane when bound.
 fn counted(i: u32, key: u32) -> bool {
     if (!is_valid(params, key)) {
         return false;
