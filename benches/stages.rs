@@ -1,6 +1,7 @@
 //! Each CPU twin on its own, on one 2048^2 tile of the generated scenes (the WebGPU-limit tile
 //! the pipeline uses): mask, label (init + merge + compress + compact), measure, seam_export,
-//! and the fused CFAR. The GPU's per-stage figures come from `vesselscan bench` (timestamp
+//! the CPU backend's fused run-based pass that does all four at once (`runs`, what `detect`
+//! runs on the CPU), and the fused CFAR. The GPU's per-stage figures come from `vesselscan bench` (timestamp
 //! queries), which runs the same stages on every adapter.
 //!
 //! ```text
@@ -76,6 +77,25 @@ fn stages(c: &mut Criterion) {
         });
         g.bench_function(format!("seam_export/{name}"), |x| {
             x.iter(|| cpu::seam_export::seam_export(&p, t, &mask, &parent, &remap, &mut border))
+        });
+        // mask + label + measure + seam_export in one pass over the rows (src/cpu/runs.rs).
+        let mut scratch = cpu::runs::RunScratch::default();
+        let targets = cpu::runs::Targets::Samples { water: &[] };
+        let mut recs = Vec::new();
+        g.bench_function(format!("runs/{name}"), |x| {
+            x.iter(|| {
+                recs.clear();
+                cpu::runs::label_batch(
+                    &p,
+                    t,
+                    black_box(&samples),
+                    &targets,
+                    &mut scratch,
+                    &mut recs,
+                    &mut border,
+                );
+                black_box(recs.len())
+            })
         });
         // The fused CFAR (cfar_rows + cfar) of the CPU backend: k 5, guard 15, background 41.
         let rb = 20;

@@ -55,25 +55,25 @@ fn add64(rec: &mut [u32], i: usize, v: u64) {
 }
 
 #[derive(Clone, Copy)]
-struct Acc {
-    cid: u32,
-    area: u32,
-    x0: u32,
-    y0: u32,
-    x1: u32,
-    y1: u32,
-    first: u32,
-    max_key: u32,
-    sum: i64,
-    sx: u64,
-    sy: u64,
-    sxx: u64,
-    syy: u64,
-    sxy: u64,
+pub(crate) struct Acc {
+    pub(crate) cid: u32,
+    pub(crate) area: u32,
+    pub(crate) x0: u32,
+    pub(crate) y0: u32,
+    pub(crate) x1: u32,
+    pub(crate) y1: u32,
+    pub(crate) first: u32,
+    pub(crate) max_key: u32,
+    pub(crate) sum: i64,
+    pub(crate) sx: u64,
+    pub(crate) sy: u64,
+    pub(crate) sxx: u64,
+    pub(crate) syy: u64,
+    pub(crate) sxy: u64,
 }
 
 impl Acc {
-    fn new(cid: u32) -> Acc {
+    pub(crate) fn new(cid: u32) -> Acc {
         Acc {
             cid,
             area: 0,
@@ -93,7 +93,7 @@ impl Acc {
     }
 
     /// Add another partial record of the same component.
-    fn absorb(&mut self, o: &Acc) {
+    pub(crate) fn absorb(&mut self, o: &Acc) {
         self.area += o.area;
         self.x0 = self.x0.min(o.x0);
         self.y0 = self.y0.min(o.y0);
@@ -120,7 +120,7 @@ impl Acc {
         self.sxy += x * y;
     }
 
-    fn flush(&self, records: &mut [u32]) {
+    pub(crate) fn flush(&self, records: &mut [u32]) {
         if self.area == 0 {
             return;
         }

@@ -15,6 +15,7 @@ pub mod label_init;
 pub mod label_merge;
 pub mod mask;
 pub mod measure;
+pub mod runs;
 pub mod seam_export;
 
 use crate::sample::NAN_KEY;

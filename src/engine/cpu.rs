@@ -1,4 +1,7 @@
-//! CPU backend: runs the twins in `src/cpu/` on batches of one tile, tiles in parallel.
+//! CPU backend: batches of one tile, tiles in parallel. [`CpuEngine`] runs the fused run-based
+//! pass of `src/cpu/runs.rs` (the mask or CFAR kernels' twins, then labels and records in one
+//! pass over the rows); [`CpuTwinEngine`] runs the kernels' twins one by one, exactly as the GPU
+//! runs its kernels, and is what tests hold both the fused pass and the GPU to.
 
 use super::{BatchLabels, Engine};
 use crate::cpu;
@@ -14,6 +17,7 @@ struct Scratch {
     parent: Vec<u32>,
     remap: Vec<u32>,
     records: Vec<u32>,
+    runs: cpu::runs::RunScratch,
 }
 
 thread_local! {
@@ -37,7 +41,81 @@ fn grow(v: &mut Vec<u32>, n: usize) {
 #[derive(Debug, Default, Clone)]
 pub struct CpuEngine;
 
+/// The CPU backend running every kernel's twin in turn (`mask`, `label_*`, `measure`,
+/// `seam_export`) instead of the fused pass: slower, the reference for tests and benches.
+#[derive(Debug, Default, Clone)]
+pub struct CpuTwinEngine;
+
 impl Engine for CpuEngine {
+    fn backend(&self) -> &'static str {
+        "cpu"
+    }
+    fn adapter(&self) -> Option<String> {
+        None
+    }
+    fn batch_limits(&self) -> BatchLimits {
+        BatchLimits::default()
+    }
+    fn parallel(&self) -> bool {
+        true
+    }
+    fn reads_in_place(&self) -> bool {
+        true
+    }
+    fn minmax(&self, params: &Params, batch: &Batch, samples: &[u32]) -> Result<[u32; 2]> {
+        CpuTwinEngine.minmax(params, batch, samples)
+    }
+    fn histogram(&self, params: &Params, batch: &Batch, samples: &[u32]) -> Result<Vec<u32>> {
+        CpuTwinEngine.histogram(params, batch, samples)
+    }
+    fn cfar_mask(
+        &self,
+        params: &Params,
+        batch: &Batch,
+        samples: &[u32],
+        water: &[u32],
+    ) -> Result<Vec<u32>> {
+        CpuTwinEngine.cfar_mask(params, batch, samples, water)
+    }
+
+    fn label(
+        &self,
+        params: &Params,
+        batch: &Batch,
+        samples: &[u32],
+        water: &[u32],
+        stats: &[u32],
+    ) -> Result<BatchLabels> {
+        SCRATCH.with(|s| {
+            let s = &mut *s.borrow_mut();
+            let tiles = &batch.tiles;
+            let mut records = Vec::new();
+            let mut border = vec![0u32; batch.border as usize];
+            if params.flags & FLAG_CFAR != 0 {
+                grow(&mut s.mask, batch.blocks as usize);
+                time(Stage::Mask, || {
+                    let c = &batch.cfar;
+                    cpu::cfar::cfar_fused(params, tiles, samples, &mut s.mask, c, water, stats);
+                });
+                time(Stage::Label, || {
+                    let t = cpu::runs::Targets::Blocks(&s.mask);
+                    let r = &mut s.runs;
+                    cpu::runs::label_batch(params, tiles, samples, &t, r, &mut records, &mut border)
+                });
+            } else {
+                // Mask, label, measure and seam export in one pass: all of it counts as label.
+                time(Stage::Label, || {
+                    let t = cpu::runs::Targets::Samples { water };
+                    let r = &mut s.runs;
+                    cpu::runs::label_batch(params, tiles, samples, &t, r, &mut records, &mut border)
+                });
+            }
+            Ok(BatchLabels { records, border })
+        })
+    }
+}
+
+impl Engine for CpuTwinEngine {
     fn backend(&self) -> &'static str {
         "cpu"
     }

@@ -1,7 +1,8 @@
 //! The two backends behind one interface: [`Engine`] runs the kernels of one batch of tiles,
 //! [`label_scene`] and [`histogram_scene`] drive a whole scene through either backend.
 //!
-//! * [`cpu::CpuEngine`]: the CPU twins of `src/cpu/`, batches of one tile in parallel (rayon).
+//! * [`cpu::CpuEngine`]: batches of one tile in parallel (rayon), labelled by the fused run-based
+//!   pass of `src/cpu/runs.rs`; [`cpu::CpuTwinEngine`] runs the twins of `src/cpu/` one by one.
 //! * [`gpu::GpuEngine`]: the WGSL kernels of `shaders/` through wgpu.
 //!
 //! Both return the same compact per-component records and per-tile border labels; the host

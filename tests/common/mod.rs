@@ -5,7 +5,10 @@
 use std::sync::{Mutex, OnceLock};
 use vesselscan::detect::{detect, DetectOptions, ThresholdMode};
 use vesselscan::detections::Detection;
-use vesselscan::engine::{cpu::CpuEngine, gpu::GpuEngine};
+use vesselscan::engine::{
+    cpu::{CpuEngine, CpuTwinEngine},
+    gpu::GpuEngine,
+};
 use vesselscan::read::Raster;
 use vesselscan::sample::SampleKind;
 use vesselscan::tiling::Connectivity;
@@ -63,8 +66,15 @@ pub fn opts(threshold: f64, conn: Connectivity, tile: u32) -> DetectOptions {
     }
 }
 
+/// The CPU backend's detections: its fused run-based pass, checked against the kernels' twins
+/// run one by one.
 pub fn run_cpu(r: &Raster, o: &DetectOptions) -> Vec<Detection> {
-    detect(&CpuEngine, r, o).expect("cpu detect").detections
+    let fused = detect(&CpuEngine, r, o).expect("cpu detect").detections;
+    let twins = detect(&CpuTwinEngine, r, o)
+        .expect("cpu twins detect")
+        .detections;
+    assert_eq!(fused, twins, "fused CPU pass != kernel twins");
+    fused
 }
 
 pub fn run_gpu(r: &Raster, o: &DetectOptions) -> Option<Vec<Detection>> {
