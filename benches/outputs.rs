@@ -88,7 +88,7 @@ fn outputs(cr: &mut Criterion) {
     g.sample_size(10).measurement_time(Duration::from_secs(3));
     g.throughput(Throughput::Elements(n as u64));
     g.bench_function(BenchmarkId::from_parameter(n), |b| {
-        b.iter(|| black_box(to_geojson(&located, Geometry::Box)))
+        b.iter(|| black_box(to_geojson(&located, Geometry::Box, None)))
     });
     g.finish();
 }

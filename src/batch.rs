@@ -182,6 +182,9 @@ pub struct FileReport {
     pub status: Status,
     /// Detections written (None when skipped or failed).
     pub detections: Option<usize>,
+    /// With `--ais`: detections no AIS vessel matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dark: Option<usize>,
     pub seconds: f64,
     pub error: Option<String>,
     /// Pixels of the scene, in millions (0 when skipped or unreadable).
@@ -214,6 +217,8 @@ pub struct BatchOptions {
     /// Files processed at once (at least 1; see [`jobs_for`]).
     pub jobs: usize,
     pub detect: crate::preset::DetectPlan,
+    /// Match every scene's detections against these AIS reports (read once).
+    pub ais: Option<std::sync::Arc<crate::ais::AisOptions>>,
 }
 
 /// Smallest share of `--memory-mb` a file in flight gets.
@@ -302,6 +307,7 @@ fn run_one(
         output: output.display().to_string(),
         status: Status::Ok,
         detections: None,
+        dark: None,
         seconds: 0.0,
         error: None,
         megapixels: 0.0,
@@ -323,14 +329,18 @@ fn run_one(
                 &crate::write::Outputs {
                     format: opts.format,
                     geometry: opts.geometry,
+                    ais: opts.ais.clone(),
                     ..Default::default()
                 },
             )?;
             write_atomic(output, &run.bytes)?;
-            Ok(run.detections)
+            Ok((run.detections, run.dark))
         });
         match r {
-            Ok(n) => rep.detections = Some(n),
+            Ok((n, dark)) => {
+                rep.detections = Some(n);
+                rep.dark = dark;
+            }
             Err(e) => {
                 rep.status = Status::Error;
                 rep.error = Some(e.to_string());

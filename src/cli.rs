@@ -215,6 +215,144 @@ pub struct DetectArgs {
     pub chips: Option<PathBuf>,
     #[command(flatten)]
     pub flags: DetectFlags,
+    #[command(flatten)]
+    pub ais: AisFlags,
+}
+
+/// Orbit direction, for the SAR azimuth-shift correction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Orbit {
+    /// Northbound pass (platform heading -12 deg, Sentinel-1-like).
+    Ascending,
+    /// Southbound pass (platform heading -168 deg, Sentinel-1-like).
+    Descending,
+}
+
+/// Matching against AIS (`--ais`), shared by detect and batch.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AisFlags {
+    /// AIS reports to match the detections against: CSV in the MarineCadastre layout (MMSI,
+    /// BaseDateTime, LAT, LON, SOG, COG, Heading, VesselName, ..., Length, Width, ...; times in
+    /// UTC), plain or gzip. Each detection gets ais_mmsi, ais_name, ais_distance_m,
+    /// ais_length_m and dark; the AIS vessels in the footprint with no detection are listed.
+    #[arg(long, value_name = "CSV", help_heading = "AIS")]
+    pub ais: Option<PathBuf>,
+    /// Acquisition time, UTC (e.g. 2024-02-09T02:13:00Z). Default: the TIFF DateTime tag, or
+    /// the middle of a Sentinel-1 annotation's start and stop times.
+    #[arg(long, value_name = "TIME", requires = "ais", value_parser = parse_time, help_heading = "AIS")]
+    pub time: Option<f64>,
+    /// Largest distance between a detection and an AIS position that may match, metres.
+    #[arg(long, value_name = "M", default_value_t = 500.0, value_parser = positive, help_heading = "AIS")]
+    pub ais_gate_m: f64,
+    /// Tracks whose nearest report is further than this from the acquisition time are stale
+    /// and left out; nearer ones are interpolated or extrapolated (speed and course), minutes.
+    #[arg(long, value_name = "MIN", default_value_t = 30.0, value_parser = positive, help_heading = "AIS")]
+    pub ais_max_gap_min: f64,
+    /// Weight of length disagreement in the matching cost when both lengths are known
+    /// (0: distance only).
+    #[arg(long, value_name = "W", default_value_t = 0.5, value_parser = non_negative, help_heading = "AIS")]
+    pub ais_length_weight: f64,
+    /// Rows with bad numbers: skip them (counted in the summary) or stop with an error naming
+    /// the line.
+    #[arg(long, value_enum, default_value_t = crate::ais::reports::BadRows::Skip, help_heading = "AIS")]
+    pub ais_bad_rows: crate::ais::reports::BadRows,
+    /// SAR azimuth-shift correction: the incidence angle at the scene, degrees. With
+    /// --orbit or --sar-heading-deg, AIS positions are moved to where a moving ship appears in
+    /// the SAR image before matching.
+    #[arg(long, value_name = "DEG", requires = "ais", help_heading = "AIS")]
+    pub incidence_deg: Option<f64>,
+    /// SAR azimuth-shift correction: the orbit direction (sets the platform heading).
+    #[arg(long, value_enum, requires = "incidence_deg", help_heading = "AIS")]
+    pub orbit: Option<Orbit>,
+    /// SAR azimuth-shift correction: the platform heading, degrees clockwise from north
+    /// (overrides --orbit's).
+    #[arg(
+        long,
+        value_name = "DEG",
+        requires = "incidence_deg",
+        help_heading = "AIS"
+    )]
+    pub sar_heading_deg: Option<f64>,
+    /// SAR azimuth-shift correction: the side the radar looks to.
+    #[arg(long, value_enum, default_value_t = crate::ais::matching::Look::Right, help_heading = "AIS")]
+    pub look: crate::ais::matching::Look,
+    /// SAR azimuth-shift correction: slant range to the scene, km (default: a 693 km orbit
+    /// over a flat Earth, 693 / cos(incidence)).
+    #[arg(long, value_name = "KM", requires = "incidence_deg", value_parser = positive, help_heading = "AIS")]
+    pub slant_range_km: Option<f64>,
+    /// SAR azimuth-shift correction: the platform's speed, m/s.
+    #[arg(long, value_name = "M/S", default_value_t = 7600.0, value_parser = positive, help_heading = "AIS")]
+    pub platform_speed: f64,
+}
+
+fn parse_time(s: &str) -> std::result::Result<f64, String> {
+    crate::ais::reports::parse_utc(s)
+        .ok_or_else(|| format!("{s:?} is not a UTC date and time (e.g. 2024-02-09T02:13:00Z)"))
+}
+
+fn positive(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("{s:?} is not a positive number")),
+    }
+}
+
+fn non_negative(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("{s:?} is not a number >= 0")),
+    }
+}
+
+impl AisFlags {
+    /// The AIS options, with the file read (once: a batch shares it); None without `--ais`.
+    pub fn options(&self) -> Result<Option<std::sync::Arc<crate::ais::AisOptions>>> {
+        let Some(path) = &self.ais else {
+            return Ok(None);
+        };
+        let sar = match self.incidence_deg {
+            None => None,
+            Some(inc) => {
+                if !(0.0..90.0).contains(&inc) {
+                    return Err(Error::Invalid(format!(
+                        "--incidence-deg {inc}: the incidence angle must be in [0, 90)"
+                    )));
+                }
+                let heading = match (self.sar_heading_deg, self.orbit) {
+                    (Some(h), _) => h,
+                    (None, Some(Orbit::Ascending)) => -12.0,
+                    (None, Some(Orbit::Descending)) => -168.0,
+                    (None, None) => {
+                        return Err(Error::Invalid(
+                            "--incidence-deg needs --orbit or --sar-heading-deg for the azimuth-shift correction".into(),
+                        ))
+                    }
+                };
+                let slant = self
+                    .slant_range_km
+                    .unwrap_or(693.0 / inc.to_radians().cos())
+                    * 1000.0;
+                Some(crate::ais::matching::SarGeometry {
+                    heading_deg: heading,
+                    look: self.look,
+                    incidence_deg: inc,
+                    slant_range_m: slant,
+                    platform_speed_mps: self.platform_speed,
+                })
+            }
+        };
+        let file = crate::ais::reports::read_ais(path, self.ais_bad_rows)?;
+        Ok(Some(std::sync::Arc::new(crate::ais::AisOptions {
+            file: std::sync::Arc::new(file),
+            time: self.time,
+            max_gap_s: self.ais_max_gap_min * 60.0,
+            rules: crate::ais::matching::MatchRules {
+                gate_m: self.ais_gate_m,
+                length_weight: self.ais_length_weight,
+            },
+            sar,
+        })))
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -246,6 +384,8 @@ pub struct BatchArgs {
     pub jobs: Option<u64>,
     #[command(flatten)]
     pub flags: DetectFlags,
+    #[command(flatten)]
+    pub ais: AisFlags,
 }
 
 fn parse_shard(s: &str) -> std::result::Result<(u32, u32), String> {
@@ -610,6 +750,7 @@ fn run_detect(a: &DetectArgs) -> Result<()> {
         check_output_folder(out)?;
     }
     let f = &a.flags;
+    let ais = a.ais.options()?;
     let mut src = open_source(&a.input, &f.read_options())?;
     let width = src.info().width;
     let engine = open_engine(f.backend, f.adapter.as_deref())?;
@@ -628,6 +769,7 @@ fn run_detect(a: &DetectArgs) -> Result<()> {
                 quicklook_width: a.quicklook_width,
                 chips: a.chips.clone(),
             },
+            ais,
         },
     )?;
     eprintln!("vesselscan: {}", scene.summary);
@@ -672,6 +814,7 @@ fn run_batch(a: &BatchArgs) -> Result<bool> {
         memory_mb: f.memory_mb,
         jobs: crate::batch::jobs_for(a.jobs.map(|j| j as usize), inputs.len(), f.memory_mb),
         detect: f.detect_plan()?,
+        ais: a.ais.options()?,
     };
     eprintln!(
         "vesselscan: {} files, {} at a time, {} MiB each",
@@ -700,9 +843,14 @@ fn run_batch(a: &BatchArgs) -> Result<bool> {
             *m / t0.elapsed().as_secs_f64().max(1e-9)
         };
         let line = match r.status {
-            crate::batch::Status::Ok => {
-                format!("{}: {} detections", r.input, r.detections.unwrap_or(0))
-            }
+            crate::batch::Status::Ok => match r.dark {
+                Some(d) => format!(
+                    "{}: {} detections, {d} dark (no AIS match)",
+                    r.input,
+                    r.detections.unwrap_or(0)
+                ),
+                None => format!("{}: {} detections", r.input, r.detections.unwrap_or(0)),
+            },
             crate::batch::Status::Skipped => format!("{}: skipped (output exists)", r.input),
             // The error names the file already.
             crate::batch::Status::Error => r.error.clone().unwrap_or_default(),

@@ -90,6 +90,9 @@ pub struct Detection {
     pub significance: Option<f64>,
     /// Confidence in [0, 1], a logistic of `significance`.
     pub score: Option<f64>,
+    /// The AIS vessel matched to this detection, and whether it is dark (with `--ais` only).
+    #[serde(flatten)]
+    pub ais: crate::ais::AisFields,
     /// Covariance of the component's pixel squares about the centroid, [xx, yy, xy], px^2.
     #[serde(skip)]
     pub cov: [f64; 3],
@@ -331,6 +334,7 @@ pub fn detections(
                 contrast: None,
                 significance: None,
                 score: None,
+                ais: Default::default(),
                 cov,
             }
         })

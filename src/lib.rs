@@ -7,6 +7,7 @@
 //! [`engine::gpu`]; their CPU twins of the same names live in [`cpu`], run by [`engine::cpu`].
 //! [`detect::detect`] drives a scene through either.
 
+pub mod ais;
 pub mod batch;
 pub mod bench;
 pub mod cfar;

@@ -381,3 +381,28 @@ pub fn find_s1_annotation(measurement_tiff: &Path) -> Option<PathBuf> {
 fn child<'a, 'i>(n: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
     n.children().find(|c| c.tag_name().name() == name)
 }
+
+/// The middle of a Sentinel-1 annotation's `adsHeader` `startTime` and `stopTime` (UTC), as an
+/// ISO 8601 string, and where it came from; None when the file cannot be read or lacks them
+/// (AIS matching then asks for `--time`).
+pub fn s1_mid_time(path: &Path) -> Option<(String, String)> {
+    let f = std::fs::File::open(path).ok()?;
+    let mut bytes = Vec::new();
+    f.take(MAX_ANNOTATION_BYTES).read_to_end(&mut bytes).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let doc = roxmltree::Document::parse(&text).ok()?;
+    let header = doc.descendants().find(|n| n.has_tag_name("adsHeader"))?;
+    let time = |name: &str| {
+        header
+            .children()
+            .find(|n| n.has_tag_name(name))
+            .and_then(|n| n.text())
+            .and_then(|t| crate::ais::reports::parse_utc(t.trim()))
+    };
+    let (t0, t1) = (time("startTime")?, time("stopTime")?);
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    Some((
+        crate::ais::reports::format_utc((t0 + t1) / 2.0),
+        format!("Sentinel-1 annotation {name} (middle of startTime and stopTime)"),
+    ))
+}

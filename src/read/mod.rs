@@ -134,6 +134,9 @@ pub fn open_source(path: &Path, opts: &ReadOptions) -> Result<Box<dyn window::Ra
             let mut band = tiff::TiffBand::open(path, opts)?;
             if let Some(xml) = crate::geo::gcp::find_s1_annotation(path) {
                 band.geo = safe_georef(&xml, band.header.width, band.header.height)?;
+                if let Some(t) = crate::geo::gcp::s1_mid_time(&xml) {
+                    band.time = Some(t);
+                }
             }
             Box::new(band)
         }

@@ -63,6 +63,9 @@ pub struct TiffBand {
     geom: Geom,
     /// Georeferencing from the GeoTIFF tags.
     pub geo: crate::geo::GeoStatus,
+    /// Acquisition time and where it came from: the TIFF DateTime tag, or (set by
+    /// `read::open_source`) a Sentinel-1 annotation's start and stop times.
+    pub time: Option<(String, String)>,
     /// Decoders: the first is opened with the band, the others lazily, up to the thread count.
     readers: Vec<ChunkReader>,
 }
@@ -103,12 +106,24 @@ impl TiffBand {
         let geo = geo_tags(&mut dec)
             .status()
             .checked(header.width, header.height);
+        // A tag that cannot be read counts as absent, as for the GeoTIFF tags.
+        let time = dec
+            .get_tag_ascii_string(Tag::DateTime)
+            .ok()
+            .map(|s| {
+                (
+                    s.trim_end_matches('\0').trim().to_string(),
+                    "TIFF DateTime tag".to_string(),
+                )
+            })
+            .filter(|(s, _)| !s.is_empty());
         let reader = ChunkReader::new(path, dec, &geom)?;
         Ok(TiffBand {
             path: path.to_owned(),
             header,
             geom,
             geo,
+            time,
             readers: vec![reader],
         })
     }
@@ -312,6 +327,9 @@ impl crate::read::window::RasterSource for TiffBand {
     }
     fn georef(&self) -> crate::geo::GeoStatus {
         self.geo.clone()
+    }
+    fn acquisition_time(&self) -> Option<(String, String)> {
+        self.time.clone()
     }
 }
 

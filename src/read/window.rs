@@ -32,6 +32,10 @@ pub trait RasterSource: Send {
     fn georef(&self) -> crate::geo::GeoStatus {
         crate::geo::GeoStatus::None
     }
+    /// When the scene was taken, as found in its file (a date string, and where it came from).
+    fn acquisition_time(&self) -> Option<(String, String)> {
+        None
+    }
 }
 
 /// An in-memory raster as a source.

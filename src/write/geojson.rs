@@ -10,6 +10,12 @@ use serde::Serialize;
 struct Collection<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
+    /// Foreign members (RFC 7946 section 6.1) with `--ais`: the matching's summary and the AIS
+    /// vessels in the footprint that no detection matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ais: Option<&'a crate::ais::AisSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ais_unmatched: Option<&'a [crate::ais::Unmatched]>,
     features: Vec<Feature<'a>>,
 }
 
@@ -59,10 +65,17 @@ fn feature(d: &Detection, geometry: Geometry) -> Option<Feature<'_>> {
 }
 
 /// The FeatureCollection of `dets` (those without a position are left out; a georeferenced
-/// scene gives every detection one).
-pub fn to_geojson(dets: &[Detection], geometry: Geometry) -> Vec<u8> {
+/// scene gives every detection one), with the AIS summary and unmatched vessels as foreign
+/// members when given.
+pub fn to_geojson(
+    dets: &[Detection],
+    geometry: Geometry,
+    ais: Option<(&crate::ais::AisSummary, &[crate::ais::Unmatched])>,
+) -> Vec<u8> {
     let doc = Collection {
         kind: "FeatureCollection",
+        ais: ais.map(|a| a.0),
+        ais_unmatched: ais.map(|a| a.1),
         features: dets.iter().filter_map(|d| feature(d, geometry)).collect(),
     };
     let mut v = serde_json::to_vec_pretty(&doc).expect("geojson serialises");

@@ -69,6 +69,12 @@ pub struct Report<'a> {
     /// Why the file's georeferencing could not be used, if it has some.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub georef_warning: Option<String>,
+    /// With `--ais`: what the matching did, and the AIS vessels in the footprint that no
+    /// detection matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ais: Option<&'a crate::ais::AisSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ais_unmatched: Option<&'a [crate::ais::Unmatched]>,
     pub detections: &'a [Detection],
 }
 
@@ -79,7 +85,17 @@ pub fn to_json(report: &Report) -> Vec<u8> {
 }
 
 pub const CSV_HEADER: &str = "id,x,y,x0,y0,x1,y1,area,sum,max,mean,length_px,width_px,\
-orientation_deg,lon,lat,length_m,width_m,heading_deg,distance_to_land_m,scr,contrast,significance,score";
+orientation_deg,lon,lat,length_m,width_m,heading_deg,distance_to_land_m,scr,contrast,significance,score,\
+ais_mmsi,ais_name,ais_distance_m,ais_length_m,dark";
+
+/// A text as a CSV field: quoted (quotes doubled) when it holds a comma, quote or line break.
+fn csv_text(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
 
 /// An optional number as a CSV field (empty when absent).
 fn opt(v: Option<f64>) -> String {
@@ -92,7 +108,7 @@ pub fn to_csv(dets: &[Detection]) -> Vec<u8> {
     for d in dets {
         writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             d.id,
             d.x,
             d.y,
@@ -117,6 +133,11 @@ pub fn to_csv(dets: &[Detection]) -> Vec<u8> {
             opt(d.contrast),
             opt(d.significance),
             opt(d.score),
+            d.ais.ais_mmsi.map(|m| m.to_string()).unwrap_or_default(),
+            d.ais.ais_name.as_deref().map(csv_text).unwrap_or_default(),
+            opt(d.ais.ais_distance_m),
+            opt(d.ais.ais_length_m),
+            d.ais.dark.map(|b| b.to_string()).unwrap_or_default(),
         )
         .unwrap();
     }
@@ -130,12 +151,16 @@ pub struct Outputs {
     /// GeoJSON feature geometry.
     pub geometry: Geometry,
     pub pictures: pictures::Pictures,
+    /// Match the detections against AIS (`--ais`).
+    pub ais: Option<std::sync::Arc<crate::ais::AisOptions>>,
 }
 
 /// One scene run: the bytes to write and a one-line summary for stderr.
 pub struct SceneRun {
     pub bytes: Vec<u8>,
     pub detections: usize,
+    /// With `--ais`: detections no AIS vessel matched.
+    pub dark: Option<usize>,
     pub summary: String,
 }
 
@@ -152,6 +177,7 @@ pub fn run_scene(
         format,
         geometry,
         pictures: pics,
+        ais,
     } = outputs;
     let (format, geometry) = (*format, *geometry);
     let resolved;
@@ -183,6 +209,23 @@ pub fn run_scene(
             ),
         });
     }
+    // AIS needs positions and a time: both are known before the work.
+    let ais_time = match ais {
+        Some(a) => {
+            if !geo.georef().is_some_and(|g| g.has_position()) {
+                return Err(Error::NoGeoref {
+                    path: input.to_owned(),
+                    msg: "AIS matching needs positions on the Earth and the scene has no usable georeferencing".into(),
+                });
+            }
+            Some(crate::ais::acquisition_time(
+                input,
+                a,
+                src.acquisition_time(),
+            )?)
+        }
+        None => None,
+    };
     let kind = raster.kind;
     let nodata_key = opts
         .nodata
@@ -198,6 +241,19 @@ pub fn run_scene(
         let observe: Option<crate::detect::RowObserver> =
             if pics.wanted() { Some(&mut feed) } else { None };
         crate::detect::detect_source_observed(engine, src, opts, window_rows, observe)?
+    };
+    let mut out = out;
+    let ais_result = match (ais, ais_time) {
+        (Some(a), Some(time)) => Some(crate::ais::annotate(
+            input,
+            &mut out.detections,
+            out.geo.georef().map(|g| g.as_ref()),
+            raster.width,
+            raster.height,
+            time,
+            a,
+        )?),
+        _ => None,
     };
     let secs = t0.elapsed().as_secs_f64();
     let backend_desc = match engine.adapter() {
@@ -260,6 +316,9 @@ pub fn run_scene(
         raster.band,
         out.detections.len(),
     );
+    if let Some(r) = &ais_result {
+        summary += &format!("\nvesselscan: {}: {}", input.display(), r.line());
+    }
     let bytes = match format {
         Format::Json => to_json(&Report {
             input: input.display().to_string(),
@@ -277,14 +336,29 @@ pub fn run_scene(
                 crate::geo::GeoStatus::Unusable(why) => Some(why.clone()),
                 _ => None,
             },
+            ais: ais_result.as_ref().map(|r| &r.summary),
+            ais_unmatched: ais_result.as_ref().map(|r| &r.unmatched[..]),
             detections: &out.detections,
         }),
         Format::Csv => to_csv(&out.detections),
-        Format::Geojson => geojson::to_geojson(&out.detections, geometry),
+        Format::Geojson => geojson::to_geojson(
+            &out.detections,
+            geometry,
+            ais_result.as_ref().map(|r| (&r.summary, &r.unmatched[..])),
+        ),
     };
     if let Some(ov) = overview.map(|o| o.finish()) {
         if let Some(path) = &pics.quicklook {
-            pictures::write_quicklook(path, &ov, &out.detections)?;
+            // AIS vessels no detection matched, where they were expected in the image.
+            let ais_only: Vec<(f64, f64)> = match (&ais_result, out.geo.georef()) {
+                (Some(r), Some(g)) => r
+                    .unmatched
+                    .iter()
+                    .filter_map(|u| g.pixel_of(u.expected_lon, u.expected_lat))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            pictures::write_quicklook(path, &ov, &out.detections, &ais_only)?;
             summary += &format!("; quicklook {}", path.display());
         }
         if let Some(dir) = &pics.chips {
@@ -304,6 +378,7 @@ pub fn run_scene(
     Ok(SceneRun {
         bytes,
         detections: out.detections.len(),
+        dark: ais_result.as_ref().map(|r| r.summary.dark),
         summary,
     })
 }

@@ -4,7 +4,10 @@
 //! zero-padded to 5 digits). The overview is built while the scene is labelled (no extra
 //! read); chips take one more pass over the windows, with a halo that holds every chip.
 
-use super::quicklook::{chip_outlined, draw_outlines, save_png, GreyOverview, Outline, Overview};
+use super::quicklook::{
+    chip_outlined, draw_cross, draw_outlines, draw_outlines_in, save_png, GreyOverview, Outline,
+    Overview, AIS_ONLY, MATCHED,
+};
 use crate::detections::Detection;
 use crate::error::{Error, Result};
 use crate::read::window::{for_each_window, RasterSource};
@@ -45,16 +48,26 @@ pub fn stretch_of(ov: &GreyOverview) -> (f64, f64) {
         .unwrap_or((0.0, 1.0))
 }
 
-/// Write the quicklook of `ov` with `dets` drawn on it.
+/// Write the quicklook of `ov` with `dets` drawn on it: red boxes, or with AIS red for dark
+/// detections and green for matched ones, and a cyan cross at each of `ais_only` (scene pixel
+/// positions of AIS vessels no detection matched).
 pub fn write_quicklook(
     path: &std::path::Path,
     ov: &GreyOverview,
     dets: &[Detection],
+    ais_only: &[(f64, f64)],
 ) -> Result<()> {
     let (lo, hi) = stretch_of(ov);
     let mut img = ov.to_rgb(lo, hi);
-    let outlines: Vec<Outline> = dets.iter().map(outline).collect();
+    let (matched, rest): (Vec<&Detection>, Vec<&Detection>) =
+        dets.iter().partition(|d| d.ais.dark == Some(false));
+    let outlines: Vec<Outline> = rest.into_iter().map(outline).collect();
     draw_outlines(&mut img, ov.factor, &outlines);
+    let outlines: Vec<Outline> = matched.into_iter().map(outline).collect();
+    draw_outlines_in(&mut img, ov.factor, &outlines, MATCHED);
+    for &(x, y) in ais_only {
+        draw_cross(&mut img, ov.factor, x, y, AIS_ONLY);
+    }
     save_png(path, &img)
 }
 

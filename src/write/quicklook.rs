@@ -10,6 +10,10 @@ use std::path::Path;
 
 /// Colour of outlines: stands out on grey.
 pub const OUTLINE: Rgb<u8> = Rgb([255, 40, 40]);
+/// Colour of detections matched to an AIS vessel (`--ais`); dark ones keep [`OUTLINE`].
+pub const MATCHED: Rgb<u8> = Rgb([40, 220, 40]);
+/// Colour of the crosses marking AIS vessels in the footprint that no detection matched.
+pub const AIS_ONLY: Rgb<u8> = Rgb([0, 200, 255]);
 /// Chips are upscaled (nearest neighbour, integer factor) to at least this on the longer side.
 pub const MIN_CHIP_SIDE: u32 = 64;
 /// Scene columns one rayon task of [`Overview::add_rows`] covers.
@@ -219,12 +223,40 @@ pub struct Outline {
 pub fn draw_outlines(img: &mut RgbImage, factor: u32, outlines: &[Outline]) {
     let s = 1.0 / factor.max(1) as f64;
     for o in outlines {
-        draw_mapped(img, o, |[x, y]| [x * s, y * s]);
+        draw_mapped(img, o, OUTLINE, |[x, y]| [x * s, y * s]);
+    }
+}
+
+/// [`draw_outlines`] in `colour`.
+pub fn draw_outlines_in(img: &mut RgbImage, factor: u32, outlines: &[Outline], colour: Rgb<u8>) {
+    let s = 1.0 / factor.max(1) as f64;
+    for o in outlines {
+        draw_mapped(img, o, colour, |[x, y]| [x * s, y * s]);
+    }
+}
+
+/// A diagonal cross 7 px across centred on scene point (x, y), on an overview of reduction
+/// `factor`, clipped to the picture.
+pub fn draw_cross(img: &mut RgbImage, factor: u32, x: f64, y: f64, colour: Rgb<u8>) {
+    let s = 1.0 / factor.max(1) as f64;
+    let (cx, cy) = ((x * s).floor(), (y * s).floor());
+    if !cx.is_finite() || !cy.is_finite() {
+        return;
+    }
+    for k in -3..=3 {
+        let k = k as f64;
+        put(img, cx + k, cy + k, colour);
+        put(img, cx + k, cy - k, colour);
     }
 }
 
 /// Draw `o` with `map` taking scene coordinates to picture coordinates.
-fn draw_mapped(img: &mut RgbImage, o: &Outline, map: impl Fn([f64; 2]) -> [f64; 2]) {
+fn draw_mapped(
+    img: &mut RgbImage,
+    o: &Outline,
+    colour: Rgb<u8>,
+    map: impl Fn([f64; 2]) -> [f64; 2],
+) {
     let p = o.corners.map(&map);
     if p.iter().flatten().any(|v| !v.is_finite()) {
         return;
@@ -251,7 +283,7 @@ fn draw_mapped(img: &mut RgbImage, o: &Outline, map: impl Fn([f64; 2]) -> [f64; 
             (-1., 1.),
             (-1., 0.),
         ] {
-            put(img, cx + dx, cy + dy);
+            put(img, cx + dx, cy + dy, colour);
         }
         return;
     }
@@ -259,18 +291,18 @@ fn draw_mapped(img: &mut RgbImage, o: &Outline, map: impl Fn([f64; 2]) -> [f64; 
     // of pixels lands inside the box's edge pixels.
     let q = p.map(|q| [0, 1].map(|a| q[a] + (c[a] - q[a]).clamp(-0.5, 0.5)));
     for i in 0..4 {
-        line(img, q[i], q[(i + 1) % 4]);
+        line(img, q[i], q[(i + 1) % 4], colour);
     }
 }
 
-fn put(img: &mut RgbImage, x: f64, y: f64) {
+fn put(img: &mut RgbImage, x: f64, y: f64, colour: Rgb<u8>) {
     if x >= 0.0 && y >= 0.0 && x < img.width() as f64 && y < img.height() as f64 {
-        img.put_pixel(x as u32, y as u32, OUTLINE);
+        img.put_pixel(x as u32, y as u32, colour);
     }
 }
 
 /// A 1-px line through the pixels holding `a` and `b` (Bresenham), clipped to the picture.
-fn line(img: &mut RgbImage, a: [f64; 2], b: [f64; 2]) {
+fn line(img: &mut RgbImage, a: [f64; 2], b: [f64; 2], colour: Rgb<u8>) {
     let (w, h) = (img.width() as f64, img.height() as f64);
     // Liang-Barsky clip to [0, w) x [0, h) before stepping: coordinates may be huge.
     let d = [b[0] - a[0], b[1] - a[1]];
@@ -306,7 +338,7 @@ fn line(img: &mut RgbImage, a: [f64; 2], b: [f64; 2]) {
     let (sx, sy) = ((x1 - x).signum(), (y1 - y).signum());
     let mut err = dx + dy;
     loop {
-        img.put_pixel(x as u32, y as u32, OUTLINE);
+        img.put_pixel(x as u32, y as u32, colour);
         if x == x1 && y == y1 {
             break;
         }
@@ -403,7 +435,9 @@ pub fn chip_outlined(
     });
     if let Some(o) = outline {
         let (ox, oy, kf) = (cx0 as f64, cy0 as f64, k as f64);
-        draw_mapped(&mut img, o, |[x, y]| [(x - ox) * kf, (y - oy) * kf]);
+        draw_mapped(&mut img, o, OUTLINE, |[x, y]| {
+            [(x - ox) * kf, (y - oy) * kf]
+        });
     }
     Some(img)
 }

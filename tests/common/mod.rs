@@ -239,6 +239,7 @@ pub fn oracle_of(
                 contrast: None,
                 significance: None,
                 score: None,
+                ais: Default::default(),
                 cov,
             }
         })

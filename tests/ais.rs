@@ -1,0 +1,632 @@
+//! `--ais`: detections on a generated georeferenced SAR scene matched against generated AIS
+//! tracks: vessels that broadcast (interpolated and extrapolated tracks), vessels that do not
+//! (dark), an AIS vessel with no ship under it, one outside the scene, a stale track, a
+//! duplicate report and a bad row; plain and gzip files, CSV and GeoJSON outputs, the errors.
+
+mod common;
+
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use vesselscan::ais::track::{destination, distance_m};
+
+const T: &str = "2024-02-09T02:13:00Z";
+const HEADER: &str = "MMSI,BaseDateTime,LAT,LON,SOG,COG,Heading,VesselName,IMO,CallSign,VesselType,Status,Length,Width,Draft,Cargo,TransceiverClass";
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_vesselscan"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+fn ok(o: &Output) -> String {
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success(), "{err}");
+    err
+}
+
+/// MarineCadastre time of `T` plus `dt` seconds.
+fn at(dt: i64) -> String {
+    let base = 2 * 3600 + 13 * 60; // 02:13:00
+    let s = base + dt;
+    format!(
+        "2024-02-09T{:02}:{:02}:{:02}",
+        s / 3600,
+        s % 3600 / 60,
+        s % 60
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn row(mmsi: u64, dt: i64, lon: f64, lat: f64, sog: f64, cog: f64, name: &str, len: f64) -> String {
+    format!(
+        "{mmsi},{},{lat},{lon},{sog},{cog},511,\"{name}\",,,70,0,{len},20,,,A",
+        at(dt)
+    )
+}
+
+struct Scene {
+    _dir: tempfile::TempDir,
+    dir: PathBuf,
+    tif: PathBuf,
+    /// Truth vessels (lon, lat, length).
+    truth: Vec<(f64, f64, f64)>,
+    /// Detections without AIS (lon, lat).
+    dets: Vec<(f64, f64)>,
+}
+
+fn scene() -> Scene {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().to_owned();
+    let tif = dir.join("scene.tif");
+    ok(&run(&[
+        "synth",
+        "--width",
+        "1200",
+        "--height",
+        "900",
+        "--vessels",
+        "8",
+        "--seed",
+        "3",
+        tif.to_str().unwrap(),
+    ]));
+    let truth: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("scene.truth.geojson")).unwrap()).unwrap();
+    let truth = truth["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let p = &f["properties"];
+            (
+                p["lon"].as_f64().unwrap(),
+                p["lat"].as_f64().unwrap(),
+                p["length_m"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let out = dir.join("plain.json");
+    ok(&run(&detect_args(&tif, &out)));
+    let dets = detections(&out)
+        .iter()
+        .map(|d| (d["lon"].as_f64().unwrap(), d["lat"].as_f64().unwrap()))
+        .collect();
+    Scene {
+        _dir: d,
+        dir,
+        tif,
+        truth,
+        dets,
+    }
+}
+
+fn detect_args(tif: &Path, out: &Path) -> Vec<&'static str> {
+    let s =
+        |p: &Path| -> &'static str { Box::leak(p.to_str().unwrap().to_owned().into_boxed_str()) };
+    vec![
+        "detect",
+        s(tif),
+        "--preset",
+        "sar",
+        "--backend",
+        "cpu",
+        "-o",
+        s(out),
+    ]
+}
+
+fn doc(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn detections(path: &Path) -> Vec<Value> {
+    doc(path)["detections"].as_array().unwrap().clone()
+}
+
+/// The AIS file of a scene: truth vessels 0, 2, 4, 6 broadcast along interpolated tracks,
+/// vessel 1 along a track extrapolated from 10 minutes before; vessel 3 has only a report 2 h
+/// old (stale); the others are silent. Plus a vessel in open water with no ship, one 50 km
+/// away, a duplicate report and a bad row. Returns the text and, per broadcasting truth
+/// index, its MMSI.
+fn ais_text(s: &Scene) -> (String, BTreeMap<usize, u64>) {
+    let mut rows = vec![HEADER.to_string()];
+    let mut mmsi_of = BTreeMap::new();
+    let kn = 1852.0 / 3600.0;
+    for (i, &(lon, lat, len)) in s.truth.iter().enumerate() {
+        let mmsi = 244_000_000 + i as u64;
+        let (sog, cog) = (8.0, 30.0 + 40.0 * i as f64);
+        match i {
+            0 | 2 | 4 | 6 => {
+                let (lo0, la0) = destination(lon, lat, cog + 180.0, sog * kn * 240.0);
+                let (lo1, la1) = destination(lon, lat, cog, sog * kn * 360.0);
+                rows.push(row(
+                    mmsi,
+                    -240,
+                    lo0,
+                    la0,
+                    sog,
+                    cog,
+                    &format!("SHIP, NO {i}"),
+                    len,
+                ));
+                rows.push(row(
+                    mmsi,
+                    360,
+                    lo1,
+                    la1,
+                    sog,
+                    cog,
+                    &format!("SHIP, NO {i}"),
+                    len,
+                ));
+                mmsi_of.insert(i, mmsi);
+            }
+            1 => {
+                let (lo0, la0) = destination(lon, lat, cog + 180.0, sog * kn * 600.0);
+                rows.push(row(mmsi, -600, lo0, la0, sog, cog, "EXTRAPOLATED", len));
+                // The same MMSI twice at one time: the second is dropped.
+                rows.push(row(
+                    mmsi,
+                    -600,
+                    lo0 + 0.01,
+                    la0,
+                    sog,
+                    cog,
+                    "EXTRAPOLATED",
+                    len,
+                ));
+                mmsi_of.insert(i, mmsi);
+            }
+            3 => rows.push(row(mmsi, -7200, lon, lat, 0.0, 0.0, "STALE", len)),
+            _ => {}
+        }
+    }
+    // Open water with no ship: the middle of the scene's left half, away from every truth
+    // vessel and detection.
+    let (glon, glat) = ghost_position(s);
+    rows.push(row(999_000_001, 0, glon, glat, 0.0, 0.0, "GHOST", 100.0));
+    rows.push(row(
+        999_000_002,
+        0,
+        glon + 0.7,
+        glat,
+        0.0,
+        0.0,
+        "FAR AWAY",
+        100.0,
+    ));
+    rows.push("244999999,2024-02-09T02:13:00,abc,3.0,1,1,511,BAD,,,,,,,,,A".to_string());
+    (rows.join("\n") + "\n", mmsi_of)
+}
+
+/// A point of the scene at least 2 km from every truth vessel and detection.
+fn ghost_position(s: &Scene) -> (f64, f64) {
+    let lons: Vec<f64> = s.truth.iter().map(|t| t.0).collect();
+    let lats: Vec<f64> = s.truth.iter().map(|t| t.1).collect();
+    let (lo0, lo1) = lons
+        .iter()
+        .fold((f64::MAX, f64::MIN), |a, &v| (a.0.min(v), a.1.max(v)));
+    let (la0, la1) = lats
+        .iter()
+        .fold((f64::MAX, f64::MIN), |a, &v| (a.0.min(v), a.1.max(v)));
+    let mut best = (0.0, 0.0, 0.0);
+    for i in 0..=20 {
+        for j in 0..=20 {
+            let lon = lo0 + (lo1 - lo0) * i as f64 / 20.0;
+            let lat = la0 + (la1 - la0) * j as f64 / 20.0;
+            let near = s
+                .truth
+                .iter()
+                .map(|t| (t.0, t.1))
+                .chain(s.dets.iter().copied())
+                .map(|(a, b)| distance_m(lon, lat, a, b))
+                .fold(f64::MAX, f64::min);
+            if near > best.2 {
+                best = (lon, lat, near);
+            }
+        }
+    }
+    assert!(best.2 > 2000.0, "no open water 2 km from every vessel");
+    (best.0, best.1)
+}
+
+fn write(path: &Path, text: &str, gzip: bool) {
+    let f = std::fs::File::create(path).unwrap();
+    if gzip {
+        let mut g = flate2::write::GzEncoder::new(f, flate2::Compression::default());
+        g.write_all(text.as_bytes()).unwrap();
+        g.finish().unwrap();
+    } else {
+        let mut f = f;
+        f.write_all(text.as_bytes()).unwrap();
+    }
+}
+
+#[test]
+fn dark_vessels_on_a_generated_scene() {
+    let s = scene();
+    assert!(
+        s.dets.len() >= 4,
+        "the SAR preset finds the synth ships: {:?}",
+        s.dets
+    );
+    let (text, mmsi_of) = ais_text(&s);
+    let ais = s.dir.join("ais.csv");
+    write(&ais, &text, false);
+    let out = s.dir.join("ais.json");
+    let mut args = detect_args(&s.tif, &out);
+    args.extend(["--ais", ais.to_str().unwrap(), "--time", T]);
+    let err = ok(&run(&args));
+    let j = doc(&out);
+    let dets = j["detections"].as_array().unwrap();
+    assert_eq!(dets.len(), s.dets.len(), "AIS changes no detection");
+
+    // The detection of each truth vessel (within 150 m), if any.
+    let det_of = |i: usize| {
+        let (lon, lat, _) = s.truth[i];
+        s.dets
+            .iter()
+            .position(|&(a, b)| distance_m(lon, lat, a, b) < 150.0)
+    };
+    let mut want_mmsi = BTreeMap::new();
+    let mut undetected = BTreeSet::new();
+    for (&i, &m) in &mmsi_of {
+        match det_of(i) {
+            Some(k) => {
+                want_mmsi.insert(k, m);
+            }
+            None => {
+                undetected.insert(m);
+            }
+        }
+    }
+    assert!(want_mmsi.len() >= 3, "too few broadcasting ships detected");
+    for (k, d) in dets.iter().enumerate() {
+        match want_mmsi.get(&k) {
+            Some(&m) => {
+                assert_eq!(d["ais_mmsi"].as_u64(), Some(m), "detection {k}: {d}");
+                assert_eq!(d["dark"], Value::Bool(false));
+                assert!(d["ais_distance_m"].as_f64().unwrap() < 150.0);
+                assert!(d["ais_name"].as_str().unwrap().starts_with(['S', 'E']));
+                assert!(d["ais_length_m"].as_f64().unwrap() > 0.0);
+            }
+            None => {
+                assert_eq!(d["dark"], Value::Bool(true), "detection {k}: {d}");
+                assert_eq!(d["ais_mmsi"], Value::Null);
+                assert_eq!(d["ais_distance_m"], Value::Null);
+            }
+        }
+    }
+    // The stale vessel's ship (truth 3) is dark if detected; the ghost and the broadcasting
+    // ships that were not detected are the AIS vessels left over; the far one is outside.
+    if let Some(k) = det_of(3) {
+        assert_eq!(dets[k]["dark"], Value::Bool(true));
+    }
+    let mut want_unmatched = undetected.clone();
+    want_unmatched.insert(999_000_001);
+    let got: BTreeSet<u64> = j["ais_unmatched"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["mmsi"].as_u64().unwrap())
+        .collect();
+    assert_eq!(got, want_unmatched);
+    let a = &j["ais"];
+    assert_eq!(a["time"], T);
+    assert_eq!(a["time_source"], "--time");
+    assert_eq!(a["skipped_rows"], 1);
+    assert_eq!(a["duplicates"], 1);
+    assert_eq!(a["stale"], 1);
+    assert_eq!(a["vessels"], 8); // 5 broadcasting, the stale one, ghost, far away
+    assert_eq!(a["matched"].as_u64().unwrap() as usize, want_mmsi.len());
+    assert_eq!(
+        a["dark"].as_u64().unwrap() as usize,
+        dets.len() - want_mmsi.len()
+    );
+    assert_eq!(a["in_footprint"], 6); // the five broadcasting and the ghost
+    assert!(
+        err.contains("dark") && err.contains("AIS at 2024-02-09T02:13:00Z"),
+        "{err}"
+    );
+
+    // The same file gzipped: the same document but for the file name.
+    let gz = s.dir.join("ais.csv.gz");
+    write(&gz, &text, true);
+    let out_gz = s.dir.join("gz.json");
+    let mut args = detect_args(&s.tif, &out_gz);
+    args.extend(["--ais", gz.to_str().unwrap(), "--time", T]);
+    ok(&run(&args));
+    let mut jg = doc(&out_gz);
+    jg["ais"]["file"] = j["ais"]["file"].clone();
+    assert_eq!(jg, j);
+
+    // CSV and GeoJSON carry the same fields.
+    let csv = s.dir.join("ais.csv.out");
+    let mut args = detect_args(&s.tif, &csv);
+    args.extend([
+        "--ais",
+        ais.to_str().unwrap(),
+        "--time",
+        T,
+        "--format",
+        "csv",
+    ]);
+    ok(&run(&args));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert!(header.ends_with(&[
+        "ais_mmsi",
+        "ais_name",
+        "ais_distance_m",
+        "ais_length_m",
+        "dark"
+    ]));
+    let darks = lines.filter(|l| l.ends_with(",true")).count();
+    assert_eq!(darks, dets.len() - want_mmsi.len());
+    assert!(text.contains("\"SHIP, NO "), "names with commas are quoted");
+    let gj = s.dir.join("ais.geojson");
+    let mut args = detect_args(&s.tif, &gj);
+    args.extend([
+        "--ais",
+        ais.to_str().unwrap(),
+        "--time",
+        T,
+        "--format",
+        "geojson",
+    ]);
+    ok(&run(&args));
+    let g = doc(&gj);
+    assert_eq!(g["ais_unmatched"], j["ais_unmatched"]);
+    let feats = g["features"].as_array().unwrap();
+    for (f, d) in feats.iter().zip(dets) {
+        for k in [
+            "ais_mmsi",
+            "ais_name",
+            "ais_distance_m",
+            "ais_length_m",
+            "dark",
+        ] {
+            assert_eq!(f["properties"][k], d[k], "{k}");
+        }
+    }
+    if common::have_gdal() {
+        let o = Command::new("ogrinfo")
+            .args(["-al", "-so"])
+            .arg(&gj)
+            .output()
+            .unwrap();
+        let info = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            info.contains(&format!("Feature Count: {}", dets.len())),
+            "{info}"
+        );
+        assert!(info.contains("dark: Integer(Boolean)"), "{info}");
+    }
+}
+
+#[test]
+fn errors_and_edge_cases() {
+    let s = scene();
+    let (text, _) = ais_text(&s);
+    let ais = s.dir.join("ais.csv");
+    write(&ais, &text, false);
+    let out = s.dir.join("o.json");
+
+    // No acquisition time: the synth TIFF has no DateTime tag.
+    let mut args = detect_args(&s.tif, &out);
+    args.extend(["--ais", ais.to_str().unwrap()]);
+    let o = run(&args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("--time"), "{err}");
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("vesselscan:")).count(),
+        1,
+        "{err}"
+    );
+    assert!(!out.exists());
+
+    // Bad rows as errors: the line number and the field.
+    let mut args = detect_args(&s.tif, &out);
+    args.extend([
+        "--ais",
+        ais.to_str().unwrap(),
+        "--time",
+        T,
+        "--ais-bad-rows",
+        "error",
+    ]);
+    let o = run(&args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    let line = text.lines().position(|l| l.contains(",abc,")).unwrap() + 1;
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("line {line}")) && err.contains("LAT"),
+        "{err}"
+    );
+    assert!(!out.exists());
+
+    // No AIS in the footprint: every detection is dark, nothing unmatched.
+    let far = s.dir.join("far.csv");
+    write(
+        &far,
+        &format!(
+            "{HEADER}\n{}\n",
+            row(1, 0, 100.0, 10.0, 0.0, 0.0, "X", 10.0)
+        ),
+        false,
+    );
+    let mut args = detect_args(&s.tif, &out);
+    args.extend(["--ais", far.to_str().unwrap(), "--time", T]);
+    ok(&run(&args));
+    let j = doc(&out);
+    let dets = j["detections"].as_array().unwrap();
+    assert!(dets.iter().all(|d| d["dark"] == Value::Bool(true)));
+    assert_eq!(j["ais_unmatched"].as_array().unwrap().len(), 0);
+    assert_eq!(j["ais"]["in_footprint"], 0);
+
+    // A time outside every track's gap: all stale.
+    let mut args = detect_args(&s.tif, &out);
+    args.extend([
+        "--ais",
+        ais.to_str().unwrap(),
+        "--time",
+        "2024-02-10T12:00:00Z",
+    ]);
+    ok(&run(&args));
+    let j = doc(&out);
+    assert_eq!(j["ais"]["stale"], j["ais"]["vessels"]);
+    assert_eq!(j["ais"]["matched"], 0);
+
+    // A missing file, a header without LAT, a bad --time: one line each, no output.
+    for (file, needle) in [
+        (s.dir.join("missing.csv"), "missing.csv"),
+        (
+            {
+                let p = s.dir.join("nolat.csv");
+                write(
+                    &p,
+                    "MMSI,BaseDateTime,LON\n1,2024-02-09T02:13:00,3\n",
+                    false,
+                );
+                p
+            },
+            "LAT",
+        ),
+    ] {
+        let mut args = detect_args(&s.tif, &out);
+        args.extend(["--ais", file.to_str().unwrap(), "--time", T]);
+        let o = run(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains(needle), "{err}");
+    }
+    let mut args = detect_args(&s.tif, &out);
+    args.extend(["--ais", ais.to_str().unwrap(), "--time", "yesterday"]);
+    assert!(!run(&args).status.success());
+
+    // A scene without georeferencing.
+    let png = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/ssdd_001114.jpg");
+    let o = run(&[
+        "detect",
+        png.to_str().unwrap(),
+        "--ais",
+        ais.to_str().unwrap(),
+        "--time",
+        T,
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("georeferencing"),
+        "{err}"
+    );
+}
+
+#[test]
+fn batch_matches_every_scene() {
+    let s = scene();
+    let (text, _) = ais_text(&s);
+    let ais = s.dir.join("ais.csv");
+    write(&ais, &text, false);
+    let outdir = s.dir.join("out");
+    let o = run(&[
+        "batch",
+        s.tif.to_str().unwrap(),
+        "-o",
+        outdir.to_str().unwrap(),
+        "--preset",
+        "sar",
+        "--backend",
+        "cpu",
+        "--ais",
+        ais.to_str().unwrap(),
+        "--time",
+        T,
+    ]);
+    ok(&o);
+    let single = s.dir.join("single.json");
+    let mut args = detect_args(&s.tif, &single);
+    args.extend(["--ais", ais.to_str().unwrap(), "--time", T]);
+    ok(&run(&args));
+    let a = doc(&outdir.join("scene.json"));
+    let b = doc(&single);
+    assert_eq!(a["detections"], b["detections"]);
+    assert_eq!(a["ais_unmatched"], b["ais_unmatched"]);
+}
+
+#[test]
+fn sen2ships_detections_and_a_sentinel1_annotation_time() {
+    let Some(shared) = common::shared_data() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // Genoa's detections (CPU, default preset); AIS reports 120 m north of every other one,
+    // moored (SOG 0), in the Sentinel-2 scene's frame of 2024 (the file has no DateTime tag).
+    let tif = shared.join("sen2ships/genoa/genoa_B08.tif");
+    let plain = dir.path().join("plain.json");
+    let t = tif.to_str().unwrap();
+    ok(&run(&["detect", t, "--backend", "cpu", "-o", plain.to_str().unwrap()]));
+    let dets = detections(&plain);
+    assert!(dets.len() >= 4, "{} detections", dets.len());
+    let mut rows = vec![HEADER.to_string()];
+    for (k, d) in dets.iter().enumerate().filter(|(k, _)| k % 2 == 0) {
+        let (lon, lat) = (d["lon"].as_f64().unwrap(), d["lat"].as_f64().unwrap());
+        let (lon, lat) = destination(lon, lat, 0.0, 120.0);
+        rows.push(row(237_000_000 + k as u64, -60, lon, lat, 0.0, 360.0, "MOORED", 0.0));
+    }
+    let ais = dir.path().join("genoa.csv");
+    write(&ais, &(rows.join("\n") + "\n"), false);
+    let out = dir.path().join("ais.json");
+    ok(&run(&[
+        "detect", t, "--backend", "cpu", "--ais", ais.to_str().unwrap(), "--time", T, "-o",
+        out.to_str().unwrap(),
+    ]));
+    let with = detections(&out);
+    assert_eq!(with.len(), dets.len());
+    for (k, d) in with.iter().enumerate() {
+        if k % 2 == 0 {
+            assert_eq!(d["ais_mmsi"].as_u64(), Some(237_000_000 + k as u64), "{d}");
+            let m = d["ais_distance_m"].as_f64().unwrap();
+            assert!((m - 120.0).abs() < 0.01, "{m}");
+            assert_eq!(d["ais_length_m"], Value::Null, "length 0 is unknown");
+        } else {
+            // Every report went to its own detection, one to one: none is left for the others.
+            assert_eq!(d["dark"], Value::Bool(true), "{d}");
+        }
+    }
+    let j = doc(&out);
+    assert_eq!(j["ais"]["matched"].as_u64().unwrap() as usize, dets.len().div_ceil(2));
+    assert_eq!(j["ais_unmatched"].as_array().unwrap().len(), 0);
+
+    // A Sentinel-1 SAFE measurement: the time comes from its annotation. A threshold nothing
+    // reaches keeps the 430 Mpx scene fast.
+    let safe = shared.join("s1_grd_safe");
+    let Some(m) = std::fs::read_dir(&safe).ok().and_then(|mut d| d.next()).map(|e| {
+        let m = e.unwrap().path().join("measurement");
+        std::fs::read_dir(m).unwrap().next().unwrap().unwrap().path()
+    }) else {
+        return;
+    };
+    let out = dir.path().join("s1.json");
+    ok(&run(&[
+        "detect",
+        m.to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "--threshold",
+        "65535",
+        "--ais",
+        ais.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]));
+    let a = &doc(&out)["ais"];
+    // startTime 05:26:23.794457, stopTime 05:26:48.793373: the middle, to the millisecond.
+    assert_eq!(a["time"], "2021-04-01T05:26:36.294Z");
+    assert!(a["time_source"].as_str().unwrap().contains("Sentinel-1 annotation"));
+    assert_eq!(a["stale"], a["vessels"], "2024 reports are stale in 2021");
+}
