@@ -569,20 +569,44 @@ fn sen2ships_detections_and_a_sentinel1_annotation_time() {
     let tif = shared.join("sen2ships/genoa/genoa_B08.tif");
     let plain = dir.path().join("plain.json");
     let t = tif.to_str().unwrap();
-    ok(&run(&["detect", t, "--backend", "cpu", "-o", plain.to_str().unwrap()]));
+    ok(&run(&[
+        "detect",
+        t,
+        "--backend",
+        "cpu",
+        "-o",
+        plain.to_str().unwrap(),
+    ]));
     let dets = detections(&plain);
     assert!(dets.len() >= 4, "{} detections", dets.len());
     let mut rows = vec![HEADER.to_string()];
     for (k, d) in dets.iter().enumerate().filter(|(k, _)| k % 2 == 0) {
         let (lon, lat) = (d["lon"].as_f64().unwrap(), d["lat"].as_f64().unwrap());
         let (lon, lat) = destination(lon, lat, 0.0, 120.0);
-        rows.push(row(237_000_000 + k as u64, -60, lon, lat, 0.0, 360.0, "MOORED", 0.0));
+        rows.push(row(
+            237_000_000 + k as u64,
+            -60,
+            lon,
+            lat,
+            0.0,
+            360.0,
+            "MOORED",
+            0.0,
+        ));
     }
     let ais = dir.path().join("genoa.csv");
     write(&ais, &(rows.join("\n") + "\n"), false);
     let out = dir.path().join("ais.json");
     ok(&run(&[
-        "detect", t, "--backend", "cpu", "--ais", ais.to_str().unwrap(), "--time", T, "-o",
+        "detect",
+        t,
+        "--backend",
+        "cpu",
+        "--ais",
+        ais.to_str().unwrap(),
+        "--time",
+        T,
+        "-o",
         out.to_str().unwrap(),
     ]));
     let with = detections(&out);
@@ -599,16 +623,28 @@ fn sen2ships_detections_and_a_sentinel1_annotation_time() {
         }
     }
     let j = doc(&out);
-    assert_eq!(j["ais"]["matched"].as_u64().unwrap() as usize, dets.len().div_ceil(2));
+    assert_eq!(
+        j["ais"]["matched"].as_u64().unwrap() as usize,
+        dets.len().div_ceil(2)
+    );
     assert_eq!(j["ais_unmatched"].as_array().unwrap().len(), 0);
 
     // A Sentinel-1 SAFE measurement: the time comes from its annotation. A threshold nothing
     // reaches keeps the 430 Mpx scene fast.
     let safe = shared.join("s1_grd_safe");
-    let Some(m) = std::fs::read_dir(&safe).ok().and_then(|mut d| d.next()).map(|e| {
-        let m = e.unwrap().path().join("measurement");
-        std::fs::read_dir(m).unwrap().next().unwrap().unwrap().path()
-    }) else {
+    let Some(m) = std::fs::read_dir(&safe)
+        .ok()
+        .and_then(|mut d| d.next())
+        .map(|e| {
+            let m = e.unwrap().path().join("measurement");
+            std::fs::read_dir(m)
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .path()
+        })
+    else {
         return;
     };
     let out = dir.path().join("s1.json");
@@ -627,6 +663,9 @@ fn sen2ships_detections_and_a_sentinel1_annotation_time() {
     let a = &doc(&out)["ais"];
     // startTime 05:26:23.794457, stopTime 05:26:48.793373: the middle, to the millisecond.
     assert_eq!(a["time"], "2021-04-01T05:26:36.294Z");
-    assert!(a["time_source"].as_str().unwrap().contains("Sentinel-1 annotation"));
+    assert!(a["time_source"]
+        .as_str()
+        .unwrap()
+        .contains("Sentinel-1 annotation"));
     assert_eq!(a["stale"], a["vessels"], "2024 reports are stale in 2021");
 }

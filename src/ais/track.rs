@@ -64,8 +64,8 @@ pub struct TrackStats {
 ///
 /// Each MMSI's reports are sorted by time; of several at exactly the same time the first in the
 /// file (smallest `line`) is kept and the others are counted as duplicates. A report exactly at
-/// `t` is used as is ([`Method::Exact`]). When reports bracket `t` and the nearer of the two is
-/// within `max_gap_s`, the position is interpolated along the great circle
+/// `t` is used as is ([`Method::Exact`]). When reports bracket `t` and both are within
+/// `max_gap_s` of it, the position is interpolated along the great circle
 /// ([`Method::Interpolated`]). Otherwise the nearest report within `max_gap_s` is moved with its
 /// SOG along its COG (backwards for a report after `t`), or used as is without SOG or COG
 /// ([`Method::Extrapolated`]). A vessel with no report within `max_gap_s` is stale and left out.
@@ -122,6 +122,21 @@ fn predict<'a>(
         return Some((r.lon, r.lat, Method::Exact, 0.0, r));
     }
     let prev = i.checked_sub(1).map(|j| track[j]);
+    // Extrapolate report `r` to `t` with its speed and course.
+    let extrapolate = |r: &'a AisReport| {
+        let dt = t - r.t;
+        if !within(dt.abs()) {
+            return None;
+        }
+        let (lon, lat) = match (r.sog_kn, r.cog_deg) {
+            (Some(sog), Some(cog)) => {
+                let bearing = if dt >= 0.0 { cog } else { cog + 180.0 };
+                destination(r.lon, r.lat, bearing, sog * KNOT_M_S * dt.abs())
+            }
+            _ => (r.lon, r.lat),
+        };
+        Some((lon, lat, Method::Extrapolated, dt.abs(), r))
+    };
     match (prev, next) {
         (Some(a), Some(b)) => {
             let (gap_a, gap_b) = (t - a.t, b.t - t);
@@ -130,27 +145,16 @@ fn predict<'a>(
             } else {
                 (b, gap_b)
             };
-            if !within(gap) {
-                return None;
+            if !within(gap_a) || !within(gap_b) {
+                // One side of the bracket is too far away to blend with (a report a minute
+                // before and the next hours later): the nearer report alone, extrapolated.
+                return extrapolate(nearest);
             }
             let f = gap_a / (b.t - a.t);
             let (lon, lat) = interpolate(a.lon, a.lat, b.lon, b.lat, f);
             Some((lon, lat, Method::Interpolated, gap, nearest))
         }
-        (Some(r), None) | (None, Some(r)) => {
-            let dt = t - r.t;
-            if !within(dt.abs()) {
-                return None;
-            }
-            let (lon, lat) = match (r.sog_kn, r.cog_deg) {
-                (Some(sog), Some(cog)) => {
-                    let bearing = if dt >= 0.0 { cog } else { cog + 180.0 };
-                    destination(r.lon, r.lat, bearing, sog * KNOT_M_S * dt.abs())
-                }
-                _ => (r.lon, r.lat),
-            };
-            Some((lon, lat, Method::Extrapolated, dt.abs(), r))
-        }
+        (Some(r), None) | (None, Some(r)) => extrapolate(r),
         (None, None) => None,
     }
 }
@@ -324,7 +328,7 @@ mod tests {
                 ..report(7, 200.0, 1.0, 0.0, 3)
             },
         ];
-        let (p, stats) = positions_at(&reports, 175.0, 60.0);
+        let (p, stats) = positions_at(&reports, 175.0, 100.0);
         assert_eq!(
             stats,
             TrackStats {
@@ -341,9 +345,12 @@ mod tests {
             (p.gap_s, p.sog_kn, p.cog_deg),
             (25.0, Some(12.0), Some(90.0))
         );
-        // The nearer report is 75 s away: beyond a 60 s limit, the farther one does not count.
+        // The farther report is 75 s away: beyond a 60 s limit it is not blended with; the
+        // nearer one (no SOG/COG) is used as is.
         let (p, stats) = positions_at(&reports, 125.0, 60.0);
         assert_eq!((p[0].gap_s, p[0].sog_kn), (25.0, None));
+        assert_eq!(p[0].method, Method::Extrapolated);
+        assert_eq!((p[0].lon, p[0].lat), (0.0, 0.0));
         assert_eq!(stats.predicted, 1);
         let (p, stats) = positions_at(&reports, 150.0, 40.0);
         assert!(p.is_empty());
@@ -514,5 +521,19 @@ mod tests {
         assert_eq!(normalize_lon(0.0), 0.0);
         let tiny = normalize_lon(-1e-20);
         assert!((-180.0..180.0).contains(&tiny));
+    }
+
+    #[test]
+    fn a_far_side_of_the_bracket_is_not_blended() {
+        // 60 s before t heading north at 10 kn; the next report 5 h later far away: the
+        // position is the recent report extrapolated, not a blend over 5 hours.
+        let a = moving(1, -60.0, 0.0, 0.0, 10.0, 0.0);
+        let b = moving(1, 18_000.0, 1.0, 0.0, 10.0, 90.0);
+        let (p, _) = positions_at(&[a, b], 0.0, 1800.0);
+        assert_eq!(p[0].method, Method::Extrapolated);
+        assert_eq!(p[0].gap_s, 60.0);
+        let moved = distance_m(0.0, 0.0, p[0].lon, p[0].lat);
+        assert!((moved - 10.0 * KNOT_M_S * 60.0).abs() < 1e-6, "{moved}");
+        assert!(p[0].lat > 0.0 && p[0].lon.abs() < 1e-12);
     }
 }
