@@ -310,7 +310,7 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport> {
         let cpu_like = info.device_type == wgpu::DeviceType::Cpu;
         let bw = known_bandwidth(&info.name).or(cpu_like.then_some(host_bw));
         let run = GpuContext::open(a).and_then(|ctx| {
-            let g = GpuEngine { ctx };
+            let g = GpuEngine::of(ctx);
             time_engine(&g, &r, &o, opts.repeat)
         });
         let mut out = match run {

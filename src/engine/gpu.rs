@@ -3,51 +3,112 @@
 //! Per batch: upload tile descriptors and samples; one compute pass of mask, label_init,
 //! label_merge, label_compress, label_compact, measure and seam_export (wgpu orders the
 //! dispatches, and each dispatch boundary is the device-wide barrier the union-find needs);
-//! read back the component count and the border labels; then exactly `count` records. The
-//! label image never leaves the GPU.
+//! read back the component count with the border labels (one round trip), then exactly
+//! `count` records. The label image never leaves the GPU. Device buffers are pooled and
+//! reused from batch to batch (grown to powers of two), so a scene's batches allocate nothing
+//! and wgpu zero-fills nothing after the first.
 
 use super::{BatchLabels, Engine};
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
 use crate::profile::{self, Stage};
 use crate::tiling::{Batch, BatchLimits, Params, CFAR_ROW_WORDS, FLAG_CFAR, REC_WORDS};
-use wgpu::util::DeviceExt;
 
 /// One dispatch: its stage (for profiling), pipeline, bind group and workgroup counts.
 type Step<'p> = (Stage, &'p wgpu::ComputePipeline, wgpu::BindGroup, [u32; 3]);
 
 pub struct GpuEngine {
     pub ctx: GpuContext,
+    /// Device buffers kept from batch to batch (one set per batch in flight: `batch -j`
+    /// shares the engine between threads), so a scene's batches neither allocate nor have wgpu
+    /// zero-fill fresh buffers: every kernel writes what it later reads, as on the CPU.
+    pool: std::sync::Mutex<Vec<Buffers>>,
+}
+
+/// A set of reusable device buffers, each grown (never shrunk) to what a batch needs.
+#[derive(Default)]
+struct Buffers {
+    slots: std::collections::HashMap<&'static str, wgpu::Buffer>,
+}
+
+/// Usage of the storage buffers the kernels read or write.
+const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::COPY_SRC)
+    .union(wgpu::BufferUsages::COPY_DST);
+
+impl Buffers {
+    /// Buffer `name` of at least `words` u32 (and 1) with `usage`, reused when big enough.
+    fn get(
+        &mut self,
+        device: &wgpu::Device,
+        name: &'static str,
+        words: u64,
+        usage: wgpu::BufferUsages,
+    ) -> wgpu::Buffer {
+        let size = words.max(1) * 4;
+        if let Some(b) = self.slots.get(name) {
+            if b.size() >= size && b.usage() == usage {
+                return b.clone();
+            }
+        }
+        // Drop the old one first, so the two are never held together.
+        self.slots.remove(name);
+        // Round up to a power of two (at least 4 KiB; never past the binding limit, which
+        // batches respect): batches of one scene differ in size.
+        let cap = device.limits().max_storage_buffer_binding_size.max(size);
+        let size = size.next_power_of_two().max(4096).min(cap);
+        let b = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(name),
+            size,
+            usage,
+            mapped_at_creation: false,
+        });
+        self.slots.insert(name, b.clone());
+        b
+    }
 }
 
 impl GpuEngine {
     pub fn new(adapter: Option<&str>) -> Result<GpuEngine> {
-        Ok(GpuEngine {
-            ctx: GpuContext::new(adapter)?,
-        })
+        Ok(GpuEngine::of(GpuContext::new(adapter)?))
     }
 
-    fn storage(&self, label: &str, words: u32) -> wgpu::Buffer {
-        self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(label),
-            size: (words.max(1) as u64) * 4,
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_SRC
-                | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        })
+    /// The engine of an opened device.
+    pub fn of(ctx: GpuContext) -> GpuEngine {
+        GpuEngine {
+            ctx,
+            pool: Default::default(),
+        }
     }
 
-    fn init(&self, label: &str, data: &[u32], usage: wgpu::BufferUsages) -> wgpu::Buffer {
-        let one = [0u32];
-        let contents: &[u32] = if data.is_empty() { &one } else { data };
-        self.ctx
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(label),
-                contents: bytemuck::cast_slice(contents),
-                usage,
-            })
+    /// Run `f` with a set of reusable buffers (taken from the pool, or new), then return them.
+    fn with_buffers<T>(&self, f: impl FnOnce(&mut Buffers) -> T) -> T {
+        let mut b = self
+            .pool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+            .unwrap_or_default();
+        let r = f(&mut b);
+        self.pool.lock().unwrap_or_else(|e| e.into_inner()).push(b);
+        r
+    }
+
+    /// Buffer `name` from `bufs` holding `data` (uploaded through the queue; at least one word).
+    fn upload(
+        &self,
+        bufs: &mut Buffers,
+        name: &'static str,
+        data: &[u32],
+        usage: wgpu::BufferUsages,
+    ) -> wgpu::Buffer {
+        let b = bufs.get(&self.ctx.device, name, data.len() as u64, usage);
+        if !data.is_empty() {
+            self.ctx
+                .queue
+                .write_buffer(&b, 0, bytemuck::cast_slice(data));
+        }
+        b
     }
 
     fn bind(
@@ -108,6 +169,59 @@ impl GpuEngine {
         Ok(out)
     }
 
+    /// Copy the first `words` u32 of each buffer into one staging buffer of `bufs` and wait
+    /// once for all of them.
+    fn read_many(
+        &self,
+        bufs: &mut Buffers,
+        parts: &[(&wgpu::Buffer, u32)],
+    ) -> Result<Vec<Vec<u32>>> {
+        let total: u64 = parts.iter().map(|p| p.1 as u64).sum();
+        if total == 0 {
+            return Ok(parts.iter().map(|_| Vec::new()).collect());
+        }
+        let usage = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
+        let staging = bufs.get(&self.ctx.device, "vesselscan.readback", total, usage);
+        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+        let mut off = 0u64;
+        for (src, words) in parts {
+            if *words > 0 {
+                enc.copy_buffer_to_buffer(src, 0, &staging, off * 4, *words as u64 * 4);
+            }
+            off += *words as u64;
+        }
+        self.ctx.queue.submit([enc.finish()]);
+        let slice = staging.slice(..total * 4);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("poll: {e}")))?;
+        rx.recv()
+            .map_err(|_| Error::Gpu("readback channel closed".into()))?
+            .map_err(|e| Error::Gpu(format!("map: {e}")))?;
+        let out = {
+            let view = slice
+                .get_mapped_range()
+                .map_err(|e| Error::Gpu(format!("mapped range: {e}")))?;
+            let all = bytemuck::cast_slice::<u8, u32>(&view);
+            let mut at = 0usize;
+            parts
+                .iter()
+                .map(|&(_, w)| {
+                    let v = all[at..at + w as usize].to_vec();
+                    at += w as usize;
+                    v
+                })
+                .collect()
+        };
+        staging.unmap();
+        Ok(out)
+    }
+
     /// Run `f` inside an error scope and turn any wgpu error into [`Error::Gpu`].
     fn scoped<T>(&self, what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
         let oom = self
@@ -129,19 +243,17 @@ impl GpuEngine {
 
     fn common(
         &self,
+        bufs: &mut Buffers,
         params: &Params,
         batch: &Batch,
         samples: &[u32],
     ) -> (wgpu::Buffer, wgpu::Buffer, wgpu::Buffer) {
         let u = wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST;
-        let s = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
-        let pbuf = self.init(
-            "vesselscan.params",
-            bytemuck::cast_slice(std::slice::from_ref(params)),
-            u,
-        );
-        let tbuf = self.init("vesselscan.tiles", bytemuck::cast_slice(&batch.tiles), s);
-        let sbuf = self.init("vesselscan.samples", samples, s);
+        let p = bytemuck::cast_slice(std::slice::from_ref(params));
+        let pbuf = self.upload(bufs, "vesselscan.params", p, u);
+        let t = bytemuck::cast_slice(&batch.tiles);
+        let tbuf = self.upload(bufs, "vesselscan.tiles", t, STORAGE);
+        let sbuf = self.upload(bufs, "vesselscan.samples", samples, STORAGE);
         (pbuf, tbuf, sbuf)
     }
 
@@ -150,13 +262,19 @@ impl GpuEngine {
     /// Buffers: params, tiles, samples, mask, water, ring.
     fn cfar_steps<'p>(
         &'p self,
+        bufs: &mut Buffers,
         batch: &Batch,
         [pbuf, tbuf, sbuf, mask, wbuf, ring]: [&wgpu::Buffer; 6],
     ) -> Vec<Step<'p>> {
         let pl = &self.ctx.pipelines;
-        let s = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
-        let cbuf = self.init("vesselscan.cfar", bytemuck::cast_slice(&batch.cfar), s);
-        let rowsums = self.storage("vesselscan.rowsums", batch.rowsums * CFAR_ROW_WORDS);
+        let c = bytemuck::cast_slice(&batch.cfar);
+        let cbuf = self.upload(bufs, "vesselscan.cfar", c, STORAGE);
+        let rowsums = bufs.get(
+            &self.ctx.device,
+            "vesselscan.rowsums",
+            batch.rowsums as u64 * CFAR_ROW_WORDS as u64,
+            STORAGE,
+        );
         let nt = batch.tiles.len() as u32;
         let eh = batch.cfar.iter().map(|c| c.ext_h).max().unwrap_or(1);
         let tw = batch.tiles.iter().map(|t| t.w).max().unwrap_or(1);
@@ -311,45 +429,61 @@ impl Engine for GpuEngine {
 
     fn minmax(&self, params: &Params, batch: &Batch, samples: &[u32]) -> Result<[u32; 2]> {
         self.scoped("minmax", || {
-            let (pbuf, tbuf, sbuf) = self.common(params, batch, samples);
-            let counters = self.init(
-                "vesselscan.counters",
-                &[u32::MAX, 0, 0, 0],
-                wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-            );
-            let p = &self.ctx.pipelines.minmax;
-            let bg = self.bind(p, &[(0, &pbuf), (1, &tbuf), (2, &sbuf), (7, &counters)]);
-            let (mw, mh) = max_dims(batch);
-            let mut enc = self.ctx.device.create_command_encoder(&Default::default());
-            {
-                let mut pass = enc.begin_compute_pass(&Default::default());
-                pass.set_pipeline(p);
-                pass.set_bind_group(0, &bg, &[]);
-                pass.dispatch_workgroups(groups(mw, 16), groups(mh, 16), batch.tiles.len() as u32);
-            }
-            self.ctx.queue.submit([enc.finish()]);
-            let c = self.read_back(&counters, 2)?;
-            Ok([c[0], c[1]])
+            self.with_buffers(|bufs| {
+                let (pbuf, tbuf, sbuf) = self.common(bufs, params, batch, samples);
+                let counters =
+                    self.upload(bufs, "vesselscan.counters", &[u32::MAX, 0, 0, 0], STORAGE);
+                let p = &self.ctx.pipelines.minmax;
+                let bg = self.bind(p, &[(0, &pbuf), (1, &tbuf), (2, &sbuf), (7, &counters)]);
+                let (mw, mh) = max_dims(batch);
+                let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+                {
+                    let mut pass = enc.begin_compute_pass(&Default::default());
+                    pass.set_pipeline(p);
+                    pass.set_bind_group(0, &bg, &[]);
+                    pass.dispatch_workgroups(
+                        groups(mw, 16),
+                        groups(mh, 16),
+                        batch.tiles.len() as u32,
+                    );
+                }
+                self.ctx.queue.submit([enc.finish()]);
+                let c = self.read_many(bufs, &[(&counters, 2)])?.remove(0);
+                Ok([c[0], c[1]])
+            })
         })
     }
 
     fn histogram(&self, params: &Params, batch: &Batch, samples: &[u32]) -> Result<Vec<u32>> {
         self.scoped("histogram", || {
-            let (pbuf, tbuf, sbuf) = self.common(params, batch, samples);
-            let hist = self.storage("vesselscan.hist", params.hist_bins);
-            let p = &self.ctx.pipelines.histogram;
-            let bg = self.bind(p, &[(0, &pbuf), (1, &tbuf), (2, &sbuf), (9, &hist)]);
-            let (mw, mh) = max_dims(batch);
-            let mut enc = self.ctx.device.create_command_encoder(&Default::default());
-            enc.clear_buffer(&hist, 0, None);
-            {
-                let mut pass = enc.begin_compute_pass(&Default::default());
-                pass.set_pipeline(p);
-                pass.set_bind_group(0, &bg, &[]);
-                pass.dispatch_workgroups(groups(mw, 16), groups(mh, 16), batch.tiles.len() as u32);
-            }
-            self.ctx.queue.submit([enc.finish()]);
-            self.read_back(&hist, params.hist_bins)
+            self.with_buffers(|bufs| {
+                let (pbuf, tbuf, sbuf) = self.common(bufs, params, batch, samples);
+                let hist = bufs.get(
+                    &self.ctx.device,
+                    "vesselscan.hist",
+                    params.hist_bins as u64,
+                    STORAGE,
+                );
+                let p = &self.ctx.pipelines.histogram;
+                let bg = self.bind(p, &[(0, &pbuf), (1, &tbuf), (2, &sbuf), (9, &hist)]);
+                let (mw, mh) = max_dims(batch);
+                let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+                enc.clear_buffer(&hist, 0, None);
+                {
+                    let mut pass = enc.begin_compute_pass(&Default::default());
+                    pass.set_pipeline(p);
+                    pass.set_bind_group(0, &bg, &[]);
+                    pass.dispatch_workgroups(
+                        groups(mw, 16),
+                        groups(mh, 16),
+                        batch.tiles.len() as u32,
+                    );
+                }
+                self.ctx.queue.submit([enc.finish()]);
+                Ok(self
+                    .read_many(bufs, &[(&hist, params.hist_bins)])?
+                    .remove(0))
+            })
         })
     }
 
@@ -362,140 +496,151 @@ impl Engine for GpuEngine {
         stats: &[u32],
     ) -> Result<BatchLabels> {
         self.scoped("label", || {
-            let pl = &self.ctx.pipelines;
-            let s = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
-            let (pbuf, tbuf, sbuf, wbuf, rbuf) = profile::time(Stage::Upload, || {
-                let (p, t, sm) = self.common(params, batch, samples);
-                let w = self.init("vesselscan.water", water, s);
-                let r = (!stats.is_empty()).then(|| self.init("vesselscan.stats", stats, s));
-                (p, t, sm, w, r)
-            });
-            let mask = self.storage("vesselscan.mask", batch.blocks);
-            let parent = self.storage("vesselscan.parent", batch.nodes);
-            let remap = self.storage("vesselscan.remap", batch.nodes);
-            let records = self.storage("vesselscan.records", batch.max_components * REC_WORDS);
-            let counters = self.storage("vesselscan.counters", 4);
-            let border = self.storage("vesselscan.border", batch.border);
+            self.with_buffers(|bufs| {
+                let pl = &self.ctx.pipelines;
+                let (pbuf, tbuf, sbuf, wbuf, rbuf) = profile::time(Stage::Upload, || {
+                    let (p, t, sm) = self.common(bufs, params, batch, samples);
+                    let w = self.upload(bufs, "vesselscan.water", water, STORAGE);
+                    let r = (!stats.is_empty())
+                        .then(|| self.upload(bufs, "vesselscan.stats", stats, STORAGE));
+                    (p, t, sm, w, r)
+                });
+                let d = &self.ctx.device;
+                let mask = bufs.get(d, "vesselscan.mask", batch.blocks as u64, STORAGE);
+                let parent = bufs.get(d, "vesselscan.parent", batch.nodes as u64, STORAGE);
+                let remap = bufs.get(d, "vesselscan.remap", batch.nodes as u64, STORAGE);
+                let rec_words = batch.max_components as u64 * REC_WORDS as u64;
+                let records = bufs.get(d, "vesselscan.records", rec_words, STORAGE);
+                let counters = bufs.get(d, "vesselscan.counters", 4, STORAGE);
+                let border = bufs.get(d, "vesselscan.border", batch.border as u64, STORAGE);
 
-            let conn = crate::cpu::conn(params);
-            let nt = batch.tiles.len() as u32;
-            let bw = batch.tiles.iter().map(|t| t.blocks_w()).max().unwrap_or(1);
-            let bh = batch.tiles.iter().map(|t| t.blocks_h()).max().unwrap_or(1);
-            let nw = batch
-                .tiles
-                .iter()
-                .map(|t| t.nodes_w(conn))
-                .max()
-                .unwrap_or(1);
-            let nh = batch
-                .tiles
-                .iter()
-                .map(|t| t.nodes_h(conn))
-                .max()
-                .unwrap_or(1);
-            let bl = batch
-                .tiles
-                .iter()
-                .map(|t| t.border_len())
-                .max()
-                .unwrap_or(1);
+                let conn = crate::cpu::conn(params);
+                let nt = batch.tiles.len() as u32;
+                let bw = batch.tiles.iter().map(|t| t.blocks_w()).max().unwrap_or(1);
+                let bh = batch.tiles.iter().map(|t| t.blocks_h()).max().unwrap_or(1);
+                let nw = batch
+                    .tiles
+                    .iter()
+                    .map(|t| t.nodes_w(conn))
+                    .max()
+                    .unwrap_or(1);
+                let nh = batch
+                    .tiles
+                    .iter()
+                    .map(|t| t.nodes_h(conn))
+                    .max()
+                    .unwrap_or(1);
+                let bl = batch
+                    .tiles
+                    .iter()
+                    .map(|t| t.border_len())
+                    .max()
+                    .unwrap_or(1);
 
-            let cfar = params.flags & FLAG_CFAR != 0;
-            let mut steps: Vec<Step> = Vec::new();
-            if cfar {
-                let ring = rbuf.as_ref().unwrap_or(&wbuf);
-                steps.extend(self.cfar_steps(batch, [&pbuf, &tbuf, &sbuf, &mask, &wbuf, ring]));
-            } else {
-                steps.push((
-                    Stage::Mask,
-                    &pl.mask,
-                    self.bind(
+                let cfar = params.flags & FLAG_CFAR != 0;
+                let mut steps: Vec<Step> = Vec::new();
+                if cfar {
+                    let ring = rbuf.as_ref().unwrap_or(&wbuf);
+                    let b = [&pbuf, &tbuf, &sbuf, &mask, &wbuf, ring];
+                    steps.extend(self.cfar_steps(bufs, batch, b));
+                } else {
+                    steps.push((
+                        Stage::Mask,
                         &pl.mask,
-                        &[(0, &pbuf), (1, &tbuf), (2, &sbuf), (3, &mask), (11, &wbuf)],
+                        self.bind(
+                            &pl.mask,
+                            &[(0, &pbuf), (1, &tbuf), (2, &sbuf), (3, &mask), (11, &wbuf)],
+                        ),
+                        [groups(bw, 16), groups(bh, 16), nt],
+                    ));
+                }
+                steps.extend([
+                    (
+                        Stage::Label,
+                        &pl.label_init,
+                        self.bind(&pl.label_init, &[(0, &pbuf), (1, &tbuf), (4, &parent)]),
+                        [groups(nw, 16), groups(nh, 16), nt],
                     ),
-                    [groups(bw, 16), groups(bh, 16), nt],
-                ));
-            }
-            steps.extend([
-                (
-                    Stage::Label,
-                    &pl.label_init,
-                    self.bind(&pl.label_init, &[(0, &pbuf), (1, &tbuf), (4, &parent)]),
-                    [groups(nw, 16), groups(nh, 16), nt],
-                ),
-                (
-                    Stage::Label,
-                    &pl.label_merge,
-                    self.bind(
+                    (
+                        Stage::Label,
                         &pl.label_merge,
-                        &[(0, &pbuf), (1, &tbuf), (3, &mask), (4, &parent)],
+                        self.bind(
+                            &pl.label_merge,
+                            &[(0, &pbuf), (1, &tbuf), (3, &mask), (4, &parent)],
+                        ),
+                        [groups(nw, 16), groups(nh, 16), nt],
                     ),
-                    [groups(nw, 16), groups(nh, 16), nt],
-                ),
-                (
-                    Stage::Label,
-                    &pl.label_compress,
-                    self.bind(&pl.label_compress, &[(0, &pbuf), (1, &tbuf), (4, &parent)]),
-                    [groups(nw, 16), groups(nh, 16), nt],
-                ),
-                (
-                    Stage::Label,
-                    &pl.label_compact,
-                    self.bind(
+                    (
+                        Stage::Label,
+                        &pl.label_compress,
+                        self.bind(&pl.label_compress, &[(0, &pbuf), (1, &tbuf), (4, &parent)]),
+                        [groups(nw, 16), groups(nh, 16), nt],
+                    ),
+                    (
+                        Stage::Label,
                         &pl.label_compact,
-                        &[
-                            (0, &pbuf),
-                            (1, &tbuf),
-                            (3, &mask),
-                            (4, &parent),
-                            (5, &remap),
-                            (6, &records),
-                            (7, &counters),
-                        ],
+                        self.bind(
+                            &pl.label_compact,
+                            &[
+                                (0, &pbuf),
+                                (1, &tbuf),
+                                (3, &mask),
+                                (4, &parent),
+                                (5, &remap),
+                                (6, &records),
+                                (7, &counters),
+                            ],
+                        ),
+                        [groups(nw, 16), groups(nh, 16), nt],
                     ),
-                    [groups(nw, 16), groups(nh, 16), nt],
-                ),
-                (
-                    Stage::Measure,
-                    &pl.measure,
-                    self.bind(
+                    (
+                        Stage::Measure,
                         &pl.measure,
-                        &[
-                            (0, &pbuf),
-                            (1, &tbuf),
-                            (2, &sbuf),
-                            (3, &mask),
-                            (4, &parent),
-                            (5, &remap),
-                            (6, &records),
-                        ],
+                        self.bind(
+                            &pl.measure,
+                            &[
+                                (0, &pbuf),
+                                (1, &tbuf),
+                                (2, &sbuf),
+                                (3, &mask),
+                                (4, &parent),
+                                (5, &remap),
+                                (6, &records),
+                            ],
+                        ),
+                        [groups(bw, 16), groups(bh, 16), nt],
                     ),
-                    [groups(bw, 16), groups(bh, 16), nt],
-                ),
-                (
-                    Stage::SeamExport,
-                    &pl.seam_export,
-                    self.bind(
+                    (
+                        Stage::SeamExport,
                         &pl.seam_export,
-                        &[
-                            (0, &pbuf),
-                            (1, &tbuf),
-                            (3, &mask),
-                            (4, &parent),
-                            (5, &remap),
-                            (8, &border),
-                        ],
+                        self.bind(
+                            &pl.seam_export,
+                            &[
+                                (0, &pbuf),
+                                (1, &tbuf),
+                                (3, &mask),
+                                (4, &parent),
+                                (5, &remap),
+                                (8, &border),
+                            ],
+                        ),
+                        [groups(bl, 64), 1, nt],
                     ),
-                    [groups(bl, 64), 1, nt],
-                ),
-            ]);
-            self.submit("vesselscan.label", Some(&counters), &steps)?;
-            let (border, records) = profile::time(Stage::Readback, || -> Result<_> {
-                let count = self.read_back(&counters, 1)?[0];
-                let border = self.read_back(&border, batch.border)?;
-                Ok((border, self.read_back(&records, count * REC_WORDS)?))
-            })?;
-            Ok(BatchLabels { records, border })
+                ]);
+                self.submit("vesselscan.label", Some(&counters), &steps)?;
+                // Two round trips: the count with the border labels, then exactly the records.
+                let (border, records) = profile::time(Stage::Readback, || -> Result<_> {
+                    let mut got =
+                        self.read_many(bufs, &[(&counters, 1), (&border, batch.border)])?;
+                    let border = got.pop().unwrap_or_default();
+                    let count = got[0][0];
+                    let records = self
+                        .read_many(bufs, &[(&records, count * REC_WORDS)])?
+                        .remove(0);
+                    Ok((border, records))
+                })?;
+                Ok(BatchLabels { records, border })
+            })
         })
     }
 
@@ -507,15 +652,29 @@ impl Engine for GpuEngine {
         water: &[u32],
     ) -> Result<Vec<u32>> {
         self.scoped("cfar", || {
-            let s = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
-            let (pbuf, tbuf, sbuf, wbuf) = profile::time(Stage::Upload, || {
-                let (p, t, sm) = self.common(params, batch, samples);
-                (p, t, sm, self.init("vesselscan.water", water, s))
-            });
-            let mask = self.storage("vesselscan.mask", batch.blocks);
-            let steps = self.cfar_steps(batch, [&pbuf, &tbuf, &sbuf, &mask, &wbuf, &wbuf]);
-            self.submit("vesselscan.cfar", None, &steps)?;
-            profile::time(Stage::Readback, || self.read_back(&mask, batch.blocks))
+            self.with_buffers(|bufs| {
+                let (pbuf, tbuf, sbuf, wbuf) = profile::time(Stage::Upload, || {
+                    let (p, t, sm) = self.common(bufs, params, batch, samples);
+                    (
+                        p,
+                        t,
+                        sm,
+                        self.upload(bufs, "vesselscan.water", water, STORAGE),
+                    )
+                });
+                let mask = bufs.get(
+                    &self.ctx.device,
+                    "vesselscan.mask",
+                    batch.blocks as u64,
+                    STORAGE,
+                );
+                let b = [&pbuf, &tbuf, &sbuf, &mask, &wbuf, &wbuf];
+                let steps = self.cfar_steps(bufs, batch, b);
+                self.submit("vesselscan.cfar", None, &steps)?;
+                profile::time(Stage::Readback, || {
+                    Ok(self.read_many(bufs, &[(&mask, batch.blocks)])?.remove(0))
+                })
+            })
         })
     }
 }
