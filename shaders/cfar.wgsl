@@ -8,8 +8,12 @@
 // in 128-bit arithmetic (limbs of u32), so it equals its twin to the bit. A target must also be
 // counted (valid, water), at or above the threshold key (a floor), and have at least
 // cfar_min_n ring pixels. Writes the 4-bit block masks that stage mask writes otherwise.
-// One invocation per 2x2 block of the tile; workgroup_id.z is the tile.
-// CPU twin: src/cpu/cfar.rs.
+// One invocation per block column (two pixel columns) and chunk of CHUNK block rows: it adds
+// the row sums of the windows of the chunk's first row, then slides them down one row at a
+// time (the entering row added, the leaving one subtracted), so each pixel costs O(1), not
+// O(window); sliding is exact (the same integers as adding each window afresh).
+// workgroup_id.z is the tile.
+// CPU twin: src/cpu/cfar.rs (adds each window directly; same integers).
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> tiles: array<TileDesc>;
@@ -31,7 +35,83 @@ fn counted(i: u32, key: u32) -> bool {
     return true;
 }
 
-fn cfar_target(t: TileDesc, c: CfarTile, x: u32, y: u32) -> bool {
+// Block rows per invocation (src/engine/gpu.rs dispatches ceil(blocks_h / CHUNK) along y).
+const CHUNK: u32 = 32u;
+
+// Guard and background sums of one pixel's windows: count, sum, sum of squares.
+struct Sums {
+    gn: u32,
+    gs: u32,
+    gq: vec2<u32>,
+    bn: u32,
+    bs: u32,
+    bq: vec2<u32>,
+}
+
+// Add row-sum entry `e` (its guard part when `guard`, its background part when `back`) to
+// `p`, or with `add` false subtract it.
+fn sums_step(p: ptr<function, Sums>, e: u32, guard: bool, back: bool, add: bool) {
+    if (guard) {
+        let q = vec2<u32>(rowsums[e + 2u], rowsums[e + 3u]);
+        if (add) {
+            (*p).gn += rowsums[e];
+            (*p).gs += rowsums[e + 1u];
+            (*p).gq = u64_add((*p).gq, q);
+        } else {
+            (*p).gn -= rowsums[e];
+            (*p).gs -= rowsums[e + 1u];
+            (*p).gq = u64_sub((*p).gq, q);
+        }
+    }
+    if (back) {
+        let q = vec2<u32>(rowsums[e + 6u], rowsums[e + 7u]);
+        if (add) {
+            (*p).bn += rowsums[e + 4u];
+            (*p).bs += rowsums[e + 5u];
+            (*p).bq = u64_add((*p).bq, q);
+        } else {
+            (*p).bn -= rowsums[e + 4u];
+            (*p).bs -= rowsums[e + 5u];
+            (*p).bq = u64_sub((*p).bq, q);
+        }
+    }
+}
+
+// Row-sum entry of extended row r, tile column x.
+fn entry(t: TileDesc, c: CfarTile, r: u32, x: u32) -> u32 {
+    return (c.sum_off + r * t.w + x) * CFAR_ROW_WORDS;
+}
+
+// The windows of tile pixel (x, y), added directly.
+fn sums_at(t: TileDesc, c: CfarTile, x: u32, y: u32) -> Sums {
+    var p = Sums(0u, 0u, vec2<u32>(0u, 0u), 0u, 0u, vec2<u32>(0u, 0u));
+    let rg = params.cfar_rg;
+    let rb = params.cfar_rb;
+    let ey = c.cy + y;
+    let lo = select(0u, ey - rb, ey >= rb);
+    let hi = min(ey + rb + 1u, c.ext_h);
+    for (var r = lo; r < hi; r++) {
+        sums_step(&p, entry(t, c, r, x), r + rg >= ey && r <= ey + rg, true, true);
+    }
+    return p;
+}
+
+// Move the windows of column x from tile row y - 1 to y.
+fn sums_slide(p: ptr<function, Sums>, t: TileDesc, c: CfarTile, x: u32, y: u32) {
+    let ey = c.cy + y;
+    for (var k = 0u; k < 2u; k++) {
+        let r = select(params.cfar_rb, params.cfar_rg, k == 0u);
+        let guard = k == 0u;
+        if (ey + r < c.ext_h) {
+            sums_step(p, entry(t, c, ey + r, x), guard, !guard, true);
+        }
+        if (ey >= r + 1u) {
+            sums_step(p, entry(t, c, ey - r - 1u, x), guard, !guard, false);
+        }
+    }
+}
+
+fn cfar_target(t: TileDesc, c: CfarTile, x: u32, y: u32, w: Sums) -> bool {
     if ((params.flags & FLAG_NONE) != 0u) {
         return false;
     }
@@ -40,31 +120,9 @@ fn cfar_target(t: TileDesc, c: CfarTile, x: u32, y: u32) -> bool {
     if (!counted(i, key) || key < params.threshold_key) {
         return false;
     }
-    let rg = params.cfar_rg;
-    let rb = params.cfar_rb;
-    let ey = c.cy + y;
-    let lo = select(0u, ey - rb, ey >= rb);
-    let hi = min(ey + rb + 1u, c.ext_h);
-    var gn = 0u;
-    var gs = 0u;
-    var gq = vec2<u32>(0u, 0u);
-    var bn = 0u;
-    var bs = 0u;
-    var bq = vec2<u32>(0u, 0u);
-    for (var r = lo; r < hi; r++) {
-        let e = (c.sum_off + r * t.w + x) * CFAR_ROW_WORDS;
-        bn += rowsums[e + 4u];
-        bs += rowsums[e + 5u];
-        bq = u64_add(bq, vec2<u32>(rowsums[e + 6u], rowsums[e + 7u]));
-        if (r + rg >= ey && r <= ey + rg) {
-            gn += rowsums[e];
-            gs += rowsums[e + 1u];
-            gq = u64_add(gq, vec2<u32>(rowsums[e + 2u], rowsums[e + 3u]));
-        }
-    }
-    let n = bn - gn;
-    let s = bs - gs;
-    let q = u64_sub(bq, gq);
+    let n = w.bn - w.gn;
+    let s = w.bs - w.gs;
+    let q = u64_sub(w.bq, w.gq);
     if (n == 0u || n < params.cfar_min_n) {
         return false;
     }
@@ -81,24 +139,45 @@ fn cfar_target(t: TileDesc, c: CfarTile, x: u32, y: u32) -> bool {
     return u128_gt(lhs, rhs);
 }
 
-@compute @workgroup_size(16, 16, 1)
+@compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     let t = tiles[wid.z];
     let c = cfar[wid.z];
     let bw = (t.w + 1u) / 2u;
     let bh = (t.h + 1u) / 2u;
-    if (gid.x >= bw || gid.y >= bh) {
+    let bx = gid.x;
+    let by0 = gid.y * CHUNK;
+    if (bx >= bw || by0 >= bh) {
         return;
     }
-    var bits = 0u;
-    for (var dy = 0u; dy < 2u; dy++) {
-        let y = gid.y * 2u + dy;
-        for (var dx = 0u; dx < 2u; dx++) {
-            let x = gid.x * 2u + dx;
-            if (x < t.w && y < t.h && cfar_target(t, c, x, y)) {
-                bits |= 1u << (dy * 2u + dx);
+    let by1 = min(by0 + CHUNK, bh);
+    let x0 = bx * 2u;
+    let two = x0 + 1u < t.w;
+    var w0 = sums_at(t, c, x0, by0 * 2u);
+    var w1 = w0;
+    if (two) {
+        w1 = sums_at(t, c, x0 + 1u, by0 * 2u);
+    }
+    for (var by = by0; by < by1; by++) {
+        var bits = 0u;
+        for (var dy = 0u; dy < 2u; dy++) {
+            let y = by * 2u + dy;
+            if (y >= t.h) {
+                break;
+            }
+            if (y > by0 * 2u) {
+                sums_slide(&w0, t, c, x0, y);
+                if (two) {
+                    sums_slide(&w1, t, c, x0 + 1u, y);
+                }
+            }
+            if (cfar_target(t, c, x0, y, w0)) {
+                bits |= 1u << (dy * 2u);
+            }
+            if (two && cfar_target(t, c, x0 + 1u, y, w1)) {
+                bits |= 1u << (dy * 2u + 1u);
             }
         }
+        mask[t.blk_off + by * bw + bx] = bits;
     }
-    mask[t.blk_off + gid.y * bw + gid.x] = bits;
 }

@@ -6,8 +6,12 @@
 // window (2 cfar_rb + 1 wide) centred on the column, clipped to the rectangle. Integers only:
 // a level is < 2^16, its square < 2^32, a segment's sum of squares a 64-bit (lo, hi) pair, so
 // the result is exact and the same in any order. stage cfar (shaders/cfar.wgsl) adds the rows.
-// One invocation per (column, extended row); workgroup_id.z is the tile.
-// CPU twin: src/cpu/cfar_rows.rs.
+// One invocation per extended row and chunk of CHUNK columns: it sums the windows of the
+// chunk's first column, then slides them one column at a time (the pixel entering on the right
+// added, the one leaving on the left subtracted), so each pixel costs O(1), not O(window).
+// Sliding is exact: the same integers as summing each window afresh (sums of squares wrap
+// modulo 2^64 and end within range). workgroup_id.z is the tile.
+// CPU twin: src/cpu/cfar_rows.rs (sums each window directly; same integers).
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> tiles: array<TileDesc>;
@@ -15,6 +19,9 @@
 @group(0) @binding(10) var<storage, read> cfar: array<CfarTile>;
 @group(0) @binding(11) var<storage, read> water: array<u32>;
 @group(0) @binding(12) var<storage, read_write> rowsums: array<u32>;
+
+// Columns per invocation (src/engine/gpu.rs dispatches ceil(w / CHUNK) along y).
+const CHUNK: u32 = 64u;
 
 // Pixel `i` of `samples` enters CFAR statistics: valid, and set in the ring plane when bound.
 fn counted(i: u32, key: u32) -> bool {
@@ -27,49 +34,81 @@ fn counted(i: u32, key: u32) -> bool {
     return true;
 }
 
-@compute @workgroup_size(16, 16, 1)
+// Count, sum and sum of squares of the levels in one window.
+struct Win {
+    n: u32,
+    s: u32,
+    q: vec2<u32>,
+}
+
+// Add the pixel at `i` to the window (or with `add` false remove it), if counted.
+fn win_step(w: ptr<function, Win>, i: u32, add: bool) {
+    let key = samples[i];
+    if (!counted(i, key)) {
+        return;
+    }
+    let v = level(params, key);
+    let q = vec2<u32>(v * v, 0u);
+    if (add) {
+        (*w).n += 1u;
+        (*w).s += v;
+        (*w).q = u64_add((*w).q, q);
+    } else {
+        (*w).n -= 1u;
+        (*w).s -= v;
+        (*w).q = u64_sub((*w).q, q);
+    }
+}
+
+// The window of half-width r around extended column xc, summed directly.
+fn win_at(row: u32, xc: u32, r: u32, ext_w: u32) -> Win {
+    var w = Win(0u, 0u, vec2<u32>(0u, 0u));
+    let lo = select(0u, xc - r, xc >= r);
+    let hi = min(xc + r + 1u, ext_w);
+    for (var xx = lo; xx < hi; xx++) {
+        win_step(&w, row + xx, true);
+    }
+    return w;
+}
+
+// Move the window of half-width r from extended column xc - 1 to xc.
+fn win_slide(w: ptr<function, Win>, row: u32, xc: u32, r: u32, ext_w: u32) {
+    if (xc + r < ext_w) {
+        win_step(w, row + xc + r, true);
+    }
+    if (xc >= r + 1u) {
+        win_step(w, row + xc - r - 1u, false);
+    }
+}
+
+@compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     let t = tiles[wid.z];
     let c = cfar[wid.z];
-    if (gid.x >= t.w || gid.y >= c.ext_h) {
+    let y = gid.x;
+    let x0 = gid.y * CHUNK;
+    if (y >= c.ext_h || x0 >= t.w) {
         return;
     }
+    let x1 = min(x0 + CHUNK, t.w);
     let rg = params.cfar_rg;
     let rb = params.cfar_rb;
-    let xc = c.cx + gid.x;
-    let lo = select(0u, xc - rb, xc >= rb);
-    let hi = min(xc + rb + 1u, c.ext_w);
-    var gn = 0u;
-    var gs = 0u;
-    var gq = vec2<u32>(0u, 0u);
-    var bn = 0u;
-    var bs = 0u;
-    var bq = vec2<u32>(0u, 0u);
-    let row = c.ext_off + gid.y * c.stride;
-    for (var xx = lo; xx < hi; xx++) {
-        let i = row + xx;
-        let key = samples[i];
-        if (!counted(i, key)) {
-            continue;
+    let row = c.ext_off + y * c.stride;
+    var g = win_at(row, c.cx + x0, rg, c.ext_w);
+    var b = win_at(row, c.cx + x0, rb, c.ext_w);
+    for (var x = x0; x < x1; x++) {
+        if (x > x0) {
+            win_slide(&g, row, c.cx + x, rg, c.ext_w);
+            win_slide(&b, row, c.cx + x, rb, c.ext_w);
         }
-        let v = level(params, key);
-        let q = vec2<u32>(v * v, 0u);
-        bn += 1u;
-        bs += v;
-        bq = u64_add(bq, q);
-        if (xx + rg >= xc && xx <= xc + rg) {
-            gn += 1u;
-            gs += v;
-            gq = u64_add(gq, q);
-        }
+        let o = (c.sum_off + y * t.w + x) * CFAR_ROW_WORDS;
+        rowsums[o] = g.n;
+        rowsums[o + 1u] = g.s;
+        rowsums[o + 2u] = g.q.x;
+        rowsums[o + 3u] = g.q.y;
+        rowsums[o + 4u] = b.n;
+        rowsums[o + 5u] = b.s;
+        rowsums[o + 6u] = b.q.x;
+        rowsums[o + 7u] = b.q.y;
     }
-    let o = (c.sum_off + gid.y * t.w + gid.x) * CFAR_ROW_WORDS;
-    rowsums[o] = gn;
-    rowsums[o + 1u] = gs;
-    rowsums[o + 2u] = gq.x;
-    rowsums[o + 3u] = gq.y;
-    rowsums[o + 4u] = bn;
-    rowsums[o + 5u] = bs;
-    rowsums[o + 6u] = bq.x;
-    rowsums[o + 7u] = bq.y;
 }

@@ -295,7 +295,8 @@ impl GpuEngine {
                         (12, &rowsums),
                     ],
                 ),
-                [groups(tw, 16), groups(eh, 16), nt],
+                // An invocation per extended row and chunk of 64 columns (cfar_rows.wgsl).
+                [groups(eh, 64), groups(tw, 64), nt],
             ),
             (
                 Stage::Mask,
@@ -312,7 +313,8 @@ impl GpuEngine {
                         (12, &rowsums),
                     ],
                 ),
-                [groups(bw, 16), groups(bh, 16), nt],
+                // An invocation per block column and chunk of 32 block rows (cfar.wgsl).
+                [groups(bw, 64), groups(bh, 32), nt],
             ),
         ]
     }
