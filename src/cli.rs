@@ -939,6 +939,7 @@ fn run_synth(a: &SynthArgs) -> Result<()> {
         },
         georef: None,
         nodata: None,
+        description: None,
     };
     let written = scene.write_geotiff(&a.output, &opts)?;
     write_atomic(&truth_path, scene.truth_geojson().as_bytes())?;

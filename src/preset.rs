@@ -58,7 +58,13 @@ pub struct Choice {
 /// are optical; Sentinel-1 products (`s1a`..`s1d`, `grd`, `slc`), polarisations (`vv`, `vh`,
 /// `hh`, `hv`) and `sar` are SAR. Tokens are the name's alphanumeric runs, any case.
 pub fn by_name(path: &Path) -> Option<Preset> {
-    let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+    by_words(&path.file_name()?.to_string_lossy())
+}
+
+/// The preset a text names, by the tokens [`by_name`] looks for (a file name, or a TIFF's
+/// ImageDescription).
+pub fn by_words(text: &str) -> Option<Preset> {
+    let name = text.to_ascii_lowercase();
     let mut sar = false;
     let mut optical = false;
     for t in name.split(|c: char| !c.is_ascii_alphanumeric()) {
@@ -146,6 +152,13 @@ pub fn choose(path: &Path, src: &mut dyn RasterSource, nodata: Option<f64>) -> R
         return Ok(Choice {
             preset: p,
             by: "auto: file name",
+            sea_cv: None,
+        });
+    }
+    if let Some(p) = src.description().as_deref().and_then(by_words) {
+        return Ok(Choice {
+            preset: p,
+            by: "auto: image description",
             sea_cv: None,
         });
     }

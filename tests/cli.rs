@@ -179,6 +179,24 @@ fn without_flags_each_input_gets_its_preset() {
     std::fs::copy(&s2, &anon).unwrap();
     let err = stderr(&anon, &[]);
     assert!(err.contains("preset optical (auto: speckle)"), "{err}");
+    // A SAR amplitude scene whose name says nothing and whose speckle reads like smooth water
+    // (4.4-look amplitude: coefficient of variation about 0.25): SAR, by the ImageDescription
+    // `vesselscan synth` writes.
+    let synth = dir.path().join("anything.tif");
+    let o = run(&[
+        "synth",
+        "--width",
+        "256",
+        "--height",
+        "256",
+        synth.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = stderr(&synth, &[]);
+    assert!(
+        err.contains("preset sar (auto: image description)"),
+        "{err}"
+    );
     // A method flag: no preset, the flag's method.
     let err = stderr(&data("ssdd_001114.jpg"), &["--sigma", "5"]);
     assert!(

@@ -74,6 +74,7 @@ fn round_trip_sizes_tiles_compressions() {
                     bigtiff,
                     georef: Some(wgs84(3.0, 52.0, 1e-4)),
                     nodata: None,
+                    description: None,
                 };
                 let s = write_geotiff_image(&p, w, h, &px, &opts).unwrap();
                 assert_eq!(s.bigtiff, bigtiff == BigTiff::Always);
@@ -259,6 +260,7 @@ fn gdal_reads_geographic() {
             bigtiff,
             georef: Some(g),
             nodata: Some(0.0),
+            description: None,
         };
         write_geotiff_image(&p, w, h, &px, &opts).unwrap();
         let text = gdalinfo(&p, false);

@@ -66,6 +66,8 @@ pub struct TiffBand {
     /// Acquisition time and where it came from: the TIFF DateTime tag, or (set by
     /// `read::open_source`) a Sentinel-1 annotation's start and stop times.
     pub time: Option<(String, String)>,
+    /// The ImageDescription tag.
+    pub description: Option<String>,
     /// Decoders: the first is opened with the band, the others lazily, up to the thread count.
     readers: Vec<ChunkReader>,
 }
@@ -117,6 +119,11 @@ impl TiffBand {
                 )
             })
             .filter(|(s, _)| !s.is_empty());
+        let description = dec
+            .get_tag_ascii_string(Tag::ImageDescription)
+            .ok()
+            .map(|s| s.trim_end_matches('\0').trim().to_string())
+            .filter(|s| !s.is_empty());
         let reader = ChunkReader::new(path, dec, &geom)?;
         Ok(TiffBand {
             path: path.to_owned(),
@@ -124,6 +131,7 @@ impl TiffBand {
             geom,
             geo,
             time,
+            description,
             readers: vec![reader],
         })
     }
@@ -330,6 +338,9 @@ impl crate::read::window::RasterSource for TiffBand {
     }
     fn acquisition_time(&self) -> Option<(String, String)> {
         self.time.clone()
+    }
+    fn description(&self) -> Option<String> {
+        self.description.clone()
     }
 }
 

@@ -36,6 +36,10 @@ pub trait RasterSource: Send {
     fn acquisition_time(&self) -> Option<(String, String)> {
         None
     }
+    /// What the file says the image is (a TIFF's ImageDescription tag).
+    fn description(&self) -> Option<String> {
+        None
+    }
 }
 
 /// An in-memory raster as a source.

@@ -936,6 +936,12 @@ impl SarScene {
     pub fn write_geotiff(&self, path: &Path, opts: &GeoTiffOptions) -> Result<GeoTiffSummary> {
         let opts = GeoTiffOptions {
             georef: Some(self.georef),
+            description: opts.description.clone().or_else(|| {
+                Some(format!(
+                    "vesselscan synth: simulated SAR amplitude, {} looks",
+                    self.params.looks
+                ))
+            }),
             ..opts.clone()
         };
         write_geotiff(

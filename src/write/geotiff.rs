@@ -149,6 +149,9 @@ pub struct GeoTiffOptions {
     pub georef: Option<Georef>,
     /// Written as the GDAL_NODATA tag.
     pub nodata: Option<f64>,
+    /// Written as the ImageDescription tag (what the image is: `vesselscan detect --preset
+    /// auto` reads its words as it reads a file name's).
+    pub description: Option<String>,
 }
 
 impl Default for GeoTiffOptions {
@@ -159,6 +162,7 @@ impl Default for GeoTiffOptions {
             bigtiff: BigTiff::Auto,
             georef: None,
             nodata: None,
+            description: None,
         }
     }
 }
@@ -504,13 +508,18 @@ where
         ),
         // BlackIsZero.
         (262, Value::Short(vec![1])),
+    ];
+    if let Some(d) = &opts.description {
+        entries.push((270, Value::Ascii(d.clone())));
+    }
+    entries.extend([
         (277, Value::Short(vec![1])),
         (284, Value::Short(vec![1])),
         (
             305,
             Value::Ascii(format!("vesselscan {}", env!("CARGO_PKG_VERSION"))),
         ),
-    ];
+    ]);
     if S::PREDICTOR2 && matches!(opts.compression, Compression::Deflate { .. }) {
         entries.push((317, Value::Short(vec![2])));
     }
