@@ -256,6 +256,16 @@ pub struct AisFlags {
     /// the line.
     #[arg(long, value_enum, default_value_t = crate::ais::reports::BadRows::Skip, help_heading = "AIS")]
     pub ais_bad_rows: crate::ais::reports::BadRows,
+    /// SAR azimuth-shift correction with the product's own geometry: a Sentinel-1 SAFE
+    /// measurement's annotation gives the platform heading, the mid-swath incidence, the slant
+    /// range and the platform speed.
+    #[arg(
+        long,
+        requires = "ais",
+        conflicts_with = "incidence_deg",
+        help_heading = "AIS"
+    )]
+    pub azimuth_correction: bool,
     /// SAR azimuth-shift correction: the incidence angle at the scene, degrees. With
     /// --orbit or --sar-heading-deg, AIS positions are moved to where a moving ship appears in
     /// the SAR image before matching.
@@ -351,6 +361,7 @@ impl AisFlags {
                 length_weight: self.ais_length_weight,
             },
             sar,
+            sar_from_product: self.azimuth_correction,
         })))
     }
 }

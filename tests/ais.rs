@@ -509,6 +509,21 @@ fn errors_and_edge_cases() {
     args.extend(["--ais", ais.to_str().unwrap(), "--time", "yesterday"]);
     assert!(!run(&args).status.success());
 
+    // --azimuth-correction needs a product that gives the geometry (a SAFE annotation).
+    let fresh = s.dir.join("azimuth.json");
+    let mut args = detect_args(&s.tif, &fresh);
+    args.extend([
+        "--ais",
+        ais.to_str().unwrap(),
+        "--time",
+        T,
+        "--azimuth-correction",
+    ]);
+    let o = run(&args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("SAFE"), "{err}");
+    assert!(!fresh.exists());
+
     // A scene without georeferencing.
     let png = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/ssdd_001114.jpg");
     let o = run(&[
@@ -657,10 +672,21 @@ fn sen2ships_detections_and_a_sentinel1_annotation_time() {
         "65535",
         "--ais",
         ais.to_str().unwrap(),
+        "--azimuth-correction",
         "-o",
         out.to_str().unwrap(),
     ]));
     let a = &doc(&out)["ais"];
+    // The geometry of the annotation: a descending pass heading -165.7 deg, 38.9 deg mid-swath
+    // incidence, slant range from the grid's two-way times (5.3-6.1 ms: 800-915 km), the
+    // orbit state vector's 7.59 km/s, looking right.
+    let g = &a["azimuth_correction"];
+    let f = |k: &str| g[k].as_f64().unwrap();
+    assert!((f("heading_deg") + 165.6512).abs() < 1e-3, "{g}");
+    assert!((f("incidence_deg") - 38.9292).abs() < 1e-3, "{g}");
+    assert!((800e3..915e3).contains(&f("slant_range_m")), "{g}");
+    assert!((f("platform_speed_mps") - 7590.0).abs() < 10.0, "{g}");
+    assert_eq!(g["look"], "right");
     // startTime 05:26:23.794457, stopTime 05:26:48.793373: the middle, to the millisecond.
     assert_eq!(a["time"], "2021-04-01T05:26:36.294Z");
     assert!(a["time_source"]

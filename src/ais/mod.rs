@@ -37,8 +37,10 @@ pub struct AisOptions {
     pub time: Option<f64>,
     pub max_gap_s: f64,
     pub rules: MatchRules,
-    /// Correct AIS positions for the SAR azimuth shift of moving ships.
+    /// Correct AIS positions for the SAR azimuth shift of moving ships, with this geometry.
     pub sar: Option<SarGeometry>,
+    /// Correct them with each scene's own geometry (a Sentinel-1 SAFE annotation's).
+    pub sar_from_product: bool,
 }
 
 /// A detection's AIS match. Serialised (flattened into the detection) only when AIS was used:
@@ -173,10 +175,31 @@ pub fn acquisition_time(
     }
 }
 
+/// The SAR geometry to correct scene `input`'s AIS positions with: the options' own, or with
+/// `sar_from_product` the scene's (`product`, from its Sentinel-1 annotation); an error naming
+/// the scene when it has none.
+pub fn sar_geometry(
+    input: &Path,
+    opts: &AisOptions,
+    product: Option<SarGeometry>,
+) -> Result<Option<SarGeometry>> {
+    if !opts.sar_from_product {
+        return Ok(opts.sar);
+    }
+    product.map(Some).ok_or_else(|| {
+        Error::Invalid(format!(
+            "{}: --azimuth-correction needs the geometry of a Sentinel-1 SAFE product (the annotation next to its measurement TIFF); give --incidence-deg with --orbit or --sar-heading-deg instead",
+            input.display()
+        ))
+    })
+}
+
 /// Match `dets` of the scene `input` (`width` x `height` pixels, placed on the Earth by
 /// `georef`) against the AIS vessels at acquisition time `time` (seconds since 1970 UTC, and
-/// where it came from; see [`acquisition_time`]). Fills each detection's [`AisFields`].
-/// Errors, naming the scene, when it has no usable georeferencing.
+/// where it came from; see [`acquisition_time`]), AIS positions moved by the azimuth shift of
+/// `sar` when given (see [`sar_geometry`]). Fills each detection's [`AisFields`]. Errors,
+/// naming the scene, when it has no usable georeferencing.
+#[allow(clippy::too_many_arguments)]
 pub fn annotate(
     input: &Path,
     dets: &mut [Detection],
@@ -184,6 +207,7 @@ pub fn annotate(
     width: u32,
     height: u32,
     time: (f64, String),
+    sar: Option<SarGeometry>,
     opts: &AisOptions,
 ) -> Result<AisResult> {
     let georef = georef.filter(|g| g.has_position()).ok_or_else(|| {
@@ -194,7 +218,7 @@ pub fn annotate(
     })?;
     let (t, time_source) = time;
     let (vessels, stats) = track::positions_at(&opts.file.reports, t, opts.max_gap_s);
-    let expected = matching::expected(vessels, opts.sar.as_ref());
+    let expected = matching::expected(vessels, sar.as_ref());
     let inside = |lon: f64, lat: f64| {
         georef
             .pixel_of(lon, lat)
@@ -255,7 +279,7 @@ pub fn annotate(
         gate_m: opts.rules.gate_m,
         max_gap_s: opts.max_gap_s,
         length_weight: opts.rules.length_weight,
-        azimuth_correction: opts.sar,
+        azimuth_correction: sar,
         rows: f.rows,
         skipped_rows: f.skipped,
         vessels: stats.vessels,

@@ -406,3 +406,51 @@ pub fn s1_mid_time(path: &Path) -> Option<(String, String)> {
         format!("Sentinel-1 annotation {name} (middle of startTime and stopTime)"),
     ))
 }
+
+/// The viewing geometry of a Sentinel-1 annotation, for the AIS azimuth-shift correction:
+/// `productInformation/platformHeading`, `imageInformation/incidenceAngleMidSwath`, the slant
+/// range of the mean `slantRangeTime` of the geolocation grid (two-way time x c / 2), the
+/// speed of the first orbit state vector, looking right (as Sentinel-1 does). None when the
+/// file cannot be read or lacks any of them.
+pub fn s1_sar_geometry(path: &Path) -> Option<crate::ais::matching::SarGeometry> {
+    let f = std::fs::File::open(path).ok()?;
+    let mut bytes = Vec::new();
+    f.take(MAX_ANNOTATION_BYTES).read_to_end(&mut bytes).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let doc = roxmltree::Document::parse(&text).ok()?;
+    let num = |n: roxmltree::Node| n.text().and_then(|t| t.trim().parse::<f64>().ok());
+    let first = |name: &str| {
+        doc.descendants()
+            .find(|n| n.has_tag_name(name))
+            .and_then(num)
+            .filter(|v| v.is_finite())
+    };
+    let heading_deg = first("platformHeading")?;
+    let incidence_deg = first("incidenceAngleMidSwath")?;
+    let times: Vec<f64> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("geolocationGridPoint"))
+        .filter_map(|p| p.children().find(|n| n.has_tag_name("slantRangeTime")))
+        .filter_map(num)
+        .collect();
+    if times.is_empty() {
+        return None;
+    }
+    const C: f64 = 299_792_458.0;
+    let slant_range_m = times.iter().sum::<f64>() / times.len() as f64 * C / 2.0;
+    let v = doc.descendants().find(|n| n.has_tag_name("velocity"))?;
+    let comp = |name: &str| v.children().find(|n| n.has_tag_name(name)).and_then(num);
+    let (vx, vy, vz) = (comp("x")?, comp("y")?, comp("z")?);
+    let platform_speed_mps = (vx * vx + vy * vy + vz * vz).sqrt();
+    let ok = |v: f64| v.is_finite() && v > 0.0;
+    if !ok(slant_range_m) || !ok(platform_speed_mps) || !(0.0..90.0).contains(&incidence_deg) {
+        return None;
+    }
+    Some(crate::ais::matching::SarGeometry {
+        heading_deg,
+        look: crate::ais::matching::Look::Right,
+        incidence_deg,
+        slant_range_m,
+        platform_speed_mps,
+    })
+}

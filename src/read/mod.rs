@@ -137,6 +137,7 @@ pub fn open_source(path: &Path, opts: &ReadOptions) -> Result<Box<dyn window::Ra
                 if let Some(t) = crate::geo::gcp::s1_mid_time(&xml) {
                     band.time = Some(t);
                 }
+                band.sar = crate::geo::gcp::s1_sar_geometry(&xml);
             }
             Box::new(band)
         }

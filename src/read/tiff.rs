@@ -68,6 +68,8 @@ pub struct TiffBand {
     pub time: Option<(String, String)>,
     /// The ImageDescription tag.
     pub description: Option<String>,
+    /// SAR viewing geometry (set by `read::open_source` from a Sentinel-1 annotation).
+    pub sar: Option<crate::ais::matching::SarGeometry>,
     /// Decoders: the first is opened with the band, the others lazily, up to the thread count.
     readers: Vec<ChunkReader>,
 }
@@ -132,6 +134,7 @@ impl TiffBand {
             geo,
             time,
             description,
+            sar: None,
             readers: vec![reader],
         })
     }
@@ -341,6 +344,9 @@ impl crate::read::window::RasterSource for TiffBand {
     }
     fn description(&self) -> Option<String> {
         self.description.clone()
+    }
+    fn sar_geometry(&self) -> Option<crate::ais::matching::SarGeometry> {
+        self.sar
     }
 }
 

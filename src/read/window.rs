@@ -40,6 +40,10 @@ pub trait RasterSource: Send {
     fn description(&self) -> Option<String> {
         None
     }
+    /// The SAR viewing geometry, when the product gives it (a Sentinel-1 SAFE annotation).
+    fn sar_geometry(&self) -> Option<crate::ais::matching::SarGeometry> {
+        None
+    }
 }
 
 /// An in-memory raster as a source.

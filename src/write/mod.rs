@@ -218,11 +218,9 @@ pub fn run_scene(
                     msg: "AIS matching needs positions on the Earth and the scene has no usable georeferencing".into(),
                 });
             }
-            Some(crate::ais::acquisition_time(
-                input,
-                a,
-                src.acquisition_time(),
-            )?)
+            let time = crate::ais::acquisition_time(input, a, src.acquisition_time())?;
+            let sar = crate::ais::sar_geometry(input, a, src.sar_geometry())?;
+            Some((time, sar))
         }
         None => None,
     };
@@ -244,13 +242,14 @@ pub fn run_scene(
     };
     let mut out = out;
     let ais_result = match (ais, ais_time) {
-        (Some(a), Some(time)) => Some(crate::ais::annotate(
+        (Some(a), Some((time, sar))) => Some(crate::ais::annotate(
             input,
             &mut out.detections,
             out.geo.georef().map(|g| g.as_ref()),
             raster.width,
             raster.height,
             time,
+            sar,
             a,
         )?),
         _ => None,
