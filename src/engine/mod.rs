@@ -277,8 +277,31 @@ fn map_batches<T: Send>(
     };
     let outs = if engine.parallel() {
         batches.par_iter().map(run).collect::<Result<Vec<T>>>()?
-    } else {
+    } else if in_place || batches.len() < 2 {
         batches.iter().map(run).collect::<Result<Vec<T>>>()?
+    } else {
+        // One batch after another on the device, the next one packed on a second thread
+        // while the device works on this one (one packed batch waits at most).
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(1);
+            let batches = &batches;
+            scope.spawn(move || {
+                for b in batches {
+                    let (samples, bits) = pack(raster, b);
+                    let ring = raster.stats.map_or(Vec::new(), |s| pack_bits(raster, b, s));
+                    if tx.send((samples, bits, ring)).is_err() {
+                        break; // the consumer stopped on an error
+                    }
+                }
+            });
+            let mut outs = Vec::with_capacity(batches.len());
+            for (b, (samples, bits, ring)) in batches.iter().zip(rx) {
+                let mut p = *params;
+                p.n_tiles = b.tiles.len() as u32;
+                outs.push(f(&p, b, &samples, &bits, &ring)?);
+            }
+            Ok::<_, crate::error::Error>(outs)
+        })?
     };
     Ok((tile, batches, outs))
 }
