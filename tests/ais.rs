@@ -320,6 +320,12 @@ fn dark_vessels_on_a_generated_scene() {
     assert_eq!(a["time"], T);
     assert_eq!(a["time_source"], "--time");
     assert_eq!(a["skipped_rows"], 1);
+    let bad_line = text.lines().position(|l| l.contains(",abc,")).unwrap() + 1;
+    assert_eq!(
+        a["first_skipped"].as_str().unwrap(),
+        format!("line {bad_line}: bad LAT 'abc'")
+    );
+    assert!(err.contains("bad rows skipped (first: line"), "{err}");
     assert_eq!(a["duplicates"], 1);
     assert_eq!(a["stale"], 1);
     assert_eq!(a["vessels"], 8); // 5 broadcasting, the stale one, ghost, far away

@@ -107,6 +107,9 @@ pub struct AisSummary {
     /// Data rows of the file, and rows skipped as bad.
     pub rows: usize,
     pub skipped_rows: usize,
+    /// "line N: why" of the first row skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_skipped: Option<String>,
     /// Distinct vessels in the file, those without a report within the gap limit, duplicate
     /// reports dropped (one MMSI twice at one time).
     pub vessels: usize,
@@ -143,7 +146,11 @@ impl AisResult {
             s.dark,
             s.unmatched_ais,
             if s.skipped_rows > 0 {
-                format!("; {} bad rows skipped", s.skipped_rows)
+                format!(
+                    "; {} bad rows skipped (first: {})",
+                    s.skipped_rows,
+                    s.first_skipped.as_deref().unwrap_or("?")
+                )
             } else {
                 String::new()
             }
@@ -282,6 +289,7 @@ pub fn annotate(
         azimuth_correction: sar,
         rows: f.rows,
         skipped_rows: f.skipped,
+        first_skipped: f.first_skipped.clone(),
         vessels: stats.vessels,
         stale: stats.stale,
         duplicates: stats.duplicates,
