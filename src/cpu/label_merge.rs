@@ -6,8 +6,8 @@ use crate::tiling::{Connectivity, Params, TileDesc};
 
 /// Root of `n`, halving the path on the way (sequential, so this is safe; roots, the smallest
 /// node of each tree, are the same as the kernel's).
-#[inline]
-fn find_root(parent: &mut [u32], mut n: u32) -> u32 {
+#[inline(always)]
+pub(crate) fn find_root(parent: &mut [u32], mut n: u32) -> u32 {
     loop {
         let p = parent[n as usize];
         if p == n {

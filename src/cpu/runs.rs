@@ -13,6 +13,7 @@
 //! component's first pixel). `tests/runs.rs` holds it to the twins; every CPU detection test
 //! runs both (`tests/common::run_cpu`).
 
+use super::label_merge::find_root;
 use super::measure::{addend, Acc};
 use super::{is_target, plane_bit, NONE};
 use crate::tiling::FLAG_WATER;
@@ -42,20 +43,6 @@ pub enum Targets<'a> {
     Samples { water: &'a [u32] },
     /// The 4-bit block masks a CFAR pass wrote (`batch.blocks` words).
     Blocks(&'a [u32]),
-}
-
-/// Root of label `n`, halving the path on the way.
-#[inline(always)]
-fn find(parent: &mut [u32], mut n: u32) -> u32 {
-    loop {
-        let p = parent[n as usize];
-        if p == n {
-            return n;
-        }
-        let g = parent[p as usize];
-        parent[n as usize] = g;
-        n = g;
-    }
 }
 
 /// Sum of x^2 for x in 0..m.
@@ -264,7 +251,7 @@ fn label_kind(
                 let mut root = NONE;
                 let mut k = j;
                 while k < s.prev.len() && s.prev[k].xs <= hi {
-                    let r = find(&mut s.parent, s.prev[k].label);
+                    let r = find_root(&mut s.parent, s.prev[k].label);
                     if root == NONE {
                         root = r;
                     } else if r != root {

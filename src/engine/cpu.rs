@@ -116,20 +116,21 @@ impl Engine for CpuEngine {
 }
 
 impl Engine for CpuTwinEngine {
+    // The same backend as CpuEngine in everything but the labelling pass.
     fn backend(&self) -> &'static str {
-        "cpu"
+        CpuEngine.backend()
     }
     fn adapter(&self) -> Option<String> {
-        None
+        CpuEngine.adapter()
     }
     fn batch_limits(&self) -> BatchLimits {
-        BatchLimits::default()
+        CpuEngine.batch_limits()
     }
     fn parallel(&self) -> bool {
-        true
+        CpuEngine.parallel()
     }
     fn reads_in_place(&self) -> bool {
-        true
+        CpuEngine.reads_in_place()
     }
 
     fn minmax(&self, params: &Params, batch: &Batch, samples: &[u32]) -> Result<[u32; 2]> {

@@ -132,41 +132,11 @@ impl GpuEngine {
             })
     }
 
-    /// Copy `words` u32 from `src` and wait for them.
+    /// Copy `words` u32 from `src` and wait for them (through a staging buffer of its own).
     fn read_back(&self, src: &wgpu::Buffer, words: u32) -> Result<Vec<u32>> {
-        if words == 0 {
-            return Ok(Vec::new());
-        }
-        let size = words as u64 * 4;
-        let staging = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("vesselscan.readback"),
-            size,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
-        enc.copy_buffer_to_buffer(src, 0, &staging, 0, size);
-        self.ctx.queue.submit([enc.finish()]);
-        let slice = staging.slice(..);
-        let (tx, rx) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        self.ctx
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(format!("poll: {e}")))?;
-        rx.recv()
-            .map_err(|_| Error::Gpu("readback channel closed".into()))?
-            .map_err(|e| Error::Gpu(format!("map: {e}")))?;
-        let out = {
-            let view = slice
-                .get_mapped_range()
-                .map_err(|e| Error::Gpu(format!("mapped range: {e}")))?;
-            bytemuck::cast_slice::<u8, u32>(&view).to_vec()
-        };
-        staging.unmap();
-        Ok(out)
+        Ok(self
+            .read_many(&mut Buffers::default(), &[(src, words)])?
+            .remove(0))
     }
 
     /// Copy the first `words` u32 of each buffer into one staging buffer of `bufs` and wait

@@ -382,14 +382,19 @@ fn child<'a, 'i>(n: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::No
     n.children().find(|c| c.tag_name().name() == name)
 }
 
+/// The text of an annotation file (at most [`MAX_ANNOTATION_BYTES`]), None when unreadable.
+fn annotation_text(path: &Path) -> Option<String> {
+    let f = std::fs::File::open(path).ok()?;
+    let mut bytes = Vec::new();
+    f.take(MAX_ANNOTATION_BYTES).read_to_end(&mut bytes).ok()?;
+    String::from_utf8(bytes).ok()
+}
+
 /// The middle of a Sentinel-1 annotation's `adsHeader` `startTime` and `stopTime` (UTC), as an
 /// ISO 8601 string, and where it came from; None when the file cannot be read or lacks them
 /// (AIS matching then asks for `--time`).
 pub fn s1_mid_time(path: &Path) -> Option<(String, String)> {
-    let f = std::fs::File::open(path).ok()?;
-    let mut bytes = Vec::new();
-    f.take(MAX_ANNOTATION_BYTES).read_to_end(&mut bytes).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
+    let text = annotation_text(path)?;
     let doc = roxmltree::Document::parse(&text).ok()?;
     let header = doc.descendants().find(|n| n.has_tag_name("adsHeader"))?;
     let time = |name: &str| {
@@ -413,10 +418,7 @@ pub fn s1_mid_time(path: &Path) -> Option<(String, String)> {
 /// speed of the first orbit state vector, looking right (as Sentinel-1 does). None when the
 /// file cannot be read or lacks any of them.
 pub fn s1_sar_geometry(path: &Path) -> Option<crate::ais::matching::SarGeometry> {
-    let f = std::fs::File::open(path).ok()?;
-    let mut bytes = Vec::new();
-    f.take(MAX_ANNOTATION_BYTES).read_to_end(&mut bytes).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
+    let text = annotation_text(path)?;
     let doc = roxmltree::Document::parse(&text).ok()?;
     let num = |n: roxmltree::Node| n.text().and_then(|t| t.trim().parse::<f64>().ok());
     let first = |name: &str| {
