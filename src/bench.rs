@@ -360,7 +360,8 @@ pub fn table(rep: &BenchReport) -> String {
         rep.host_copy_gb_per_s,
         rep.cpu_model
     );
-    s += "stage columns: ms (GPU: timestamp queries when ts = yes; CPU: thread-ms over all threads)\n";
+    s += "stage columns: ms (GPU: timestamp queries when ts = yes; CPU: thread-ms over all \
+          threads, with mask, label, measure and seam export run as one fused pass under label)\n";
     s += &format!(
         "{:<4} {:<44} {:>9} {:>9} {:>7} {:>6}",
         "", "device", "median ms", "Mpx/s", "GB/s", "bw %"
