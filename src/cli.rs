@@ -761,8 +761,9 @@ fn run_detect(a: &DetectArgs) -> Result<()> {
         check_output_folder(out)?;
     }
     let f = &a.flags;
-    let ais = a.ais.options()?;
     let mut src = open_source(&a.input, &f.read_options())?;
+    // After the input opened: a bad scene fails before a large AIS file is read.
+    let ais = a.ais.options()?;
     let width = src.info().width;
     let engine = open_engine(f.backend, f.adapter.as_deref())?;
     let detect = f.detect_plan()?.options_for(&a.input, src.as_mut())?;
