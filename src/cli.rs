@@ -497,6 +497,11 @@ pub struct DetectFlags {
     /// artefacts).
     #[arg(long)]
     pub drop_edge_lines: bool,
+    /// Drop detections of under a quarter of a larger detection's area whose centroid lies in
+    /// its box grown by F times its longer side (pieces of a ship split in two, sidelobe
+    /// points); the sar preset uses 0.25.
+    #[arg(long, value_name = "F", value_parser = non_negative)]
+    pub suppress_inside: Option<f64>,
     /// A bundle of defaults chosen on ../shared/data (docs/QUALITY.md); flags given explicitly
     /// win. `sar`: censored CFAR k 3.5 (first pass k 3), guard 21 px, background 151 px,
     /// 20-3000 px objects, edge lines dropped, score >= 0.9. `optical` (one near-infrared
@@ -705,6 +710,10 @@ impl DetectFlags {
                 None => None,
             }),
             drop_edge_lines: self.drop_edge_lines || preset == Some(Preset::Sar),
+            suppress_inside: self.suppress_inside.or(match preset {
+                Some(Preset::Sar) => Some(0.25),
+                _ => None,
+            }),
             preset: preset.map(|p| crate::preset::Choice {
                 preset: p,
                 by: "--preset",

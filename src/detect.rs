@@ -77,6 +77,69 @@ pub struct DetectOptions {
     /// Drop objects at most 2 px thick that touch the scene's edge: bright edge columns and
     /// rows of JPEG chips and readout artefacts, never a vessel seen whole.
     pub drop_edge_lines: bool,
+    /// Drop detections of less than a quarter of a larger detection's area whose centroid lies
+    /// inside its box grown by this fraction of its longer side on every side (pieces of a ship
+    /// split in two, bright points on a ship's sidelobes); see [`suppress_inside`].
+    pub suppress_inside: Option<f64>,
+}
+
+/// A piece is at most this fraction of the area of the detection it belongs to.
+pub const PIECE_AREA_RATIO: f64 = 0.25;
+
+/// Drop the detections whose centroid lies inside the bounding box of a detection over
+/// 1 / [`PIECE_AREA_RATIO`] times their area, that box grown by `margin` times its longer side
+/// on every side; renumber the rest. (Ships side by side are of similar size and stay.) Boxes
+/// are bucketed in cells of 64 px, so a scene of many detections costs about linear time.
+pub fn suppress_inside(dets: &mut Vec<Detection>, margin: f64) {
+    const CELL: f64 = 64.0;
+    // Boxes over more cells than this are checked against every centroid instead.
+    const MAX_CELLS: i64 = 1024;
+    let grown: Vec<[f64; 4]> = dets
+        .iter()
+        .map(|d| {
+            let b = d.bbox.map(|v| v as f64);
+            let m = margin * (b[2] - b[0]).max(b[3] - b[1]);
+            [b[0] - m, b[1] - m, b[2] + m, b[3] + m]
+        })
+        .collect();
+    let cell = |v: f64| (v / CELL).floor() as i64;
+    let mut cells: std::collections::HashMap<(i64, i64), Vec<usize>> = Default::default();
+    let mut big = Vec::new();
+    for (j, g) in grown.iter().enumerate() {
+        let (cx0, cy0, cx1, cy1) = (cell(g[0]), cell(g[1]), cell(g[2]), cell(g[3]));
+        if (cx1 - cx0 + 1) * (cy1 - cy0 + 1) > MAX_CELLS {
+            big.push(j);
+            continue;
+        }
+        for cy in cy0..=cy1 {
+            for cx in cx0..=cx1 {
+                cells.entry((cx, cy)).or_default().push(j);
+            }
+        }
+    }
+    let none = Vec::new();
+    let inside: Vec<bool> = dets
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let near = cells.get(&(cell(a.x), cell(a.y))).unwrap_or(&none);
+            near.iter().chain(&big).any(|&j| {
+                let g = &grown[j];
+                j != i
+                    && (a.area as f64) < PIECE_AREA_RATIO * dets[j].area as f64
+                    && (g[0]..=g[2]).contains(&a.x)
+                    && (g[1]..=g[3]).contains(&a.y)
+            })
+        })
+        .collect();
+    let mut k = 0;
+    dets.retain(|_| {
+        k += 1;
+        !inside[k - 1]
+    });
+    for (i, d) in dets.iter_mut().enumerate() {
+        d.id = i as u32 + 1;
+    }
 }
 
 /// Keep the detections `keep` accepts, numbered again from 1 in order.
@@ -297,6 +360,7 @@ impl Default for DetectOptions {
             confidence: false,
             min_score: None,
             drop_edge_lines: false,
+            suppress_inside: None,
         }
     }
 }
@@ -747,6 +811,9 @@ fn detect_windows(
     }
     if let Some(ms) = opts.min_score {
         retain_renumber(&mut dets, |d| d.score.is_some_and(|s| s >= ms));
+    }
+    if let Some(m) = opts.suppress_inside {
+        suppress_inside(&mut dets, m);
     }
     if let Some(m) = &water {
         use rayon::prelude::*;

@@ -117,3 +117,70 @@ fn min_score_keeps_exactly_the_confident_ones_on_both_backends() {
         assert_eq!(detect(&*g, &r, &o).unwrap().detections, kept);
     }
 }
+
+/// `suppress_inside`: a piece of under a quarter of a larger detection's area whose centroid
+/// falls in its box (grown by the margin) goes; objects of similar size side by side, pieces
+/// beyond the margin and objects alone stay.
+#[test]
+fn suppress_inside_drops_pieces_of_larger_objects() {
+    let (w, h) = (120u32, 60u32);
+    let mut px = vec![100u16; (w * h) as usize];
+    let mut rect = |x0: u32, y0: u32, x1: u32, y1: u32| {
+        for y in y0..y1 {
+            for x in x0..x1 {
+                px[(y * w + x) as usize] = 1000;
+            }
+        }
+    };
+    rect(10, 10, 40, 16); // a 30 x 6 ship: box [10, 10, 40, 16], longer side 30
+    rect(42, 12, 44, 14); // a 2 x 2 piece 2 px past its end: within a 0.1 margin (3 px)
+    rect(47, 12, 49, 14); // another 7 px past it: beyond 3 px, kept
+    rect(80, 10, 84, 14); // a 4 x 4 and a 4 x 3 object side by side (3/4 the area): both kept
+    rect(85, 10, 89, 13);
+    rect(60, 40, 62, 42); // alone
+    let r = raster_u16(w, h, px);
+    let o = DetectOptions {
+        threshold: ThresholdMode::Fixed(500.0),
+        connectivity: vesselscan::tiling::Connectivity::Four,
+        ..Default::default()
+    };
+    let all = detect(&CpuEngine, &r, &o).unwrap().detections;
+    assert_eq!(all.len(), 6);
+    let kept = detect(
+        &CpuEngine,
+        &r,
+        &DetectOptions {
+            suppress_inside: Some(0.1),
+            ..o.clone()
+        },
+    )
+    .unwrap()
+    .detections;
+    let boxes: Vec<[u64; 4]> = kept.iter().map(|d| d.bbox).collect();
+    assert_eq!(
+        boxes,
+        [
+            [10, 10, 40, 16],
+            [80, 10, 84, 14],
+            [85, 10, 89, 13],
+            [47, 12, 49, 14],
+            [60, 40, 62, 42]
+        ]
+    );
+    assert_eq!(
+        kept.iter().map(|d| d.id).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
+    );
+    // Margin 0: only centroids inside the box itself; the piece 2 px out stays.
+    let none = detect(
+        &CpuEngine,
+        &r,
+        &DetectOptions {
+            suppress_inside: Some(0.0),
+            ..o
+        },
+    )
+    .unwrap()
+    .detections;
+    assert_eq!(none.len(), 6);
+}
