@@ -654,7 +654,7 @@ impl DetectFlags {
     }
 
     /// The options when they do not depend on the input ([`DetectFlags::fixed_preset`]), or
-    /// those of each preset for [`DetectFlags::options_for`] to pick from.
+    /// those of each preset for [`DetectPlan::options_for`] to pick from.
     pub fn detect_plan(&self) -> Result<DetectPlan> {
         Ok(match self.fixed_preset() {
             Some(p) => DetectPlan::Fixed(Box::new(self.detect_options(p)?)),

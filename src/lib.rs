@@ -2,7 +2,7 @@
 //! bit-identical results.
 //!
 //! The pipeline, a module per stage:
-//! [`read`] -> mask -> label -> merge seams ([`seams`]) -> measure ([`detections`]) -> [`write`].
+//! [`read`] -> mask -> label -> merge seams ([`seams`]) -> measure ([`detections`]) -> [`write`](mod@write).
 //! The mask, label and measure kernels live in `shaders/<stage>.wgsl`, run by
 //! [`engine::gpu`]; their CPU twins of the same names live in [`cpu`], run by [`engine::cpu`].
 //! [`detect::detect`] drives a scene through either.

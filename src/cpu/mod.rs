@@ -4,7 +4,7 @@
 //!
 //! Each twin takes a whole batch (`tiles`, plus the batch arrays indexed through each tile's
 //! offsets), exactly like its kernel; the CPU backend runs batches of one tile in parallel with
-//! rayon (see [`crate::backend::cpu`]).
+//! rayon (see [`crate::engine::cpu`]).
 
 pub mod cfar;
 pub mod cfar_rows;

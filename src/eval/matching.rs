@@ -1,6 +1,6 @@
 //! Detections to truth objects within one image: which pairs may match (the criterion), then
 //! the one-to-one matching with the most pairs and, among those, the least total distance
-//! ([`hungarian::max_matching_min_cost`]).
+//! ([`super::hungarian::max_matching_min_cost`]).
 //!
 //! The allowed pairs are found by a sweep (truth sorted along one axis, each detection looks
 //! only at the slice that can reach it), and the bipartite graph they form is split into its
