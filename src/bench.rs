@@ -13,7 +13,7 @@ use crate::detections::Detection;
 use crate::engine::{cpu::CpuEngine, gpu::GpuEngine, Engine};
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
-use crate::profile::{self, STAGES};
+use crate::profile::{self, Stage, STAGES};
 use crate::read::Raster;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -84,6 +84,10 @@ pub struct BenchRow {
     pub stages: std::collections::BTreeMap<&'static str, f64>,
     /// GPU stage times from timestamp queries (else the wall clock around each stage).
     pub timestamps: bool,
+    /// GPU rows with timestamps: pixels over the device time of mask + label + measure, in
+    /// Gpx/s (the data resident on the device: the figure issue 6's 50 Gpx/s target is about).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub core_gpx_per_s: Option<f64>,
     pub detections: usize,
     /// The detections equal the CPU backend's (the reference; true for the CPU row).
     pub matches_cpu: bool,
@@ -288,6 +292,10 @@ pub fn run(opts: &BenchOptions) -> Result<BenchReport> {
             memory_gb_per_s: bw,
             bandwidth_share: bw.map(|b| gbs / b),
             stages: STAGES.iter().map(|&s| (s.name(), st.get(s))).collect(),
+            core_gpx_per_s: {
+                let core = st.get(Stage::Mask) + st.get(Stage::Label) + st.get(Stage::Measure);
+                (ts && backend == "gpu" && core > 0.0).then(|| px / core / 1e9)
+            },
             timestamps: ts,
             detections: n,
             matches_cpu: matches,
@@ -369,7 +377,7 @@ pub fn table(rep: &BenchReport) -> String {
     for st in STAGES {
         s += &format!(" {:>10}", st.name());
     }
-    s += "  ts  match  detections\n";
+    s += "  core Gpx/s  ts  match  detections\n";
     for r in &rep.rows {
         let dev: String = match (&r.api, r.threads) {
             (Some(api), _) => format!("{api}: {}", r.device),
@@ -395,7 +403,9 @@ pub fn table(rep: &BenchReport) -> String {
             s += &format!(" {:>10.2}", r.stages[st.name()] * 1e3);
         }
         s += &format!(
-            "  {:<3} {:<6} {}\n",
+            "  {:>10} {:<3} {:<6} {}\n",
+            r.core_gpx_per_s
+                .map_or("-".to_string(), |g| format!("{g:.3}")),
             if r.timestamps { "yes" } else { "no" },
             if r.matches_cpu { "yes" } else { "NO" },
             r.detections
