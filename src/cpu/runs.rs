@@ -324,32 +324,27 @@ fn label_kind(
             std::mem::swap(&mut s.prev, &mut s.cur);
         }
 
-        // Roots get compact ids in label order (the raster order of first pixels); every
-        // parent is smaller than its child, so one forward pass resolves all roots.
-        let base = (records.len() / REC_WORDS as usize) as u32;
-        let n = s.parent.len();
-        let mut next = base;
-        for l in 0..n {
+        // Roots get compact ids in label order (the raster order of first pixels). Every parent
+        // is smaller than its child, so one forward pass turns parent[] into compact ids: when
+        // label l comes, a non-root's parent p < l already holds its root's id.
+        for l in 0..s.parent.len() {
             let p = s.parent[l];
             if p as usize == l {
+                let cid = (records.len() / REC_WORDS as usize) as u32;
                 let r = records.len();
                 records.resize(r + REC_WORDS as usize, 0);
                 super::label_compact::init_record(&mut records[r..], ti as u32);
                 let mut a = s.acc[l];
-                a.cid = next;
+                a.cid = cid;
                 a.flush(records);
-                // From here on, parent[root] holds the root's compact id, marked by the top bit
-                // (labels and ids both fit in 31 bits: a tile has at most 2^26 pixels).
-                s.parent[l] = next | 1 << 31;
-                next += 1;
+                s.parent[l] = cid;
             } else {
-                // p < l is done: it holds its root's marked id.
                 s.parent[l] = s.parent[p as usize];
             }
         }
         for v in b.iter_mut() {
             if *v != NONE {
-                *v = s.parent[*v as usize] & !(1 << 31);
+                *v = s.parent[*v as usize];
             }
         }
     }

@@ -374,6 +374,29 @@ impl GpuEngine {
         }
         Ok(())
     }
+
+    /// Submit one dispatch of `p` with one invocation per pixel of the batch's largest tile
+    /// (16 x 16 workgroups, `workgroup_id.z` the tile), after clearing `clear` if given.
+    fn dispatch_pixels(
+        &self,
+        p: &wgpu::ComputePipeline,
+        bg: &wgpu::BindGroup,
+        batch: &Batch,
+        clear: Option<&wgpu::Buffer>,
+    ) {
+        let (mw, mh) = max_dims(batch);
+        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+        if let Some(c) = clear {
+            enc.clear_buffer(c, 0, None);
+        }
+        {
+            let mut pass = enc.begin_compute_pass(&Default::default());
+            pass.set_pipeline(p);
+            pass.set_bind_group(0, bg, &[]);
+            pass.dispatch_workgroups(groups(mw, 16), groups(mh, 16), batch.tiles.len() as u32);
+        }
+        self.ctx.queue.submit([enc.finish()]);
+    }
 }
 
 /// Workgroups of `size` covering `n`.
@@ -407,19 +430,7 @@ impl Engine for GpuEngine {
                     self.upload(bufs, "vesselscan.counters", &[u32::MAX, 0, 0, 0], STORAGE);
                 let p = &self.ctx.pipelines.minmax;
                 let bg = self.bind(p, &[(0, &pbuf), (1, &tbuf), (2, &sbuf), (7, &counters)]);
-                let (mw, mh) = max_dims(batch);
-                let mut enc = self.ctx.device.create_command_encoder(&Default::default());
-                {
-                    let mut pass = enc.begin_compute_pass(&Default::default());
-                    pass.set_pipeline(p);
-                    pass.set_bind_group(0, &bg, &[]);
-                    pass.dispatch_workgroups(
-                        groups(mw, 16),
-                        groups(mh, 16),
-                        batch.tiles.len() as u32,
-                    );
-                }
-                self.ctx.queue.submit([enc.finish()]);
+                self.dispatch_pixels(p, &bg, batch, None);
                 let c = self.read_many(bufs, &[(&counters, 2)])?.remove(0);
                 Ok([c[0], c[1]])
             })
@@ -438,20 +449,7 @@ impl Engine for GpuEngine {
                 );
                 let p = &self.ctx.pipelines.histogram;
                 let bg = self.bind(p, &[(0, &pbuf), (1, &tbuf), (2, &sbuf), (9, &hist)]);
-                let (mw, mh) = max_dims(batch);
-                let mut enc = self.ctx.device.create_command_encoder(&Default::default());
-                enc.clear_buffer(&hist, 0, None);
-                {
-                    let mut pass = enc.begin_compute_pass(&Default::default());
-                    pass.set_pipeline(p);
-                    pass.set_bind_group(0, &bg, &[]);
-                    pass.dispatch_workgroups(
-                        groups(mw, 16),
-                        groups(mh, 16),
-                        batch.tiles.len() as u32,
-                    );
-                }
-                self.ctx.queue.submit([enc.finish()]);
+                self.dispatch_pixels(p, &bg, batch, Some(&hist));
                 Ok(self
                     .read_many(bufs, &[(&hist, params.hist_bins)])?
                     .remove(0))

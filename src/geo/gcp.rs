@@ -251,6 +251,11 @@ pub struct S1Annotation {
     pub height: u32,
     /// The geolocation grid, converted to the area convention (see [`read_s1_annotation`]).
     pub gcps: Vec<Gcp>,
+    /// The middle of `adsHeader` `startTime` and `stopTime` (ISO 8601 UTC) and where it came
+    /// from, when both are there: the acquisition time for AIS matching.
+    pub time: Option<(String, String)>,
+    /// The viewing geometry for the AIS azimuth-shift correction, when every part is there.
+    pub sar: Option<crate::ais::matching::SarGeometry>,
 }
 
 /// Largest annotation file read (real ones are a few MiB).
@@ -357,10 +362,13 @@ pub fn read_s1_annotation(path: &Path) -> Result<S1Annotation> {
             )));
         }
     }
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
     Ok(S1Annotation {
         width,
         height,
         gcps,
+        time: mid_time(&doc, &name),
+        sar: sar_geometry(&doc),
     })
 }
 
@@ -382,30 +390,17 @@ fn child<'a, 'i>(n: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::No
     n.children().find(|c| c.tag_name().name() == name)
 }
 
-/// The text of an annotation file (at most [`MAX_ANNOTATION_BYTES`]), None when unreadable.
-fn annotation_text(path: &Path) -> Option<String> {
-    let f = std::fs::File::open(path).ok()?;
-    let mut bytes = Vec::new();
-    f.take(MAX_ANNOTATION_BYTES).read_to_end(&mut bytes).ok()?;
-    String::from_utf8(bytes).ok()
-}
-
 /// The middle of a Sentinel-1 annotation's `adsHeader` `startTime` and `stopTime` (UTC), as an
-/// ISO 8601 string, and where it came from; None when the file cannot be read or lacks them
-/// (AIS matching then asks for `--time`).
-pub fn s1_mid_time(path: &Path) -> Option<(String, String)> {
-    let text = annotation_text(path)?;
-    let doc = roxmltree::Document::parse(&text).ok()?;
+/// ISO 8601 string, and where it came from; None when it lacks them (AIS matching then asks for
+/// `--time`).
+fn mid_time(doc: &roxmltree::Document, name: &str) -> Option<(String, String)> {
     let header = doc.descendants().find(|n| n.has_tag_name("adsHeader"))?;
-    let time = |name: &str| {
-        header
-            .children()
-            .find(|n| n.has_tag_name(name))
+    let time = |tag: &str| {
+        child(header, tag)
             .and_then(|n| n.text())
             .and_then(|t| crate::ais::reports::parse_utc(t.trim()))
     };
     let (t0, t1) = (time("startTime")?, time("stopTime")?);
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
     Some((
         crate::ais::reports::format_utc((t0 + t1) / 2.0),
         format!("Sentinel-1 annotation {name} (middle of startTime and stopTime)"),
@@ -415,11 +410,9 @@ pub fn s1_mid_time(path: &Path) -> Option<(String, String)> {
 /// The viewing geometry of a Sentinel-1 annotation, for the AIS azimuth-shift correction:
 /// `productInformation/platformHeading`, `imageInformation/incidenceAngleMidSwath`, the slant
 /// range of the mean `slantRangeTime` of the geolocation grid (two-way time x c / 2), the
-/// speed of the first orbit state vector, looking right (as Sentinel-1 does). None when the
-/// file cannot be read or lacks any of them.
-pub fn s1_sar_geometry(path: &Path) -> Option<crate::ais::matching::SarGeometry> {
-    let text = annotation_text(path)?;
-    let doc = roxmltree::Document::parse(&text).ok()?;
+/// speed of the first orbit state vector, looking right (as Sentinel-1 does). None when it
+/// lacks any of them.
+fn sar_geometry(doc: &roxmltree::Document) -> Option<crate::ais::matching::SarGeometry> {
     let num = |n: roxmltree::Node| n.text().and_then(|t| t.trim().parse::<f64>().ok());
     let first = |name: &str| {
         doc.descendants()
@@ -432,7 +425,7 @@ pub fn s1_sar_geometry(path: &Path) -> Option<crate::ais::matching::SarGeometry>
     let times: Vec<f64> = doc
         .descendants()
         .filter(|n| n.has_tag_name("geolocationGridPoint"))
-        .filter_map(|p| p.children().find(|n| n.has_tag_name("slantRangeTime")))
+        .filter_map(|p| child(p, "slantRangeTime"))
         .filter_map(num)
         .collect();
     if times.is_empty() {
@@ -441,7 +434,7 @@ pub fn s1_sar_geometry(path: &Path) -> Option<crate::ais::matching::SarGeometry>
     const C: f64 = 299_792_458.0;
     let slant_range_m = times.iter().sum::<f64>() / times.len() as f64 * C / 2.0;
     let v = doc.descendants().find(|n| n.has_tag_name("velocity"))?;
-    let comp = |name: &str| v.children().find(|n| n.has_tag_name(name)).and_then(num);
+    let comp = |name: &str| child(v, name).and_then(num);
     let (vx, vy, vz) = (comp("x")?, comp("y")?, comp("z")?);
     let platform_speed_mps = (vx * vx + vy * vy + vz * vz).sqrt();
     let ok = |v: f64| v.is_finite() && v > 0.0;

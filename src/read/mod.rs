@@ -133,11 +133,12 @@ pub fn open_source(path: &Path, opts: &ReadOptions) -> Result<Box<dyn window::Ra
         FileKind::Tiff => {
             let mut band = tiff::TiffBand::open(path, opts)?;
             if let Some(xml) = crate::geo::gcp::find_s1_annotation(path) {
-                band.geo = safe_georef(&xml, band.header.width, band.header.height)?;
-                if let Some(t) = crate::geo::gcp::s1_mid_time(&xml) {
-                    band.time = Some(t);
+                let a = crate::geo::gcp::read_s1_annotation(&xml)?;
+                if a.time.is_some() {
+                    band.time = a.time.clone();
                 }
-                band.sar = crate::geo::gcp::s1_sar_geometry(&xml);
+                band.sar = a.sar;
+                band.geo = safe_georef(&xml, a, band.header.width, band.header.height)?;
             }
             Box::new(band)
         }
@@ -145,11 +146,15 @@ pub fn open_source(path: &Path, opts: &ReadOptions) -> Result<Box<dyn window::Ra
     })
 }
 
-/// The georeferencing of a Sentinel-1 annotation's geolocation grid for a `width` x `height`
-/// measurement image (unusable, with the reason, when the sizes disagree).
-fn safe_georef(xml: &Path, width: u32, height: u32) -> Result<crate::geo::GeoStatus> {
+/// The georeferencing of the geolocation grid of annotation `a` (read from `xml`) for a
+/// `width` x `height` measurement image (unusable, with the reason, when the sizes disagree).
+fn safe_georef(
+    xml: &Path,
+    a: crate::geo::gcp::S1Annotation,
+    width: u32,
+    height: u32,
+) -> Result<crate::geo::GeoStatus> {
     use crate::geo::{GeoStatus, Georef, Mapping};
-    let a = crate::geo::gcp::read_s1_annotation(xml)?;
     if (a.width, a.height) != (width, height) {
         return Ok(GeoStatus::Unusable(format!(
             "{} describes a {}x{} image, not {width}x{height}",
