@@ -23,6 +23,11 @@
 @group(0) @binding(11) var<storage, read> water: array<u32>;
 @group(0) @binding(12) var<storage, read> rowsums: array<u32>;
 
+// Key of pixel i of `samples` (one a word, or two: FLAG_PACK16 in common.wgsl).
+fn key_at(i: u32) -> u32 {
+    return sample_key(params, samples[sample_word(params, i)], i);
+}
+
 // As in cfar_rows.wgsl (it reads this module's `water` binding, so it cannot live in
 // common.wgsl, which every kernel includes).
 fn counted(i: u32, key: u32) -> bool {
@@ -116,7 +121,7 @@ fn cfar_target(t: TileDesc, c: CfarTile, x: u32, y: u32, w: Sums) -> bool {
         return false;
     }
     let i = t.pix_off + y * t.stride + x;
-    let key = samples[i];
+    let key = key_at(i);
     if (!counted(i, key) || key < params.threshold_key) {
         return false;
     }

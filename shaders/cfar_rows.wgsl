@@ -20,6 +20,11 @@
 @group(0) @binding(11) var<storage, read> water: array<u32>;
 @group(0) @binding(12) var<storage, read_write> rowsums: array<u32>;
 
+// Key of pixel i of `samples` (one a word, or two: FLAG_PACK16 in common.wgsl).
+fn key_at(i: u32) -> u32 {
+    return sample_key(params, samples[sample_word(params, i)], i);
+}
+
 // Columns per invocation (src/engine/gpu.rs dispatches ceil(w / CHUNK) along y).
 const CHUNK: u32 = 64u;
 
@@ -43,7 +48,7 @@ struct Win {
 
 // Add the pixel at `i` to the window (or with `add` false remove it), if counted.
 fn win_step(w: ptr<function, Win>, i: u32, add: bool) {
-    let key = samples[i];
+    let key = key_at(i);
     if (!counted(i, key)) {
         return;
     }

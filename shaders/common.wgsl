@@ -57,6 +57,7 @@ const FLAG_NAN: u32 = 2u;
 const FLAG_NONE: u32 = 4u;
 const FLAG_CFAR: u32 = 8u;
 const FLAG_WATER: u32 = 16u;
+const FLAG_PACK16: u32 = 32u;
 const NAN_KEY: u32 = 0xFFFFFFFFu;
 const NEG_INF_KEY: u32 = 0x007FFFFFu;
 const POS_INF_KEY: u32 = 0xFF800000u;
@@ -89,6 +90,28 @@ const R_TILE: u32 = 13u;
 const R_SXX_LO: u32 = 14u;
 const R_SYY_LO: u32 = 16u;
 const R_SXY_LO: u32 = 18u;
+
+// Samples of 16-bit kinds (u8, u16, i16) may come two to a word (FLAG_PACK16; pack16 in
+// src/engine/mod.rs): pixel i is the low half of word i / 2 when i is even, the high half when
+// odd, holding key - PACK16_I16_BASE for i16 (whose keys span 0x7FFF8000..=0x80007FFF) and the
+// key itself for u8 and u16. Half the bytes to upload and to read. Each kernel that reads
+// samples fetches pixel i as sample_key(params, samples[sample_word(params, i)], i).
+const PACK16_I16_BASE: u32 = 0x7FFF8000u;
+
+fn sample_word(p: Params, i: u32) -> u32 {
+    if ((p.flags & FLAG_PACK16) != 0u) {
+        return i >> 1u;
+    }
+    return i;
+}
+
+fn sample_key(p: Params, word: u32, i: u32) -> u32 {
+    if ((p.flags & FLAG_PACK16) == 0u) {
+        return word;
+    }
+    let k = (word >> ((i & 1u) * 16u)) & 0xFFFFu;
+    return select(k, k + PACK16_I16_BASE, p.kind == KIND_I16);
+}
 
 // Valid data: not nodata, not NaN.
 fn is_valid(p: Params, key: u32) -> bool {

@@ -9,6 +9,11 @@
 @group(0) @binding(7) var<storage, read_write> counters: array<atomic<u32>>;
 @group(0) @binding(9) var<storage, read_write> hist: array<atomic<u32>>;
 
+// Key of pixel i of `samples` (one a word, or two: FLAG_PACK16 in common.wgsl).
+fn key_at(i: u32) -> u32 {
+    return sample_key(params, samples[sample_word(params, i)], i);
+}
+
 var<workgroup> wg_min: atomic<u32>;
 var<workgroup> wg_max: atomic<u32>;
 
@@ -25,7 +30,7 @@ fn minmax(
     workgroupBarrier();
     let t = tiles[wid.z];
     if (gid.x < t.w && gid.y < t.h) {
-        let key = samples[t.pix_off + gid.y * t.stride + gid.x];
+        let key = key_at(t.pix_off + gid.y * t.stride + gid.x);
         // f32: infinities are left out of the range (they go to the end bins of histograms).
         let inf = params.kind == KIND_F32 && (key == NEG_INF_KEY || key == POS_INF_KEY);
         if (is_valid(params, key) && !inf) {
@@ -50,7 +55,7 @@ fn histogram(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_i
     if (gid.x >= t.w || gid.y >= t.h) {
         return;
     }
-    let key = samples[t.pix_off + gid.y * t.stride + gid.x];
+    let key = key_at(t.pix_off + gid.y * t.stride + gid.x);
     if (!is_valid(params, key) || key < params.hist_min) {
         return;
     }

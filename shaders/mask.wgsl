@@ -10,6 +10,11 @@
 @group(0) @binding(3) var<storage, read_write> mask: array<u32>;
 @group(0) @binding(11) var<storage, read> water: array<u32>;
 
+// Key of pixel i of `samples` (one a word, or two: FLAG_PACK16 in common.wgsl).
+fn key_at(i: u32) -> u32 {
+    return sample_key(params, samples[sample_word(params, i)], i);
+}
+
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     let t = tiles[wid.z];
@@ -26,7 +31,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
             if (x < t.w && y < t.h) {
                 let i = t.pix_off + y * t.stride + x;
                 let land = (params.flags & FLAG_WATER) != 0u && !plane_bit(water[i >> 5u], i);
-                if (!land && is_target(params, samples[i])) {
+                if (!land && is_target(params, key_at(i))) {
                     bits |= 1u << (dy * 2u + dx);
                 }
             }

@@ -14,6 +14,11 @@
 @group(0) @binding(5) var<storage, read> remap: array<u32>;
 @group(0) @binding(6) var<storage, read_write> records: array<atomic<u32>>;
 
+// Key of pixel i of `samples` (one a word, or two: FLAG_PACK16 in common.wgsl).
+fn key_at(i: u32) -> u32 {
+    return sample_key(params, samples[sample_word(params, i)], i);
+}
+
 // The value a pixel adds to its component's sum, as a two's-complement 64-bit (lo, hi) pair.
 // Integer kinds add their value; f32 adds trunc(v * 2^s), 2^s = params.sum_scale (chosen per
 // scene so no finite value reaches 2^31; infinities saturate). See src/sample.rs.
@@ -127,7 +132,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
             acc_flush(acc);
             acc = acc_new(cid);
         }
-        let key = samples[t.pix_off + y * t.stride + x];
+        let key = key_at(t.pix_off + y * t.stride + x);
         // Block values: at most 4 addends, each < 2^64 in magnitude; add with carry.
         let v = addend(key);
         let lo = acc.sum.x + v.x;

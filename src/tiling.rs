@@ -171,6 +171,13 @@ pub const FLAG_CFAR: u32 = 8;
 /// `Params.flags`: a water bit plane is bound; pixels whose bit is 0 (land) are never targets
 /// and are left out of CFAR backgrounds.
 pub const FLAG_WATER: u32 = 16;
+/// `Params.flags`: `samples` holds two keys a word (16-bit kinds: u8, u16, i16), pixel `i` in
+/// the low half of word `i / 2` when `i` is even; i16 keys less [`PACK16_I16_BASE`]. See
+/// `sample_key` in `shaders/common.wgsl` and [`crate::engine::pack16`].
+pub const FLAG_PACK16: u32 = 32;
+/// What FLAG_PACK16 takes from i16 keys (the lowest: `key_i16(i16::MIN)`) to fit them in 16
+/// bits.
+pub const PACK16_I16_BASE: u32 = 0x7FFF_8000;
 
 /// `Params.flags`: the scene has a nodata value (`nodata_key`).
 pub const FLAG_NODATA: u32 = 1;

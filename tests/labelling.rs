@@ -227,6 +227,48 @@ fn signed_and_float_samples() {
 }
 
 #[test]
+fn sixteen_bit_extremes_survive_packing() {
+    // The GPU takes u8/u16/i16 samples two to a word (FLAG_PACK16; i16 less 0x7FFF8000):
+    // the extreme values, odd widths (a row ends mid-word) and tiles of one pixel (every
+    // tile starts at an odd or even half) must read back as the same keys.
+    let (w, h) = (13u32, 7u32);
+    let ends = |lo: i32, hi: i32| -> Vec<i32> {
+        (0..w * h)
+            .map(|i| match (i * 7) % 5 {
+                0 => lo,
+                1 => hi,
+                2 => hi - 1,
+                3 => lo + 1,
+                _ => (lo + hi) / 2,
+            })
+            .collect()
+    };
+    let i16s = typed(
+        SampleKind::I16,
+        w,
+        h,
+        ends(-32768, 32767)
+            .iter()
+            .map(|&v| key_i16(v as i16))
+            .collect(),
+    );
+    for (thr, conn) in [(32767.0, Eight), (32766.0, Four), (-32767.0, Eight)] {
+        let d = check_all(&i16s, thr, key_i16(thr as i16), conn, &[1, 2, 3, 5, 64]);
+        assert!(!d.is_empty(), "i16 at {thr}");
+    }
+    let u16s = typed(
+        SampleKind::U16,
+        w,
+        h,
+        ends(0, 65535).iter().map(|&v| v as u32).collect(),
+    );
+    for (thr, conn) in [(65535.0, Eight), (1.0, Four)] {
+        let d = check_all(&u16s, thr, thr as u32, conn, &[1, 2, 3, 5, 64]);
+        assert!(!d.is_empty(), "u16 at {thr}");
+    }
+}
+
+#[test]
 fn otsu_is_identical_on_both_backends() {
     use vesselscan::engine::cpu::CpuEngine;
     let r = bimodal(200, 150);

@@ -6,10 +6,10 @@
 use proptest::prelude::*;
 use vesselscan::cpu::{self, measure::R_FIRST, measure::R_TILE, runs, NONE};
 use vesselscan::engine::cpu::{CpuEngine, CpuTwinEngine};
-use vesselscan::engine::{pack, Engine, Plane};
+use vesselscan::engine::{pack, pack16, Engine, Plane};
 use vesselscan::tiling::{
-    batches, tile_grid, Batch, BatchLimits, Connectivity, Params, FLAG_NODATA, FLAG_WATER,
-    REC_WORDS,
+    batches, tile_grid, Batch, BatchLimits, Connectivity, Params, FLAG_NODATA, FLAG_PACK16,
+    FLAG_WATER, REC_WORDS,
 };
 
 /// Records sorted by (tile, first pixel), and the border labels as those keys.
@@ -82,6 +82,18 @@ fn check(
             water.is_some()
         );
         assert!(!fused.records.is_empty() || fused.border.iter().all(|&c| c == NONE));
+        // The twins on the samples two to a word, as the GPU takes 16-bit kinds.
+        let mut p16 = p;
+        p16.flags |= FLAG_PACK16;
+        let packed = pack16(&plane, &batch, p.kind);
+        let twins16 = CpuTwinEngine
+            .label(&p16, &batch, &packed, &bits, &[])
+            .unwrap();
+        assert_eq!(
+            canonical(&twins16.records, &twins16.border),
+            canonical(&twins.records, &twins.border),
+            "packed: {w}x{h} tile {tile} {conn:?} nodata {nodata}"
+        );
     }
 }
 

@@ -35,6 +35,7 @@ pub fn cfar(
     water: &[u32],
     rowsums: &[u32],
 ) {
+    let samples = &*super::keys(params, samples);
     for (t, c) in tiles.iter().zip(cfar) {
         let mut rows = Stored { t, c, rowsums };
         tile(params, t, c, samples, mask, water, &mut rows);
@@ -112,6 +113,7 @@ pub fn cfar_fused(
     water: &[u32],
     stats: &[u32],
 ) {
+    let samples = &*super::keys(params, samples);
     let ring_plane = if stats.is_empty() { water } else { stats };
     let rw = CFAR_ROW_WORDS as usize;
     let slots = 2 * params.cfar_rb as usize + 2;

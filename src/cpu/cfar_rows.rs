@@ -15,6 +15,7 @@ pub fn cfar_rows(
     water: &[u32],
     rowsums: &mut [u32],
 ) {
+    let samples = &*super::keys(params, samples);
     let mut pre = Vec::new();
     let rw = CFAR_ROW_WORDS as usize;
     for (t, c) in tiles.iter().zip(cfar) {

@@ -9,6 +9,7 @@ const F32: u32 = 4;
 use crate::tiling::{Params, TileDesc};
 
 pub fn minmax(params: &Params, tiles: &[TileDesc], samples: &[u32], counters: &mut [u32]) {
+    let samples = &*super::keys(params, samples);
     for t in tiles {
         for &key in tile_samples(t, samples) {
             // f32: infinities are left out of the range (they go to the end bins).
@@ -22,6 +23,7 @@ pub fn minmax(params: &Params, tiles: &[TileDesc], samples: &[u32], counters: &m
 }
 
 pub fn histogram(params: &Params, tiles: &[TileDesc], samples: &[u32], hist: &mut [u32]) {
+    let samples = &*super::keys(params, samples);
     for t in tiles {
         for &key in tile_samples(t, samples) {
             if !is_valid(params, key) || key < params.hist_min {

@@ -6,6 +6,7 @@ use super::{is_target, plane_bit};
 use crate::tiling::{Params, TileDesc, FLAG_NAN, FLAG_NODATA, FLAG_NONE, FLAG_WATER};
 
 pub fn mask(params: &Params, tiles: &[TileDesc], samples: &[u32], mask: &mut [u32], water: &[u32]) {
+    let samples = &*super::keys(params, samples);
     if params.flags & FLAG_WATER != 0 && params.flags & FLAG_NONE == 0 {
         // Rare (a land mask): the plain per-pixel form.
         for t in tiles {

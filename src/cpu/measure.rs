@@ -152,6 +152,7 @@ pub fn measure(
     remap: &[u32],
     records: &mut [u32],
 ) {
+    let samples = &*super::keys(params, samples);
     // The kind decides the addend: pick it once, outside the pixel loops.
     match params.kind {
         2 => measure_kind(params, tiles, samples, mask, parent, remap, records, |k| {

@@ -19,10 +19,45 @@ pub mod runs;
 pub mod seam_export;
 
 use crate::sample::NAN_KEY;
-use crate::tiling::{Connectivity, Params, TileDesc, FLAG_NAN, FLAG_NODATA, FLAG_NONE};
+use crate::tiling::{
+    Connectivity, Params, TileDesc, FLAG_NAN, FLAG_NODATA, FLAG_NONE, FLAG_PACK16, PACK16_I16_BASE,
+};
 
 /// Component id meaning "background" in borders and "unset" in records (`NONE` in WGSL).
 pub const NONE: u32 = u32::MAX;
+
+/// `sample_key` of `shaders/common.wgsl`: the key of pixel `i` from its word of `samples`.
+#[inline]
+pub fn sample_key(p: &Params, word: u32, i: u32) -> u32 {
+    if p.flags & FLAG_PACK16 == 0 {
+        return word;
+    }
+    let k = (word >> ((i & 1) * 16)) & 0xFFFF;
+    if p.kind == KIND_I16 {
+        k + PACK16_I16_BASE
+    } else {
+        k
+    }
+}
+
+/// The batch's samples one key a word, as the twins index them: `samples` itself, or its keys
+/// unpacked when they come two a word (`FLAG_PACK16`, as the GPU gets them). Every twin that
+/// reads samples starts with this, so it takes the same inputs as its kernel.
+pub fn keys<'a>(p: &Params, samples: &'a [u32]) -> std::borrow::Cow<'a, [u32]> {
+    if p.flags & FLAG_PACK16 == 0 {
+        return std::borrow::Cow::Borrowed(samples);
+    }
+    let mut out = Vec::with_capacity(samples.len() * 2);
+    for (w, &word) in samples.iter().enumerate() {
+        let i = 2 * w as u32;
+        out.push(sample_key(p, word, i));
+        out.push(sample_key(p, word, i + 1));
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// `KIND_I16` of the kernels (`SampleKind::I16.code()`).
+const KIND_I16: u32 = 2;
 
 /// `is_valid` of `shaders/common.wgsl`.
 #[inline]
@@ -82,5 +117,49 @@ pub(crate) fn node_of(t: &TileDesc, c: Connectivity, x: u32, y: u32) -> u32 {
     match c {
         Connectivity::Eight => t.node_off + (y / 2) * t.blocks_w() + x / 2,
         Connectivity::Four => t.node_off + y * t.w + x,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{pack, pack16, Plane};
+    use crate::sample::{key_i16, key_u16, key_u8, SampleKind};
+    use crate::tiling::{batches, tile_grid, BatchLimits};
+
+    #[test]
+    fn packed_keys_unpack_to_the_keys() {
+        let (w, h) = (5u32, 3u32);
+        let vals = [0i32, 1, 127, 255, 32767, 65535, -32768, -1];
+        for kind in [SampleKind::U8, SampleKind::U16, SampleKind::I16] {
+            let want: Vec<u32> = (0..w * h)
+                .map(|i| {
+                    let v = vals[i as usize % vals.len()];
+                    match kind {
+                        SampleKind::U8 => key_u8(v.rem_euclid(256) as u8),
+                        SampleKind::U16 => key_u16(v.rem_euclid(65536) as u16),
+                        _ => key_i16(v.clamp(-32768, 32767) as i16),
+                    }
+                })
+                .collect();
+            let plane = Plane::rows(w, &want);
+            // Tiles of 2 x 2: rows of odd length end mid-word.
+            let grid = tile_grid(w, h, 2);
+            for b in batches(&grid, Connectivity::Eight, &BatchLimits::default(), None) {
+                let p = Params {
+                    kind: kind.code(),
+                    flags: FLAG_PACK16,
+                    ..Default::default()
+                };
+                let plain = pack(&plane, &b).0;
+                let packed = pack16(&plane, &b, kind.code());
+                assert_eq!(packed.len(), plain.len().div_ceil(2));
+                assert_eq!(
+                    &super::keys(&p, &packed)[..plain.len()],
+                    &plain[..],
+                    "{kind:?}"
+                );
+            }
+        }
     }
 }

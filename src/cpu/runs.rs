@@ -67,6 +67,7 @@ pub fn label_batch(
     records: &mut Vec<u32>,
     border: &mut [u32],
 ) {
+    let samples = &*super::keys(params, samples);
     match params.kind {
         2 => label_kind(
             params,

@@ -421,6 +421,9 @@ impl Engine for GpuEngine {
     fn parallel(&self) -> bool {
         false
     }
+    fn packs_16bit(&self) -> bool {
+        true
+    }
 
     fn minmax(&self, params: &Params, batch: &Batch, samples: &[u32]) -> Result<[u32; 2]> {
         self.scoped("minmax", || {

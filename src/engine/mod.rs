@@ -14,7 +14,7 @@ pub mod gpu;
 use crate::error::Result;
 use crate::tiling::{
     batches, tile_grid, Batch, BatchLimits, Connectivity, Halo, Params, TileDesc, FLAG_CFAR,
-    REC_WORDS,
+    FLAG_PACK16, PACK16_I16_BASE, REC_WORDS,
 };
 use rayon::prelude::*;
 
@@ -39,6 +39,11 @@ pub trait Engine: Sync {
     /// Read tiles in place from the scene (`TileDesc::stride` = scene width) instead of from
     /// a packed copy. The GPU needs the copy to upload; the CPU does not.
     fn reads_in_place(&self) -> bool {
+        false
+    }
+    /// Take the samples of 16-bit kinds (u8, u16, i16) two to a word when they are packed
+    /// (`FLAG_PACK16`): half the bytes to upload and for the kernels to read.
+    fn packs_16bit(&self) -> bool {
         false
     }
     /// `minmax` kernel: lowest and highest valid key of the batch (`[u32::MAX, 0]` if none).
@@ -198,6 +203,44 @@ pub fn pack(raster: &Plane, batch: &Batch) -> (Vec<u32>, Vec<u32>) {
     (out, bits)
 }
 
+/// The samples [`pack`] packs, two to a word (`FLAG_PACK16`, for sample kinds of 16 bits or
+/// fewer: `kind` is `Params::kind`): pixel `j` of the batch in the low half of word `j / 2`
+/// when `j` is even, the high half when odd; i16 keys less `PACK16_I16_BASE`.
+pub fn pack16(raster: &Plane, batch: &Batch, kind: u32) -> Vec<u32> {
+    let w = raster.width as usize;
+    let rects = rects(raster, batch);
+    let n: usize = rects.iter().map(|r| r.2 as usize * r.3 as usize).sum();
+    let base = if kind == crate::sample::SampleKind::I16.code() {
+        PACK16_I16_BASE
+    } else {
+        0
+    };
+    let mut out = vec![0u32; n.div_ceil(2)];
+    // Little-endian words (as the device reads them): half j of the u16 view is pixel j.
+    let halves: &mut [u16] = &mut bytemuck::cast_slice_mut::<u32, u16>(&mut out)[..n];
+    let mut j = 0usize;
+    for &(x0, y0, rw, rh) in &rects {
+        for y in y0..y0 + rh {
+            let s = y as usize * w + x0 as usize;
+            let row = &raster.ext[s..s + rw as usize];
+            for (h, &k) in halves[j..j + row.len()].iter_mut().zip(row) {
+                *h = k.wrapping_sub(base) as u16;
+            }
+            j += row.len();
+        }
+    }
+    out
+}
+
+/// Whether the keys of sample kind `kind` (`Params::kind`) fit 16 bits, the i16 ones less
+/// `PACK16_I16_BASE`.
+pub fn kind_packs_16(kind: u32) -> bool {
+    use crate::sample::SampleKind;
+    [SampleKind::U8, SampleKind::U16, SampleKind::I16]
+        .iter()
+        .any(|k| k.code() == kind)
+}
+
 /// The bits of `plane` (a bit plane over the raster's `ext`) for the samples [`pack`] packs,
 /// in the same order.
 pub fn pack_bits(raster: &Plane, batch: &Batch, plane: &[u32]) -> Vec<u32> {
@@ -254,6 +297,23 @@ fn map_batches<T: Send>(
     let in_place = engine.reads_in_place() && raster.ext.len() <= u32::MAX as usize;
     let water = raster.water.unwrap_or(&[]);
     let stats = raster.stats.unwrap_or(&[]);
+    // Packed copies of 16-bit samples go two to a word where the engine takes them so.
+    let packed16 = !in_place && engine.packs_16bit() && kind_packs_16(params.kind);
+    let mut params = *params;
+    if packed16 {
+        params.flags |= FLAG_PACK16;
+    }
+    let params = &params;
+    let pack_batch = |b: &Batch| {
+        let (samples, bits) = if packed16 {
+            let bits = raster.water.map_or(Vec::new(), |p| pack_bits(raster, b, p));
+            (pack16(raster, b, params.kind), bits)
+        } else {
+            pack(raster, b)
+        };
+        let ring = raster.stats.map_or(Vec::new(), |s| pack_bits(raster, b, s));
+        (samples, bits, ring)
+    };
     let run = |b: &Batch| {
         let mut p = *params;
         p.n_tiles = b.tiles.len() as u32;
@@ -270,8 +330,7 @@ fn map_batches<T: Send>(
             }
             f(&p, &b, raster.ext, water, stats)
         } else {
-            let (samples, bits) = pack(raster, b);
-            let ring = raster.stats.map_or(Vec::new(), |s| pack_bits(raster, b, s));
+            let (samples, bits, ring) = pack_batch(b);
             f(&p, b, &samples, &bits, &ring)
         }
     };
@@ -285,11 +344,10 @@ fn map_batches<T: Send>(
         std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel(1);
             let batches = &batches;
+            let pack_batch = &pack_batch;
             scope.spawn(move || {
                 for b in batches {
-                    let (samples, bits) = pack(raster, b);
-                    let ring = raster.stats.map_or(Vec::new(), |s| pack_bits(raster, b, s));
-                    if tx.send((samples, bits, ring)).is_err() {
+                    if tx.send(pack_batch(b)).is_err() {
                         break; // the consumer stopped on an error
                     }
                 }
