@@ -52,19 +52,22 @@ fn stages(c: &mut Criterion) {
         let mut border = vec![0u32; b.border as usize];
         let mut counters = [0u32; 4];
         g.bench_function(format!("mask/{name}"), |x| {
-            x.iter(|| cpu::mask::mask(&p, t, black_box(&samples), &mut mask, &[]))
+            x.iter(|| {
+                let s = black_box(&samples);
+                cpu::mask::mask(&p, t, s, &mut mask, &mut parent, &[])
+            })
         });
         g.bench_function(format!("label/{name}"), |x| {
             x.iter(|| {
                 counters = [0; 4];
-                cpu::label_init::label_init(&p, t, &mut parent);
+                // The roots are mask's work; made again here so each iteration starts afresh.
+                cpu::init_roots(&p, t, &mask, &mut parent);
                 cpu::label_merge::label_merge(&p, t, &mask, &mut parent);
-                cpu::label_compress::label_compress(&p, t, &mut parent);
                 cpu::label_compact::label_compact(
                     &p,
                     t,
                     &mask,
-                    &parent,
+                    &mut parent,
                     &mut remap,
                     &mut records,
                     &mut counters,

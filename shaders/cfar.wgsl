@@ -7,7 +7,8 @@
 //     L^2 * 2^16 > cfar_k256^2 * (N Q - S^2)
 // in 128-bit arithmetic (limbs of u32), so it equals its twin to the bit. A target must also be
 // counted (valid, water), at or above the threshold key (a floor), and have at least
-// cfar_min_n ring pixels. Writes the 4-bit block masks that stage mask writes otherwise.
+// cfar_min_n ring pixels. Writes the 4-bit block masks, and makes the blocks' foreground
+// union-find nodes roots, as stage mask does otherwise.
 // One invocation per block column (two pixel columns) and chunk of CHUNK block rows: it adds
 // the row sums of the windows of the chunk's first row, then slides them down one row at a
 // time (the entering row added, the leaving one subtracted), so each pixel costs O(1), not
@@ -19,6 +20,7 @@
 @group(0) @binding(1) var<storage, read> tiles: array<TileDesc>;
 @group(0) @binding(2) var<storage, read> samples: array<u32>;
 @group(0) @binding(3) var<storage, read_write> mask: array<u32>;
+@group(0) @binding(4) var<storage, read_write> parent: array<u32>;
 @group(0) @binding(10) var<storage, read> cfar: array<CfarTile>;
 @group(0) @binding(11) var<storage, read> water: array<u32>;
 @group(0) @binding(12) var<storage, read> rowsums: array<u32>;
@@ -144,6 +146,24 @@ fn cfar_target(t: TileDesc, c: CfarTile, x: u32, y: u32, w: Sums) -> bool {
     return u128_gt(lhs, rhs);
 }
 
+// Make the foreground nodes of block (bx, by) of tile t roots (parent[n] = n), where
+// label_merge starts from; background nodes are never read, so they are left as they are.
+fn init_nodes(t: TileDesc, bx: u32, by: u32, bits: u32) {
+    if (params.connectivity == 8u) {
+        if (bits != 0u) {
+            let n = node_of(params, t, bx * 2u, by * 2u);
+            parent[n] = n;
+        }
+        return;
+    }
+    for (var i = 0u; i < 4u; i++) {
+        if (((bits >> i) & 1u) != 0u) {
+            let n = node_of(params, t, bx * 2u + (i & 1u), by * 2u + (i >> 1u));
+            parent[n] = n;
+        }
+    }
+}
+
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     let t = tiles[wid.z];
@@ -184,5 +204,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
             }
         }
         mask[t.blk_off + by * bw + bx] = bits;
+        init_nodes(t, bx, by, bits);
     }
 }

@@ -141,6 +141,14 @@ fn node_dims(p: Params, t: TileDesc) -> vec2<u32> {
     return vec2<u32>(t.w, t.h);
 }
 
+// Union-find node of pixel (x, y) of tile t (batch-wide index).
+fn node_of(p: Params, t: TileDesc, x: u32, y: u32) -> u32 {
+    if (p.connectivity == 8u) {
+        return t.node_off + (y / 2u) * ((t.w + 1u) / 2u) + x / 2u;
+    }
+    return t.node_off + y * t.w + x;
+}
+
 // Bit i of a bit plane stored 32 bits a word, LSB first (the water plane: 1 = water).
 fn plane_bit(word: u32, i: u32) -> bool {
     return ((word >> (i & 31u)) & 1u) != 0u;

@@ -1,12 +1,14 @@
-// Stage label_compact: give every root of a foreground node a compact component id (in the
-// order invocations reach the counter, so ids differ between runs: the host sorts by first
-// pixel), store it in remap[root], and initialise its record. One invocation per node;
+// Stage label_compact: after all unions (a dispatch boundary), point every foreground node
+// straight at its root (path compression), so later stages find a root in one read; give every
+// root a compact component id (in the order invocations reach the counter, so ids differ
+// between runs: the host sorts by first pixel), store it in remap[root], and initialise its
+// record. Background nodes are never touched (nor read by any stage). One invocation per node;
 // workgroup_id.z is the tile. CPU twin: src/cpu/label_compact.rs.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> tiles: array<TileDesc>;
 @group(0) @binding(3) var<storage, read> mask: array<u32>;
-@group(0) @binding(4) var<storage, read> parent: array<u32>;
+@group(0) @binding(4) var<storage, read_write> parent: array<atomic<u32>>;
 @group(0) @binding(5) var<storage, read_write> remap: array<u32>;
 @group(0) @binding(6) var<storage, read_write> records: array<u32>;
 @group(0) @binding(7) var<storage, read_write> counters: array<atomic<u32>>;
@@ -32,30 +34,42 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
         let m = mask[t.blk_off + (gid.y / 2u) * bw + gid.x / 2u];
         is_fg = ((m >> ((gid.y & 1u) * 2u + (gid.x & 1u))) & 1u) != 0u;
     }
+    if (!is_fg) {
+        return;
+    }
     let n = t.node_off + gid.y * nw + gid.x;
-    if (!is_fg || parent[n] != n) {
+    var r = atomicLoad(&parent[n]);
+    if (r != n) {
+        // Trees are final here: roots never change, other invocations only shorten paths
+        // (atomically), so any parent read is still on the path to the same root.
+        loop {
+            let p = atomicLoad(&parent[r]);
+            if (p == r) {
+                break;
+            }
+            r = p;
+        }
+        atomicStore(&parent[n], r);
         return;
     }
     let cid = atomicAdd(&counters[0], 1u);
     remap[n] = cid;
-    let r = cid * REC_WORDS;
-    records[r + R_AREA] = 0u;
-    records[r + R_X0] = NONE;
-    records[r + R_Y0] = NONE;
-    records[r + R_X1] = 0u;
-    records[r + R_Y1] = 0u;
-    records[r + R_FIRST] = NONE;
-    records[r + R_MAX] = 0u;
-    records[r + R_SUM_LO] = 0u;
-    records[r + R_SUM_HI] = 0u;
-    records[r + R_SX_LO] = 0u;
-    records[r + R_SX_HI] = 0u;
-    records[r + R_SY_LO] = 0u;
-    records[r + R_SY_HI] = 0u;
-    records[r + R_TILE] = wid.z;
+    let rec = cid * REC_WORDS;
+    records[rec + R_AREA] = 0u;
+    records[rec + R_X0] = NONE;
+    records[rec + R_Y0] = NONE;
+    records[rec + R_X1] = 0u;
+    records[rec + R_Y1] = 0u;
+    records[rec + R_FIRST] = NONE;
+    records[rec + R_MAX] = 0u;
+    records[rec + R_SUM_LO] = 0u;
+    records[rec + R_SUM_HI] = 0u;
+    records[rec + R_SX_LO] = 0u;
+    records[rec + R_SX_HI] = 0u;
+    records[rec + R_SY_LO] = 0u;
+    records[rec + R_SY_HI] = 0u;
+    records[rec + R_TILE] = wid.z;
     for (var i = R_SXX_LO; i < REC_WORDS; i++) {
-        records[r + i] = 0u;
+        records[rec + i] = 0u;
     }
-    records[r + 14u] = 0u;
-    records[r + 15u] = 0u;
 }

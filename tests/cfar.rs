@@ -765,9 +765,23 @@ fn the_fused_cpu_path_equals_the_twins_of_the_kernels() {
             // The kernels: cfar_rows reads the ring plane, cfar the water plane.
             let rows_plane = if planes { &rb_bits } else { &wb };
             cfar_rows(&p, &b.tiles, &samples, &b.cfar, rows_plane, &mut rowsums);
-            cfar(&p, &b.tiles, &samples, &mut twins, &b.cfar, &wb, &rowsums);
+            let mut parent = vec![u32::MAX; b.nodes as usize];
+            cfar(
+                &p,
+                &b.tiles,
+                &samples,
+                &mut twins,
+                &mut parent,
+                &b.cfar,
+                &wb,
+                &rowsums,
+            );
             cfar_fused(&p, &b.tiles, &samples, &mut fused, &b.cfar, &wb, &rb_bits);
             assert_eq!(twins, fused, "rg {rg} rb {rb} tile {tile} planes {planes}");
+            // cfar made the foreground nodes (blocks) roots and left the others alone.
+            for (n, (&m, &pa)) in twins.iter().zip(&parent).enumerate() {
+                assert_eq!(pa, if m != 0 { n as u32 } else { u32::MAX });
+            }
             if planes {
                 // The ring plane matters: reading water in both differs somewhere.
                 let mut plain = vec![0u32; b.blocks as usize];

@@ -105,11 +105,10 @@ fn twins_on_blocks(p: &Params, b: &Batch, samples: &[u32], mask: &[u32]) -> (Vec
     let mut border = vec![0; b.border as usize];
     let mut counters = [0u32; 4];
     let t = &b.tiles;
-    cpu::label_init::label_init(p, t, &mut parent);
+    cpu::init_roots(p, t, mask, &mut parent);
     cpu::label_merge::label_merge(p, t, mask, &mut parent);
-    cpu::label_compress::label_compress(p, t, &mut parent);
     let c = &mut counters;
-    cpu::label_compact::label_compact(p, t, mask, &parent, &mut remap, &mut records, c);
+    cpu::label_compact::label_compact(p, t, mask, &mut parent, &mut remap, &mut records, c);
     cpu::measure::measure(p, t, samples, mask, &parent, &remap, &mut records);
     cpu::seam_export::seam_export(p, t, mask, &parent, &remap, &mut border);
     records.truncate((counters[0] * REC_WORDS) as usize);

@@ -10,9 +10,7 @@ fn every_shader_validates() {
     let names: Vec<&str> = STAGES.iter().map(|s| s.0).collect();
     for stage in [
         "mask",
-        "label_init",
         "label_merge",
-        "label_compress",
         "label_compact",
         "measure",
         "seam_export",

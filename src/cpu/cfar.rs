@@ -1,6 +1,7 @@
 //! CPU twin of `shaders/cfar.wgsl`: the ring statistics (background window minus guard window)
 //! of every pixel from the row sums of [`super::cfar_rows`], and the exact integer CFAR test
-//! `L^2 * 2^16 > k256^2 * (N Q - S^2)` with `L = x N - S > 0`, into the 4-bit block masks.
+//! `L^2 * 2^16 > k256^2 * (N Q - S^2)` with `L = x N - S > 0`, into the 4-bit block masks;
+//! then the blocks' foreground union-find nodes are made roots.
 //! The kernel adds each pixel's column of row sums; this twin slides running column sums down
 //! the tile. Same integers, same decisions.
 
@@ -26,11 +27,13 @@ pub fn decide(params: &Params, x: u32, n: u32, s: u32, q: u64) -> bool {
     lhs > v as u128 * k2 as u128
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn cfar(
     params: &Params,
     tiles: &[TileDesc],
     samples: &[u32],
     mask: &mut [u32],
+    parent: &mut [u32],
     cfar: &[CfarTile],
     water: &[u32],
     rowsums: &[u32],
@@ -40,6 +43,7 @@ pub fn cfar(
         let mut rows = Stored { t, c, rowsums };
         tile(params, t, c, samples, mask, water, &mut rows);
     }
+    super::init_roots(params, tiles, mask, parent);
 }
 
 /// Row sums of a tile, row by row.
@@ -103,7 +107,8 @@ impl Rows for Ring<'_> {
 /// ring), instead of the whole extended tile's (32 bytes a pixel, far beyond the caches). The
 /// same integers, so the same masks (tests/cfar.rs checks it against the twins). `water` is
 /// what `cfar` reads (the pixels that may be targets), `stats` what `cfar_rows` reads (the
-/// pixels that enter the rings; empty: `water`).
+/// pixels that enter the rings; empty: `water`). Only the masks: where the labelling follows,
+/// the caller makes the roots as `cfar` does ([`super::init_roots`]).
 pub fn cfar_fused(
     params: &Params,
     tiles: &[TileDesc],

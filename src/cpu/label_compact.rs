@@ -1,5 +1,6 @@
-//! CPU twin of `shaders/label_compact.wgsl`: compact ids for roots, records initialised.
-//! Ids here follow node order; the GPU's follow its atomics; the host never depends on either.
+//! CPU twin of `shaders/label_compact.wgsl`: every foreground node pointed at its root, and
+//! compact ids for roots, records initialised. Ids here follow node order; the GPU's follow its
+//! atomics; the host never depends on either.
 
 use super::{fg, NONE};
 use crate::tiling::{Connectivity, Params, TileDesc, REC_WORDS};
@@ -15,7 +16,7 @@ pub fn label_compact(
     params: &Params,
     tiles: &[TileDesc],
     mask: &[u32],
-    parent: &[u32],
+    parent: &mut [u32],
     remap: &mut [u32],
     records: &mut [u32],
     counters: &mut [u32],
@@ -29,8 +30,23 @@ pub fn label_compact(
                     Connectivity::Eight => mask[(t.blk_off + ny * nw + nx) as usize] != 0,
                     Connectivity::Four => fg(t, mask, nx, ny),
                 };
+                if !is_fg {
+                    continue;
+                }
                 let n = t.node_off + ny * nw + nx;
-                if !is_fg || parent[n as usize] != n {
+                let mut r = parent[n as usize];
+                if r != n {
+                    // Nodes are visited in increasing order and roots are the smallest node of
+                    // their tree, so parent[r] is already a root after one step in the common
+                    // case.
+                    loop {
+                        let p = parent[r as usize];
+                        if p == r {
+                            break;
+                        }
+                        r = p;
+                    }
+                    parent[n as usize] = r;
                     continue;
                 }
                 let cid = counters[0];

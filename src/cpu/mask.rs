@@ -1,11 +1,24 @@
 //! CPU twin of `shaders/mask.wgsl`: sample keys -> one 4-bit target mask per 2x2 block
 //! (bit dy*2+dx set when pixel (2bx+dx, 2by+dy) is a target; land pixels of the water plane
-//! never are).
+//! never are), and the foreground union-find nodes made roots.
 
 use super::{is_target, plane_bit};
 use crate::tiling::{Params, TileDesc, FLAG_NAN, FLAG_NODATA, FLAG_NONE, FLAG_WATER};
 
-pub fn mask(params: &Params, tiles: &[TileDesc], samples: &[u32], mask: &mut [u32], water: &[u32]) {
+pub fn mask(
+    params: &Params,
+    tiles: &[TileDesc],
+    samples: &[u32],
+    mask: &mut [u32],
+    parent: &mut [u32],
+    water: &[u32],
+) {
+    masks(params, tiles, samples, mask, water);
+    super::init_roots(params, tiles, mask, parent);
+}
+
+/// The block masks alone.
+fn masks(params: &Params, tiles: &[TileDesc], samples: &[u32], mask: &mut [u32], water: &[u32]) {
     let samples = &*super::keys(params, samples);
     if params.flags & FLAG_WATER != 0 && params.flags & FLAG_NONE == 0 {
         // Rare (a land mask): the plain per-pixel form.

@@ -10,8 +10,6 @@ pub mod cfar;
 pub mod cfar_rows;
 pub mod histogram;
 pub mod label_compact;
-pub mod label_compress;
-pub mod label_init;
 pub mod label_merge;
 pub mod mask;
 pub mod measure;
@@ -117,6 +115,34 @@ pub(crate) fn node_of(t: &TileDesc, c: Connectivity, x: u32, y: u32) -> u32 {
     match c {
         Connectivity::Eight => t.node_off + (y / 2) * t.blocks_w() + x / 2,
         Connectivity::Four => t.node_off + y * t.w + x,
+    }
+}
+
+/// `init_nodes` of `shaders/mask.wgsl` and `shaders/cfar.wgsl`: the foreground nodes of every
+/// block of the tiles made roots (`parent[n] = n`) from the block masks, where label_merge
+/// starts. Background nodes are left as they are: no stage reads them.
+pub fn init_roots(params: &Params, tiles: &[TileDesc], mask: &[u32], parent: &mut [u32]) {
+    let c = conn(params);
+    for t in tiles {
+        let bw = t.blocks_w();
+        let m = &mask[t.blk_off as usize..(t.blk_off + t.blocks()) as usize];
+        for (b, &bits) in (0..).zip(m) {
+            if bits == 0 {
+                continue;
+            }
+            let (bx, by) = (b % bw, b / bw);
+            match c {
+                Connectivity::Eight => parent[(t.node_off + b) as usize] = t.node_off + b,
+                Connectivity::Four => {
+                    for i in 0..4 {
+                        if (bits >> i) & 1 != 0 {
+                            let n = node_of(t, c, bx * 2 + (i & 1), by * 2 + (i >> 1));
+                            parent[n as usize] = n;
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -41,8 +41,8 @@ fn grow(v: &mut Vec<u32>, n: usize) {
 #[derive(Debug, Default, Clone)]
 pub struct CpuEngine;
 
-/// The CPU backend running every kernel's twin in turn (`mask`, `label_*`, `measure`,
-/// `seam_export`) instead of the fused pass: slower, the reference for tests and benches.
+/// The CPU backend running every kernel's twin in turn (`mask`, `label_merge`,
+/// `label_compact`, `measure`, `seam_export`) instead of the fused pass: slower, the reference for tests and benches.
 #[derive(Debug, Default, Clone)]
 pub struct CpuTwinEngine;
 
@@ -169,19 +169,18 @@ impl Engine for CpuTwinEngine {
                     // cfar_rows + cfar fused: only the rows the windows hold (same masks).
                     let c = &batch.cfar;
                     cpu::cfar::cfar_fused(params, tiles, samples, &mut s.mask, c, water, stats);
+                    cpu::init_roots(params, tiles, &s.mask, &mut s.parent);
                 } else {
-                    cpu::mask::mask(params, tiles, samples, &mut s.mask, water);
+                    cpu::mask::mask(params, tiles, samples, &mut s.mask, &mut s.parent, water);
                 }
             });
             time(Stage::Label, || {
-                cpu::label_init::label_init(params, tiles, &mut s.parent);
                 cpu::label_merge::label_merge(params, tiles, &s.mask, &mut s.parent);
-                cpu::label_compress::label_compress(params, tiles, &mut s.parent);
                 cpu::label_compact::label_compact(
                     params,
                     tiles,
                     &s.mask,
-                    &s.parent,
+                    &mut s.parent,
                     &mut s.remap,
                     &mut s.records,
                     &mut counters,

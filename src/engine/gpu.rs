@@ -1,7 +1,8 @@
 //! GPU backend: runs the WGSL kernels of `shaders/` on batches of tiles through wgpu.
 //!
-//! Per batch: upload tile descriptors and samples; one compute pass of mask, label_init,
-//! label_merge, label_compress, label_compact, measure and seam_export (wgpu orders the
+//! Per batch: upload tile descriptors and samples; one compute pass of mask (which also makes
+//! the foreground nodes roots), label_merge, label_compact (path compression and root ids in
+//! one dispatch), measure and seam_export: five dispatches (wgpu orders the
 //! dispatches, and each dispatch boundary is the device-wide barrier the union-find needs);
 //! read back the component count with the border labels (one round trip), then exactly
 //! `count` records. The label image never leaves the GPU. Device buffers are pooled and
@@ -229,12 +230,13 @@ impl GpuEngine {
 
     /// The two CFAR dispatches of a batch, writing the block masks: cfar_rows (the rings read
     /// `ring`, the pixels that enter the statistics) and cfar (targets among `water`).
-    /// Buffers: params, tiles, samples, mask, water, ring.
+    /// Buffers: params, tiles, samples, mask, parent (cfar makes the foreground nodes roots),
+    /// water, ring.
     fn cfar_steps<'p>(
         &'p self,
         bufs: &mut Buffers,
         batch: &Batch,
-        [pbuf, tbuf, sbuf, mask, wbuf, ring]: [&wgpu::Buffer; 6],
+        [pbuf, tbuf, sbuf, mask, parent, wbuf, ring]: [&wgpu::Buffer; 7],
     ) -> Vec<Step<'p>> {
         let pl = &self.ctx.pipelines;
         let c = bytemuck::cast_slice(&batch.cfar);
@@ -278,6 +280,7 @@ impl GpuEngine {
                         (1, tbuf),
                         (2, sbuf),
                         (3, mask),
+                        (4, parent),
                         (10, &cbuf),
                         (11, wbuf),
                         (12, &rowsums),
@@ -514,7 +517,7 @@ impl Engine for GpuEngine {
                 let mut steps: Vec<Step> = Vec::new();
                 if cfar {
                     let ring = rbuf.as_ref().unwrap_or(&wbuf);
-                    let b = [&pbuf, &tbuf, &sbuf, &mask, &wbuf, ring];
+                    let b = [&pbuf, &tbuf, &sbuf, &mask, &parent, &wbuf, ring];
                     steps.extend(self.cfar_steps(bufs, batch, b));
                 } else {
                     steps.push((
@@ -522,7 +525,14 @@ impl Engine for GpuEngine {
                         &pl.mask,
                         self.bind(
                             &pl.mask,
-                            &[(0, &pbuf), (1, &tbuf), (2, &sbuf), (3, &mask), (11, &wbuf)],
+                            &[
+                                (0, &pbuf),
+                                (1, &tbuf),
+                                (2, &sbuf),
+                                (3, &mask),
+                                (4, &parent),
+                                (11, &wbuf),
+                            ],
                         ),
                         [groups(bw, 16), groups(bh, 16), nt],
                     ));
@@ -530,23 +540,11 @@ impl Engine for GpuEngine {
                 steps.extend([
                     (
                         Stage::Label,
-                        &pl.label_init,
-                        self.bind(&pl.label_init, &[(0, &pbuf), (1, &tbuf), (4, &parent)]),
-                        [groups(nw, 16), groups(nh, 16), nt],
-                    ),
-                    (
-                        Stage::Label,
                         &pl.label_merge,
                         self.bind(
                             &pl.label_merge,
                             &[(0, &pbuf), (1, &tbuf), (3, &mask), (4, &parent)],
                         ),
-                        [groups(nw, 16), groups(nh, 16), nt],
-                    ),
-                    (
-                        Stage::Label,
-                        &pl.label_compress,
-                        self.bind(&pl.label_compress, &[(0, &pbuf), (1, &tbuf), (4, &parent)]),
                         [groups(nw, 16), groups(nh, 16), nt],
                     ),
                     (
@@ -641,7 +639,14 @@ impl Engine for GpuEngine {
                     batch.blocks as u64,
                     STORAGE,
                 );
-                let b = [&pbuf, &tbuf, &sbuf, &mask, &wbuf, &wbuf];
+                // Bound because cfar also makes roots; the labelling pass reuses it.
+                let parent = bufs.get(
+                    &self.ctx.device,
+                    "vesselscan.parent",
+                    batch.nodes as u64,
+                    STORAGE,
+                );
+                let b = [&pbuf, &tbuf, &sbuf, &mask, &parent, &wbuf, &wbuf];
                 let steps = self.cfar_steps(bufs, batch, b);
                 self.submit("vesselscan.cfar", None, &steps)?;
                 profile::time(Stage::Readback, || {

@@ -23,18 +23,8 @@ pub const STAGES: &[(&str, &str, &[&str])] = &[
         &["minmax", "histogram"],
     ),
     (
-        "label_init",
-        include_str!("../../shaders/label_init.wgsl"),
-        &["main"],
-    ),
-    (
         "label_merge",
         include_str!("../../shaders/label_merge.wgsl"),
-        &["main"],
-    ),
-    (
-        "label_compress",
-        include_str!("../../shaders/label_compress.wgsl"),
         &["main"],
     ),
     (
@@ -86,9 +76,7 @@ pub struct Pipelines {
     pub cfar: wgpu::ComputePipeline,
     pub minmax: wgpu::ComputePipeline,
     pub histogram: wgpu::ComputePipeline,
-    pub label_init: wgpu::ComputePipeline,
     pub label_merge: wgpu::ComputePipeline,
-    pub label_compress: wgpu::ComputePipeline,
     pub label_compact: wgpu::ComputePipeline,
     pub measure: wgpu::ComputePipeline,
     pub seam_export: wgpu::ComputePipeline,
@@ -121,9 +109,7 @@ impl Pipelines {
             cfar: mk("cfar", "main"),
             minmax: mk("histogram", "minmax"),
             histogram: mk("histogram", "histogram"),
-            label_init: mk("label_init", "main"),
             label_merge: mk("label_merge", "main"),
-            label_compress: mk("label_compress", "main"),
             label_compact: mk("label_compact", "main"),
             measure: mk("measure", "main"),
             seam_export: mk("seam_export", "main"),
