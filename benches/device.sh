@@ -9,7 +9,9 @@
 # Writes the bench tables and JSON under $OUT (or ./device-out): per-stage times from GPU
 # timestamp queries, Mpx/s, GB/s and the share of the memory bandwidth, every adapter's
 # detections checked against the CPU's. Sizes: SIZES (default "4096 16384"); each size runs
-# the sea and the random scene, --repeat REPEAT (default 5).
+# the sea and the random scene, --repeat REPEAT (default 5); then (PACK_AB=1, the default) the
+# sea scene again on the ADAPTER (default NVIDIA) with 16-bit samples sent one a word instead
+# of two (VESSELSCAN_GPU_PACK16=0), to measure what the packing gives on that device.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-device-out}
@@ -33,3 +35,12 @@ for size in ${SIZES:-4096 16384}; do
             --json "$out/bench-$scene-$size.json" 2>&1 | tee "$out/bench-$scene-$size.txt"
     done
 done
+# A/B: the same GPU with samples one key a word (FLAG_PACK16 off), sea only, GPU adapters only.
+if [ "${PACK_AB:-1}" = 1 ]; then
+    for size in ${SIZES:-4096 16384}; do
+        echo "== VESSELSCAN_GPU_PACK16=0 bench --size $size --scene sea"
+        VESSELSCAN_GPU_PACK16=0 "$bin" bench --size "$size" --scene sea --repeat "${REPEAT:-5}" \
+            --adapters "${ADAPTER:-NVIDIA}" --json "$out/bench-sea-$size-nopack.json" 2>&1 |
+            tee "$out/bench-sea-$size-nopack.txt"
+    done
+fi

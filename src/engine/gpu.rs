@@ -425,7 +425,9 @@ impl Engine for GpuEngine {
         false
     }
     fn packs_16bit(&self) -> bool {
-        true
+        // VESSELSCAN_GPU_PACK16=0 sends one key a word (for A/B benches on a device).
+        static PACK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *PACK.get_or_init(|| std::env::var("VESSELSCAN_GPU_PACK16").map_or(true, |v| v != "0"))
     }
 
     fn minmax(&self, params: &Params, batch: &Batch, samples: &[u32]) -> Result<[u32; 2]> {
