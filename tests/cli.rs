@@ -704,6 +704,9 @@ fn bench_times_every_backend_and_checks_them_against_the_cpu() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let table = String::from_utf8_lossy(&o.stdout);
     assert!(table.contains("501x279"), "{table}");
+    // A file scene reports how long reading it took; a generated one does not.
+    assert!(table.contains("reading the file into keys"), "{table}");
+    assert!(v["read_seconds"].is_null(), "{v}");
     assert_eq!(
         table.lines().filter(|l| l.starts_with("gpu")).count(),
         0,
