@@ -1,7 +1,7 @@
 //! Each CPU twin on its own, on one 2048^2 tile of the generated scenes (the WebGPU-limit tile
-//! the pipeline uses): mask, label (init + merge + compress + compact), measure, seam_export,
+//! the pipeline uses): mask, label (merge + compact, from the roots mask makes), measure, seam_export,
 //! the CPU backend's fused run-based pass that does all four at once (`runs`, what `detect`
-//! runs on the CPU), and the fused CFAR. The GPU's per-stage figures come from `vesselscan bench` (timestamp
+//! runs on the CPU), the histogram of the automatic thresholds, and the fused CFAR. The GPU's per-stage figures come from `vesselscan bench` (timestamp
 //! queries), which runs the same stages on every adapter.
 //!
 //! ```text
@@ -80,6 +80,18 @@ fn stages(c: &mut Criterion) {
         });
         g.bench_function(format!("seam_export/{name}"), |x| {
             x.iter(|| cpu::seam_export::seam_export(&p, t, &mask, &parent, &remap, &mut border))
+        });
+        // The histogram of an automatic threshold (u16: one bin per value, 65536 bins).
+        let hp = vesselscan::threshold::fixed_binning(r.kind)
+            .expect("u16 scene")
+            .params(&p);
+        let mut hist = vec![0u32; hp.hist_bins as usize];
+        g.bench_function(format!("histogram/{name}"), |x| {
+            x.iter(|| {
+                hist.fill(0);
+                cpu::histogram::histogram(&hp, t, black_box(&samples), &mut hist);
+                black_box(hist[0])
+            })
         });
         // mask + label + measure + seam_export in one pass over the rows (src/cpu/runs.rs).
         let mut scratch = cpu::runs::RunScratch::default();
