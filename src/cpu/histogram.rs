@@ -1,85 +1,144 @@
 //! CPU twin of `shaders/histogram.wgsl`: `minmax` of valid finite keys into `counters[0..2]`, and the
 //! `histogram` of valid keys, bin `(key - hist_min) >> hist_shift` clamped to the last bin.
 
-use super::is_valid;
-use crate::sample::{NEG_INF_KEY, POS_INF_KEY};
+use crate::sample::{NAN_KEY, NEG_INF_KEY, POS_INF_KEY};
 
 /// `KIND_F32` of the kernels (`SampleKind::F32.code()`).
 const F32: u32 = 4;
 use crate::tiling::{Params, TileDesc, FLAG_NAN, FLAG_NODATA};
 
+/// The keys that are never valid (nodata, NaN), without repeats.
+fn invalid_keys(params: &Params) -> Vec<u32> {
+    let mut v = Vec::new();
+    if params.flags & FLAG_NODATA != 0 {
+        v.push(params.nodata_key);
+    }
+    if params.flags & FLAG_NAN != 0 && !v.contains(&NAN_KEY) {
+        v.push(NAN_KEY);
+    }
+    v
+}
+
+/// u32 order as i32 order, and back.
+#[inline(always)]
+fn flip(k: u32) -> i32 {
+    (k ^ 0x8000_0000) as i32
+}
+
+#[inline(always)]
+fn unflip(k: i32) -> u32 {
+    k as u32 ^ 0x8000_0000
+}
+
 pub fn minmax(params: &Params, tiles: &[TileDesc], samples: &[u32], counters: &mut [u32]) {
     let samples = &*super::keys(params, samples);
+    // Keys left out: the invalid ones, and f32 infinities (they go to the end bins).
+    let mut out = invalid_keys(params);
+    if params.kind == F32 {
+        out.extend([NEG_INF_KEY, POS_INF_KEY]);
+    }
+    let (mut lo, mut hi) = (counters[0], counters[1]);
     for t in tiles {
-        for &key in tile_samples(t, samples) {
-            // f32: infinities are left out of the range (they go to the end bins).
-            let inf = params.kind == F32 && (key == NEG_INF_KEY || key == POS_INF_KEY);
-            if is_valid(params, key) && !inf {
-                counters[0] = counters[0].min(key);
-                counters[1] = counters[1].max(key);
+        for y in 0..t.h as usize {
+            let s = t.pix_off as usize + y * t.stride as usize;
+            let row = &samples[s..s + t.w as usize];
+            if out.is_empty() {
+                for &k in row {
+                    lo = lo.min(k);
+                    hi = hi.max(k);
+                }
+                continue;
             }
+            // Up to four keys left out, the list padded with its first: a left-out key
+            // becomes the neutral element of min and of max, so the loop has no branch. In
+            // i32 order (the sign bit flipped), eight lanes: plain x86-64 (SSE2) has signed
+            // compares, not unsigned ones, and then vectorises this.
+            let e = [0, 1, 2, 3].map(|i| flip(out[i.min(out.len() - 1)]));
+            let (mut lo8, mut hi8) = ([i32::MAX; 8], [i32::MIN; 8]);
+            let mut lanes = row.chunks_exact(8);
+            for c in &mut lanes {
+                for l in 0..8 {
+                    let k = flip(c[l]);
+                    let skip = (k == e[0]) | (k == e[1]) | (k == e[2]) | (k == e[3]);
+                    lo8[l] = lo8[l].min(if skip { i32::MAX } else { k });
+                    hi8[l] = hi8[l].max(if skip { i32::MIN } else { k });
+                }
+            }
+            for &k in lanes.remainder() {
+                let k = flip(k);
+                let skip = (k == e[0]) | (k == e[1]) | (k == e[2]) | (k == e[3]);
+                lo8[0] = lo8[0].min(if skip { i32::MAX } else { k });
+                hi8[0] = hi8[0].max(if skip { i32::MIN } else { k });
+            }
+            lo = lo.min(unflip(lo8.into_iter().min().unwrap_or(i32::MAX)));
+            hi = hi.max(unflip(hi8.into_iter().max().unwrap_or(i32::MIN)));
         }
     }
+    counters[0] = lo;
+    counters[1] = hi;
 }
 
 pub fn histogram(params: &Params, tiles: &[TileDesc], samples: &[u32], hist: &mut [u32]) {
     let samples = &*super::keys(params, samples);
-    if params.flags & (FLAG_NODATA | FLAG_NAN) == 0 {
-        return histogram_all_valid(params, tiles, samples, hist);
-    }
-    for t in tiles {
-        for &key in tile_samples(t, samples) {
-            if !is_valid(params, key) || key < params.hist_min {
-                continue;
-            }
-            let bin = ((key - params.hist_min) >> params.hist_shift).min(params.hist_bins - 1);
-            hist[bin as usize] += 1;
+    histogram_all_valid(params, tiles, samples, hist);
+    // Every key was counted: take the invalid ones (at most two key values) back out.
+    let (min, shift, last) = (params.hist_min, params.hist_shift, params.hist_bins - 1);
+    for v in invalid_keys(params) {
+        if v < min {
+            continue;
         }
+        let n: usize = tiles
+            .iter()
+            .flat_map(|t| {
+                (0..t.h as usize).map(move |y| {
+                    let s = t.pix_off as usize + y * t.stride as usize;
+                    samples[s..s + t.w as usize]
+                        .iter()
+                        .filter(|&&k| k == v)
+                        .count()
+                })
+            })
+            .sum();
+        hist[((v - min) >> shift).min(last) as usize] -= n as u32;
     }
 }
 
-/// `histogram` when every key is valid (no nodata, no NaN: the common case). Sea clutter
+/// The histogram of every key, valid or not (`histogram` then takes the invalid ones out). Sea clutter
 /// piles into a few bins, and one counter incremented pixel after pixel waits on its own
 /// previous store; four sets of counters, one per pixel of each group of four, keep four
 /// increments in flight, and are added up at the end. The same counts.
 fn histogram_all_valid(params: &Params, tiles: &[TileDesc], samples: &[u32], hist: &mut [u32]) {
     let (min, shift, last) = (params.hist_min, params.hist_shift, params.hist_bins - 1);
+    let n = hist.len();
     if min == 0 && shift == 0 {
         // u8 and u16: one bin per key.
-        counts(tiles, samples, hist, 0, |k: u32| k.min(last) as usize);
+        counts(tiles, samples, hist, |k: u32| k.min(last) as usize);
     } else {
-        counts(tiles, samples, hist, min, |k: u32| {
-            ((k - min) >> shift).min(last) as usize
+        // A key below the first bin wraps to a difference above u32::MAX - min, which no key
+        // at or above it reaches: it goes to slot n, past the bins, and is dropped.
+        counts(tiles, samples, hist, |k: u32| {
+            let d = k.wrapping_sub(min);
+            if d > u32::MAX - min {
+                n
+            } else {
+                (d >> shift).min(last) as usize
+            }
         });
     }
 }
 
-/// Count `bin(key)` of every key of the tiles at or above `min` into `hist`.
+/// Count `bin(key)` (a bin of `hist`, or `hist.len()`: none) of every key of the tiles.
 #[inline(always)]
-fn counts(
-    tiles: &[TileDesc],
-    samples: &[u32],
-    hist: &mut [u32],
-    min: u32,
-    bin: impl Fn(u32) -> usize,
-) {
-    let n = hist.len();
-    let mut extra = vec![0u32; 3 * n];
-    let (h1, rest) = extra.split_at_mut(n);
+fn counts(tiles: &[TileDesc], samples: &[u32], hist: &mut [u32], bin: impl Fn(u32) -> usize) {
+    let n = hist.len() + 1;
+    let mut sets = vec![0u32; 4 * n];
+    let (h0, rest) = sets.split_at_mut(n);
+    let (h1, rest) = rest.split_at_mut(n);
     let (h2, h3) = rest.split_at_mut(n);
-    let h0 = &mut hist[..n];
     for t in tiles {
         for y in 0..t.h as usize {
             let s = t.pix_off as usize + y * t.stride as usize;
             let row = &samples[s..s + t.w as usize];
-            if min > 0 && row.iter().any(|&k| k < min) {
-                // Keys below the first bin are left out (u32/f32 binnings start at the scene's
-                // valid minimum, so only infinities and the like get here).
-                for &k in row.iter().filter(|&&k| k >= min) {
-                    h0[bin(k)] += 1;
-                }
-                continue;
-            }
             let mut quads = row.chunks_exact(4);
             for q in &mut quads {
                 h0[bin(q[0])] += 1;
@@ -92,22 +151,15 @@ fn counts(
             }
         }
     }
-    for (((a, b), c), d) in h0.iter_mut().zip(&*h1).zip(&*h2).zip(&*h3) {
-        *a += b + c + d;
+    for ((((h, a), b), c), d) in hist.iter_mut().zip(&*h0).zip(&*h1).zip(&*h2).zip(&*h3) {
+        *h += a + b + c + d;
     }
-}
-
-/// The samples of tile `t`, row after row.
-fn tile_samples<'a>(t: &'a TileDesc, samples: &'a [u32]) -> impl Iterator<Item = &'a u32> + 'a {
-    (0..t.h as usize).flat_map(move |y| {
-        let s = t.pix_off as usize + y * t.stride as usize;
-        &samples[s..s + t.w as usize]
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cpu::is_valid;
     use crate::tiling::{batches, tile_grid, BatchLimits, Connectivity};
 
     /// Bin by bin, the plain definition.
@@ -147,12 +199,22 @@ mod tests {
                 t
             })
             .collect();
+        let mut keys = keys;
+        // NaN keys (f32), and f32 infinities for minmax.
+        for i in (5..keys.len()).step_by(29) {
+            keys[i] = NAN_KEY;
+        }
+        keys[3] = NEG_INF_KEY;
+        keys[4] = POS_INF_KEY;
         for (min, shift, bins, flags) in [
             (0, 0, 65536, 0),
             (0, 0, 256, 0),
             (1000, 0, 50_000, 0),
             (500, 3, 4000, 0),
             (0, 2, 65536, FLAG_NODATA),
+            (3000, 1, 30_000, FLAG_NODATA),
+            (0, 16, 65536, FLAG_NAN),
+            (700, 0, 65536, FLAG_NAN | FLAG_NODATA),
         ] {
             let p = Params {
                 hist_min: min,
@@ -165,6 +227,21 @@ mod tests {
             let mut got = vec![0u32; bins as usize];
             histogram(&p, &all, &keys, &mut got);
             assert_eq!(got, naive(&p, &keys), "min {min} shift {shift} bins {bins}");
+        }
+        // minmax: valid keys only, and f32 infinities left out.
+        for (kind, flags) in [(1, 0), (3, FLAG_NODATA), (F32, FLAG_NAN), (F32, 0)] {
+            let p = Params {
+                kind,
+                flags,
+                nodata_key: 4000,
+                ..Default::default()
+            };
+            let inf = |k: u32| kind == F32 && (k == NEG_INF_KEY || k == POS_INF_KEY);
+            let valid = keys.iter().filter(|&&k| is_valid(&p, k) && !inf(k));
+            let want = [*valid.clone().min().unwrap(), *valid.max().unwrap()];
+            let mut got = [u32::MAX, 0];
+            minmax(&p, &all, &keys, &mut got);
+            assert_eq!(got, want, "kind {kind} flags {flags}");
         }
     }
 }
