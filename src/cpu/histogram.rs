@@ -2,10 +2,10 @@
 //! `histogram` of valid keys, bin `(key - hist_min) >> hist_shift` clamped to the last bin.
 
 use crate::sample::{NAN_KEY, NEG_INF_KEY, POS_INF_KEY};
+use crate::tiling::{Params, TileDesc, FLAG_NAN, FLAG_NODATA};
 
 /// `KIND_F32` of the kernels (`SampleKind::F32.code()`).
 const F32: u32 = 4;
-use crate::tiling::{Params, TileDesc, FLAG_NAN, FLAG_NODATA};
 
 /// The keys that are never valid (nodata, NaN), without repeats.
 fn invalid_keys(params: &Params) -> Vec<u32> {
@@ -80,7 +80,7 @@ pub fn minmax(params: &Params, tiles: &[TileDesc], samples: &[u32], counters: &m
 
 pub fn histogram(params: &Params, tiles: &[TileDesc], samples: &[u32], hist: &mut [u32]) {
     let samples = &*super::keys(params, samples);
-    histogram_all_valid(params, tiles, samples, hist);
+    count_all(params, tiles, samples, hist);
     // Every key was counted: take the invalid ones (at most two key values) back out.
     let (min, shift, last) = (params.hist_min, params.hist_shift, params.hist_bins - 1);
     for v in invalid_keys(params) {
@@ -103,11 +103,11 @@ pub fn histogram(params: &Params, tiles: &[TileDesc], samples: &[u32], hist: &mu
     }
 }
 
-/// The histogram of every key, valid or not (`histogram` then takes the invalid ones out). Sea clutter
-/// piles into a few bins, and one counter incremented pixel after pixel waits on its own
-/// previous store; four sets of counters, one per pixel of each group of four, keep four
+/// The histogram of every key, valid or not (`histogram` then takes the invalid ones out).
+/// Sea clutter piles into a few bins, and one counter incremented pixel after pixel waits on
+/// its own previous store; four sets of counters, one per pixel of each group of four, keep four
 /// increments in flight, and are added up at the end. The same counts.
-fn histogram_all_valid(params: &Params, tiles: &[TileDesc], samples: &[u32], hist: &mut [u32]) {
+fn count_all(params: &Params, tiles: &[TileDesc], samples: &[u32], hist: &mut [u32]) {
     let (min, shift, last) = (params.hist_min, params.hist_shift, params.hist_bins - 1);
     let n = hist.len();
     if min == 0 && shift == 0 {
