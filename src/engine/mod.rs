@@ -184,32 +184,52 @@ fn rects(raster: &Plane, batch: &Batch) -> Vec<(u32, u32, u32, u32)> {
     }
 }
 
+/// The rows of `ext` a batch reads, in packing order (tile after tile, each row-major; CFAR
+/// batches: each tile's extended rectangle), as index ranges, and how many samples they hold.
+fn batch_rows(raster: &Plane, batch: &Batch) -> (usize, Vec<std::ops::Range<usize>>) {
+    let w = raster.width as usize;
+    let rects = rects(raster, batch);
+    let n = rects.iter().map(|r| r.2 as usize * r.3 as usize).sum();
+    let rows = rects
+        .iter()
+        .flat_map(|&(x0, y0, rw, rh)| {
+            (y0..y0 + rh).map(move |y| {
+                let s = y as usize * w + x0 as usize;
+                s..s + rw as usize
+            })
+        })
+        .collect();
+    (n, rows)
+}
+
 /// The samples of a batch, tile after tile, each row-major (CFAR batches: each tile's extended
 /// rectangle), and the water bits of those samples in the same order when the plane has them.
 pub fn pack(raster: &Plane, batch: &Batch) -> (Vec<u32>, Vec<u32>) {
-    let w = raster.width as usize;
-    let rects = rects(raster, batch);
-    let n: usize = rects.iter().map(|r| r.2 as usize * r.3 as usize).sum();
+    (pack_samples(raster, batch), pack_water(raster, batch))
+}
+
+/// The samples [`pack`] packs.
+fn pack_samples(raster: &Plane, batch: &Batch) -> Vec<u32> {
+    let (n, rows) = batch_rows(raster, batch);
     let mut out = Vec::with_capacity(n);
-    for &(x0, y0, rw, rh) in &rects {
-        for y in y0..y0 + rh {
-            let s = y as usize * w + x0 as usize;
-            out.extend_from_slice(&raster.ext[s..s + rw as usize]);
-        }
+    for r in rows {
+        out.extend_from_slice(&raster.ext[r]);
     }
-    let bits = raster
+    out
+}
+
+/// The water bits [`pack`] packs (empty without a water plane).
+fn pack_water(raster: &Plane, batch: &Batch) -> Vec<u32> {
+    raster
         .water
-        .map_or(Vec::new(), |p| pack_bits(raster, batch, p));
-    (out, bits)
+        .map_or(Vec::new(), |p| pack_bits(raster, batch, p))
 }
 
 /// The samples [`pack`] packs, two to a word (`FLAG_PACK16`, for sample kinds of 16 bits or
 /// fewer: `kind` is `Params::kind`): pixel `j` of the batch in the low half of word `j / 2`
 /// when `j` is even, the high half when odd; i16 keys less `PACK16_I16_BASE`.
 pub fn pack16(raster: &Plane, batch: &Batch, kind: u32) -> Vec<u32> {
-    let w = raster.width as usize;
-    let rects = rects(raster, batch);
-    let n: usize = rects.iter().map(|r| r.2 as usize * r.3 as usize).sum();
+    let (n, rows) = batch_rows(raster, batch);
     let base = if kind == crate::sample::SampleKind::I16.code() {
         PACK16_I16_BASE
     } else {
@@ -219,15 +239,12 @@ pub fn pack16(raster: &Plane, batch: &Batch, kind: u32) -> Vec<u32> {
     // Little-endian words (as the device reads them): half j of the u16 view is pixel j.
     let halves: &mut [u16] = &mut bytemuck::cast_slice_mut::<u32, u16>(&mut out)[..n];
     let mut j = 0usize;
-    for &(x0, y0, rw, rh) in &rects {
-        for y in y0..y0 + rh {
-            let s = y as usize * w + x0 as usize;
-            let row = &raster.ext[s..s + rw as usize];
-            for (h, &k) in halves[j..j + row.len()].iter_mut().zip(row) {
-                *h = k.wrapping_sub(base) as u16;
-            }
-            j += row.len();
+    for r in rows {
+        let row = &raster.ext[r];
+        for (h, &k) in halves[j..j + row.len()].iter_mut().zip(row) {
+            *h = k.wrapping_sub(base) as u16;
         }
+        j += row.len();
     }
     out
 }
@@ -244,20 +261,11 @@ pub fn kind_packs_16(kind: u32) -> bool {
 /// The bits of `plane` (a bit plane over the raster's `ext`) for the samples [`pack`] packs,
 /// in the same order.
 pub fn pack_bits(raster: &Plane, batch: &Batch, plane: &[u32]) -> Vec<u32> {
-    let w = raster.width as usize;
-    let rects = rects(raster, batch);
-    let n: usize = rects.iter().map(|r| r.2 as usize * r.3 as usize).sum();
+    let (n, rows) = batch_rows(raster, batch);
     let mut bits = vec![0u32; n.div_ceil(32)];
-    let mut j = 0usize;
-    for &(x0, y0, rw, rh) in &rects {
-        for y in y0..y0 + rh {
-            let s = y as usize * w + x0 as usize;
-            for i in s..s + rw as usize {
-                if crate::cpu::plane_bit(plane, i as u32) {
-                    bits[j >> 5] |= 1 << (j & 31);
-                }
-                j += 1;
-            }
+    for (j, i) in rows.into_iter().flatten().enumerate() {
+        if crate::cpu::plane_bit(plane, i as u32) {
+            bits[j >> 5] |= 1 << (j & 31);
         }
     }
     bits
@@ -305,14 +313,13 @@ fn map_batches<T: Send>(
     }
     let params = &params;
     let pack_batch = |b: &Batch| {
-        let (samples, bits) = if packed16 {
-            let bits = raster.water.map_or(Vec::new(), |p| pack_bits(raster, b, p));
-            (pack16(raster, b, params.kind), bits)
+        let samples = if packed16 {
+            pack16(raster, b, params.kind)
         } else {
-            pack(raster, b)
+            pack_samples(raster, b)
         };
         let ring = raster.stats.map_or(Vec::new(), |s| pack_bits(raster, b, s));
-        (samples, bits, ring)
+        (samples, pack_water(raster, b), ring)
     };
     let run = |b: &Batch| {
         let mut p = *params;
