@@ -34,18 +34,8 @@ pub fn label_compact(
                     continue;
                 }
                 let n = t.node_off + ny * nw + nx;
-                let mut r = parent[n as usize];
+                let r = super::label_merge::find_root(parent, n);
                 if r != n {
-                    // Nodes are visited in increasing order and roots are the smallest node of
-                    // their tree, so parent[r] is already a root after one step in the common
-                    // case.
-                    loop {
-                        let p = parent[r as usize];
-                        if p == r {
-                            break;
-                        }
-                        r = p;
-                    }
                     parent[n as usize] = r;
                     continue;
                 }
