@@ -132,18 +132,13 @@ pub fn suppress_inside(dets: &mut Vec<Detection>, margin: f64) {
             })
         })
         .collect();
-    let mut k = 0;
-    dets.retain(|_| {
-        k += 1;
-        !inside[k - 1]
-    });
-    for (i, d) in dets.iter_mut().enumerate() {
-        d.id = i as u32 + 1;
-    }
+    // `retain` visits the detections once each, in order.
+    let mut inside = inside.into_iter();
+    retain_renumber(dets, |_| !inside.next().unwrap_or(false));
 }
 
 /// Keep the detections `keep` accepts, numbered again from 1 in order.
-fn retain_renumber(dets: &mut Vec<Detection>, keep: impl Fn(&Detection) -> bool) {
+fn retain_renumber(dets: &mut Vec<Detection>, mut keep: impl FnMut(&Detection) -> bool) {
     dets.retain(|d| keep(d));
     for (i, d) in dets.iter_mut().enumerate() {
         d.id = i as u32 + 1;
