@@ -30,6 +30,19 @@ fn unflip(k: i32) -> u32 {
     k as u32 ^ 0x8000_0000
 }
 
+/// The rows of tile `t` in `samples`.
+fn rows<'a>(t: &'a TileDesc, samples: &'a [u32]) -> impl Iterator<Item = &'a [u32]> + 'a {
+    (0..t.h as usize).map(move |y| {
+        let s = t.pix_off as usize + y * t.stride as usize;
+        &samples[s..s + t.w as usize]
+    })
+}
+
+/// Up to four keys `out` (not empty), padded with the first: four compares test them all.
+fn four(out: &[u32]) -> [u32; 4] {
+    [0, 1, 2, 3].map(|i| out[i.min(out.len() - 1)])
+}
+
 pub fn minmax(params: &Params, tiles: &[TileDesc], samples: &[u32], counters: &mut [u32]) {
     let samples = &*super::keys(params, samples);
     // Keys left out: the invalid ones, and f32 infinities (they go to the end bins).
@@ -38,92 +51,76 @@ pub fn minmax(params: &Params, tiles: &[TileDesc], samples: &[u32], counters: &m
         out.extend([NEG_INF_KEY, POS_INF_KEY]);
     }
     let (mut lo, mut hi) = (counters[0], counters[1]);
-    for t in tiles {
-        for y in 0..t.h as usize {
-            let s = t.pix_off as usize + y * t.stride as usize;
-            let row = &samples[s..s + t.w as usize];
-            if out.is_empty() {
-                for &k in row {
-                    lo = lo.min(k);
-                    hi = hi.max(k);
-                }
-                continue;
+    for row in tiles.iter().flat_map(|t| rows(t, samples)) {
+        if out.is_empty() {
+            for &k in row {
+                lo = lo.min(k);
+                hi = hi.max(k);
             }
-            // Up to four keys left out, the list padded with its first: a left-out key
-            // becomes the neutral element of min and of max, so the loop has no branch. In
-            // i32 order (the sign bit flipped), eight lanes: plain x86-64 (SSE2) has signed
-            // compares, not unsigned ones, and then vectorises this.
-            let e = [0, 1, 2, 3].map(|i| flip(out[i.min(out.len() - 1)]));
-            let (mut lo8, mut hi8) = ([i32::MAX; 8], [i32::MIN; 8]);
-            let mut lanes = row.chunks_exact(8);
-            for c in &mut lanes {
-                for l in 0..8 {
-                    let k = flip(c[l]);
-                    let skip = (k == e[0]) | (k == e[1]) | (k == e[2]) | (k == e[3]);
-                    lo8[l] = lo8[l].min(if skip { i32::MAX } else { k });
-                    hi8[l] = hi8[l].max(if skip { i32::MIN } else { k });
-                }
-            }
-            for &k in lanes.remainder() {
-                let k = flip(k);
-                let skip = (k == e[0]) | (k == e[1]) | (k == e[2]) | (k == e[3]);
-                lo8[0] = lo8[0].min(if skip { i32::MAX } else { k });
-                hi8[0] = hi8[0].max(if skip { i32::MIN } else { k });
-            }
-            lo = lo.min(unflip(lo8.into_iter().min().unwrap_or(i32::MAX)));
-            hi = hi.max(unflip(hi8.into_iter().max().unwrap_or(i32::MIN)));
+            continue;
         }
+        // A left-out key becomes the neutral element of min and of max, so the loop has no
+        // branch. In i32 order (the sign bit flipped), eight lanes: plain x86-64 (SSE2) has
+        // signed compares, not unsigned ones, and then vectorises this.
+        let e = four(&out).map(flip);
+        let (mut lo8, mut hi8) = ([i32::MAX; 8], [i32::MIN; 8]);
+        let mut lanes = row.chunks_exact(8);
+        for c in &mut lanes {
+            for l in 0..8 {
+                let k = flip(c[l]);
+                let skip = (k == e[0]) | (k == e[1]) | (k == e[2]) | (k == e[3]);
+                lo8[l] = lo8[l].min(if skip { i32::MAX } else { k });
+                hi8[l] = hi8[l].max(if skip { i32::MIN } else { k });
+            }
+        }
+        for &k in lanes.remainder() {
+            let k = flip(k);
+            let skip = (k == e[0]) | (k == e[1]) | (k == e[2]) | (k == e[3]);
+            lo8[0] = lo8[0].min(if skip { i32::MAX } else { k });
+            hi8[0] = hi8[0].max(if skip { i32::MIN } else { k });
+        }
+        lo = lo.min(unflip(lo8.into_iter().min().unwrap_or(i32::MAX)));
+        hi = hi.max(unflip(hi8.into_iter().max().unwrap_or(i32::MIN)));
     }
     counters[0] = lo;
     counters[1] = hi;
 }
 
+/// Sea clutter piles into a few bins, and one counter incremented pixel after pixel waits on
+/// its own previous store; four sets of counters, one per pixel of each group of four, keep four
+/// increments in flight, and are added up at the end. Every key is counted (a key below the
+/// first bin in a slot past the bins, which is dropped), then the invalid ones (at most two key
+/// values) are counted with a vectorised compare and taken back out: faster than testing each
+/// key in the counting loop (f32 4096^2 bench: 32-45 ms against 44-52 ms). The same counts.
 pub fn histogram(params: &Params, tiles: &[TileDesc], samples: &[u32], hist: &mut [u32]) {
     let samples = &*super::keys(params, samples);
-    count_all(params, tiles, samples, hist);
-    // Every key was counted: take the invalid ones (at most two key values) back out.
     let (min, shift, last) = (params.hist_min, params.hist_shift, params.hist_bins - 1);
+    let none = hist.len();
+    if min == 0 && shift == 0 {
+        // u8 and u16: one bin per key.
+        counts(tiles, samples, hist, |k: u32| k.min(last) as usize);
+    } else {
+        // A key below the first bin wraps to a difference above u32::MAX - min, which no key
+        // at or above it reaches.
+        counts(tiles, samples, hist, |k: u32| {
+            let d = k.wrapping_sub(min);
+            if d > u32::MAX - min {
+                none
+            } else {
+                (d >> shift).min(last) as usize
+            }
+        });
+    }
     for v in invalid_keys(params) {
         if v < min {
             continue;
         }
         let n: usize = tiles
             .iter()
-            .flat_map(|t| {
-                (0..t.h as usize).map(move |y| {
-                    let s = t.pix_off as usize + y * t.stride as usize;
-                    samples[s..s + t.w as usize]
-                        .iter()
-                        .filter(|&&k| k == v)
-                        .count()
-                })
-            })
+            .flat_map(|t| rows(t, samples))
+            .map(|row| row.iter().filter(|&&k| k == v).count())
             .sum();
         hist[((v - min) >> shift).min(last) as usize] -= n as u32;
-    }
-}
-
-/// The histogram of every key, valid or not (`histogram` then takes the invalid ones out).
-/// Sea clutter piles into a few bins, and one counter incremented pixel after pixel waits on
-/// its own previous store; four sets of counters, one per pixel of each group of four, keep four
-/// increments in flight, and are added up at the end. The same counts.
-fn count_all(params: &Params, tiles: &[TileDesc], samples: &[u32], hist: &mut [u32]) {
-    let (min, shift, last) = (params.hist_min, params.hist_shift, params.hist_bins - 1);
-    let n = hist.len();
-    if min == 0 && shift == 0 {
-        // u8 and u16: one bin per key.
-        counts(tiles, samples, hist, |k: u32| k.min(last) as usize);
-    } else {
-        // A key below the first bin wraps to a difference above u32::MAX - min, which no key
-        // at or above it reaches: it goes to slot n, past the bins, and is dropped.
-        counts(tiles, samples, hist, |k: u32| {
-            let d = k.wrapping_sub(min);
-            if d > u32::MAX - min {
-                n
-            } else {
-                (d >> shift).min(last) as usize
-            }
-        });
     }
 }
 
@@ -135,20 +132,16 @@ fn counts(tiles: &[TileDesc], samples: &[u32], hist: &mut [u32], bin: impl Fn(u3
     let (h0, rest) = sets.split_at_mut(n);
     let (h1, rest) = rest.split_at_mut(n);
     let (h2, h3) = rest.split_at_mut(n);
-    for t in tiles {
-        for y in 0..t.h as usize {
-            let s = t.pix_off as usize + y * t.stride as usize;
-            let row = &samples[s..s + t.w as usize];
-            let mut quads = row.chunks_exact(4);
-            for q in &mut quads {
-                h0[bin(q[0])] += 1;
-                h1[bin(q[1])] += 1;
-                h2[bin(q[2])] += 1;
-                h3[bin(q[3])] += 1;
-            }
-            for &k in quads.remainder() {
-                h0[bin(k)] += 1;
-            }
+    for row in tiles.iter().flat_map(|t| rows(t, samples)) {
+        let mut quads = row.chunks_exact(4);
+        for q in &mut quads {
+            h0[bin(q[0])] += 1;
+            h1[bin(q[1])] += 1;
+            h2[bin(q[2])] += 1;
+            h3[bin(q[3])] += 1;
+        }
+        for &k in quads.remainder() {
+            h0[bin(k)] += 1;
         }
     }
     for ((((h, a), b), c), d) in hist.iter_mut().zip(&*h0).zip(&*h1).zip(&*h2).zip(&*h3) {
