@@ -148,6 +148,8 @@ fn cfar_target(t: TileDesc, c: CfarTile, x: u32, y: u32, w: Sums) -> bool {
 
 // Make the foreground nodes of block (bx, by) of tile t roots (parent[n] = n), where
 // label_merge starts from; background nodes are never read, so they are left as they are.
+// The same function as in mask.wgsl (it writes this module's `parent` binding, so it cannot
+// live in common.wgsl, which every kernel includes).
 fn init_nodes(t: TileDesc, bx: u32, by: u32, bits: u32) {
     if (params.connectivity == 8u) {
         if (bits != 0u) {

@@ -19,6 +19,8 @@ fn key_at(i: u32) -> u32 {
 
 // Make the foreground nodes of block (bx, by) of tile t roots (parent[n] = n), where
 // label_merge starts from; background nodes are never read, so they are left as they are.
+// The same function as in cfar.wgsl (it writes this module's `parent` binding, so it cannot
+// live in common.wgsl, which every kernel includes).
 fn init_nodes(t: TileDesc, bx: u32, by: u32, bits: u32) {
     if (params.connectivity == 8u) {
         if (bits != 0u) {
