@@ -5,26 +5,26 @@
 //! The kernel adds each pixel's column of row sums; this twin slides running column sums down
 //! the tile. Same integers, same decisions.
 
-use super::{counted, level};
+use super::{counted, level, plane_bit};
+use crate::sample::NAN_KEY;
 use crate::tiling::{CfarTile, Params, TileDesc, CFAR_ROW_WORDS, FLAG_NONE};
+use crate::tiling::{FLAG_NAN, FLAG_NODATA, FLAG_WATER};
 
 /// Ring count, sum and sum of squares -> target? (`cfar_target` of the kernel, after its
 /// sums). `x` is the pixel's level.
 #[inline]
 pub fn decide(params: &Params, x: u32, n: u32, s: u32, q: u64) -> bool {
-    if n == 0 || n < params.cfar_min_n {
-        return false;
-    }
-    // The kernel's u32 products: exact within the window limits (CFAR_MAX_RADIUS).
-    let xn = x.wrapping_mul(n);
-    if xn <= s {
-        return false;
-    }
-    let l = (xn - s) as u128;
-    let lhs = (l * l) << 16;
-    let v = (n as u128 * q as u128).wrapping_sub(s as u128 * s as u128) as u64;
+    // The kernel's u32 products: exact within the window limits (CFAR_MAX_RADIUS). Without
+    // branches (whether x N > S is a coin toss on clutter): L = 0 when x N <= S, and then
+    // 0 > k^2 V is false as the kernel's early return is; N Q < 2^64 and S^2 < 2^64, so V is
+    // the kernel's 128-bit difference taken in 64 bits.
+    let l = u64::from(x.wrapping_mul(n).saturating_sub(s));
+    let lhs = u128::from(l * l) << 16;
+    let v = u64::from(n)
+        .wrapping_mul(q)
+        .wrapping_sub(u64::from(s) * u64::from(s));
     let k2 = params.cfar_k256.wrapping_mul(params.cfar_k256);
-    lhs > v as u128 * k2 as u128
+    (n != 0) & (n >= params.cfar_min_n) & (lhs > u128::from(v) * u128::from(k2))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -66,49 +66,23 @@ impl Rows for Stored<'_> {
     }
 }
 
-/// The fused path's: a ring of the last rows, computed on demand.
-struct Ring<'a> {
-    params: &'a Params,
-    t: &'a TileDesc,
-    c: &'a CfarTile,
-    samples: &'a [u32],
-    water: &'a [u32],
-    slots: usize,
-    ring: &'a mut Vec<u32>,
-    pre: &'a mut Vec<(u32, u64, u64)>,
-    done: u32,
-}
-
-impl Rows for Ring<'_> {
-    fn row(&mut self, r: u32) -> &[u32] {
-        let n = self.t.w as usize * CFAR_ROW_WORDS as usize;
-        while self.done <= r {
-            let s = self.done as usize % self.slots;
-            let out = &mut self.ring[s * n..(s + 1) * n];
-            super::cfar_rows::row_sums(
-                self.params,
-                self.t,
-                self.c,
-                self.samples,
-                self.water,
-                self.done,
-                out,
-                self.pre,
-            );
-            self.done += 1;
-        }
-        let s = r as usize % self.slots;
-        &self.ring[s * n..(s + 1) * n]
-    }
-}
-
 /// [`cfar_rows`](super::cfar_rows::cfar_rows) and [`cfar`] in one pass per tile, for the CPU
-/// backend: the row sums of only the `2 cfar_rb + 2` rows the sliding windows hold are kept (a
-/// ring), instead of the whole extended tile's (32 bytes a pixel, far beyond the caches). The
-/// same integers, so the same masks (tests/cfar.rs checks it against the twins). `water` is
-/// what `cfar` reads (the pixels that may be targets), `stats` what `cfar_rows` reads (the
-/// pixels that enter the rings; empty: `water`). Only the masks: where the labelling follows,
-/// the caller makes the roots as `cfar` does ([`super::init_roots`]).
+/// backend. The kernels sum along rows first (one row sum a pixel, 32 bytes, then the columns
+/// of them); here the windows slide down the columns first and along the row second:
+///
+/// * each row of the extended rectangle is turned once into counted levels (`1 << 16 | level`
+///   for a pixel that enters the rings, 0 for one that does not) and kept in a ring of the
+///   `2 cfar_rb + 2` rows the windows still need;
+/// * running column sums (count, sum, sum of squares; one array each) of the guard's and the
+///   background's rows are updated by the row entering and the row leaving each window, loops
+///   the compiler vectorises;
+/// * the ring statistics of each pixel of the row are the background's column sums over the
+///   window's width less the guard's, slid along the row (three running sums each).
+///
+/// The same integers as the kernels, so the same masks (tests/cfar.rs checks it against the
+/// twins). `water` is what `cfar` reads (the pixels that may be targets), `stats` what
+/// `cfar_rows` reads (the pixels that enter the rings; empty: `water`). Only the masks: where
+/// the labelling follows, the caller makes the roots as `cfar` does ([`super::init_roots`]).
 pub fn cfar_fused(
     params: &Params,
     tiles: &[TileDesc],
@@ -120,32 +94,279 @@ pub fn cfar_fused(
 ) {
     let samples = &*super::keys(params, samples);
     let ring_plane = if stats.is_empty() { water } else { stats };
-    let rw = CFAR_ROW_WORDS as usize;
-    let slots = 2 * params.cfar_rb as usize + 2;
-    let mut pre = Vec::new();
-    let mut ring: Vec<u32> = Vec::new();
+    let mut scratch = Scratch::default();
     for (t, c) in tiles.iter().zip(cfar) {
-        ring.clear();
-        ring.resize(slots * t.w as usize * rw, 0);
-        // Rows are computed in order as they are asked for; a row is asked again at most
-        // 2 rb + 1 rows after the newest, so `slots` hold every row still needed.
-        let mut rows = Ring {
-            params,
-            t,
-            c,
-            samples,
-            water: ring_plane,
-            slots,
-            ring: &mut ring,
-            pre: &mut pre,
-            done: 0,
-        };
-        tile(params, t, c, samples, mask, water, &mut rows);
+        let bw = t.blocks_w();
+        mask[t.blk_off as usize..(t.blk_off + t.blocks()) as usize].fill(0);
+        if params.flags & FLAG_NONE != 0 {
+            continue;
+        }
+        let planes = (water, ring_plane);
+        fused_tile(params, t, c, samples, planes, &mut scratch, &mut |y, x| {
+            mask[(t.blk_off + (y / 2) * bw + x / 2) as usize] |= 1 << ((y & 1) * 2 + (x & 1));
+        });
     }
 }
 
-/// The masks of one tile, its row sums given by `rows(r)` (asked in increasing order of the
-/// rows entering the windows; a row leaving is asked again at most `2 cfar_rb + 1` rows later).
+/// Working memory of [`cfar_fused`], kept across tiles.
+#[derive(Default)]
+struct Scratch {
+    /// Counted levels of the last `2 rb + 2` extended rows.
+    levels: Vec<u32>,
+    /// Column sums of the background's and the guard's rows, over the extended columns
+    /// padded by `rb` zero columns on each side.
+    bn: Vec<u32>,
+    bs: Vec<u32>,
+    bq: Vec<u64>,
+    gn: Vec<u32>,
+    gs: Vec<u32>,
+    gq: Vec<u64>,
+    /// Steps of the ring's sums along a row (see [`ring_steps`]).
+    dn: Vec<u32>,
+    ds: Vec<u32>,
+    dq: Vec<u64>,
+}
+
+/// The ring's sums of the row's first pixel (the background window over padded columns
+/// `cx..=cx + 2 rb` less the guard's over `cx + rb - rg..=cx + rb + rg`), then for each next
+/// pixel the change: a column in and a column out of each window. Loops without a carried
+/// dependency, which the compiler vectorises.
+fn ring_steps(s: &mut Scratch, cx: usize, rb: usize, rg: usize, w: usize) {
+    fn steps<T: Wrapping>(
+        col_b: &[T],
+        col_g: &[T],
+        out: &mut Vec<T>,
+        (cx, rb, rg, w): (usize, usize, usize, usize),
+    ) {
+        let whole = |v: &[T]| v.iter().fold(T::default(), |x, &y| x.add(y));
+        out.clear();
+        out.push(
+            whole(&col_b[cx..cx + 2 * rb + 1]).sub(whole(&col_g[cx + rb - rg..cx + rb + rg + 1])),
+        );
+        let b_in = &col_b[cx + 2 * rb + 1..cx + 2 * rb + w];
+        let b_out = &col_b[cx..cx + w - 1];
+        let g_in = &col_g[cx + rb + rg + 1..cx + rb + rg + w];
+        let g_out = &col_g[cx + rb - rg..cx + rb - rg + w - 1];
+        out.resize(w, T::default());
+        let o = &mut out[1..w];
+        for k in 0..w - 1 {
+            o[k] = b_in[k].sub(b_out[k]).add(g_out[k].sub(g_in[k]));
+        }
+    }
+    let dims = (cx, rb, rg, w);
+    steps(&s.bn, &s.gn, &mut s.dn, dims);
+    steps(&s.bs, &s.gs, &mut s.ds, dims);
+    steps(&s.bq, &s.gq, &mut s.dq, dims);
+}
+
+/// Wrapping sums of the column arrays (u32 counts and sums, u64 sums of squares).
+trait Wrapping: Copy + Default {
+    fn add(self, o: Self) -> Self;
+    fn sub(self, o: Self) -> Self;
+}
+
+impl Wrapping for u32 {
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        self.wrapping_add(o)
+    }
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        self.wrapping_sub(o)
+    }
+}
+
+impl Wrapping for u64 {
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        self.wrapping_add(o)
+    }
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        self.wrapping_sub(o)
+    }
+}
+
+/// `out[j]` = `1 << 16 | level` of key `keys[j]` (pixel `first + j`) when the pixel is
+/// [`counted`] on `plane`, else 0. Without branches, so the compiler vectorises it; the same
+/// decisions as `counted` and `level`.
+#[inline(never)]
+fn counted_levels(p: &Params, keys: &[u32], plane: &[u32], first: u32, out: &mut [u32]) {
+    let nodata = p.flags & FLAG_NODATA != 0;
+    let nan = p.flags & FLAG_NAN != 0;
+    let (nd, min, shift) = (p.nodata_key, p.level_min, p.level_shift);
+    let enc = |key: u32, water: bool| {
+        let invalid = (nodata & (key == nd)) | (nan & (key == NAN_KEY));
+        let lv = (key.saturating_sub(min) >> shift).min(65535);
+        if water & !invalid {
+            1 << 16 | lv
+        } else {
+            0
+        }
+    };
+    let keys = &keys[..out.len()];
+    if p.flags & FLAG_WATER == 0 {
+        for (o, &k) in out.iter_mut().zip(keys) {
+            *o = enc(k, true);
+        }
+    } else {
+        for (j, (o, &k)) in out.iter_mut().zip(keys).enumerate() {
+            *o = enc(k, plane_bit(plane, first + j as u32));
+        }
+    }
+}
+
+/// Add (`add`) or take out a row of counted levels from running column sums.
+// Not inlined: inlined, LLVM recomputed the row's address (a division) in the loop.
+#[inline(never)]
+fn slide_columns(n: &mut [u32], s: &mut [u32], q: &mut [u64], row: &[u32], add: bool) {
+    let len = row.len();
+    let (n, s, q) = (&mut n[..len], &mut s[..len], &mut q[..len]);
+    if add {
+        for i in 0..len {
+            let (e, v) = (row[i], row[i] & 0xFFFF);
+            n[i] = n[i].wrapping_add(e >> 16);
+            s[i] = s[i].wrapping_add(v);
+            q[i] = q[i].wrapping_add(u64::from(v * v));
+        }
+    } else {
+        for i in 0..len {
+            let (e, v) = (row[i], row[i] & 0xFFFF);
+            n[i] = n[i].wrapping_sub(e >> 16);
+            s[i] = s[i].wrapping_sub(v);
+            q[i] = q[i].wrapping_sub(u64::from(v * v));
+        }
+    }
+}
+
+/// One tile of [`cfar_fused`]: `hit(y, x)` for each target pixel of the tile. `planes` are the
+/// targets' plane and the rings'.
+fn fused_tile(
+    params: &Params,
+    t: &TileDesc,
+    c: &CfarTile,
+    samples: &[u32],
+    (water, ring_plane): (&[u32], &[u32]),
+    s: &mut Scratch,
+    hit: &mut dyn FnMut(u32, u32),
+) {
+    let (rg, rb) = (params.cfar_rg as usize, params.cfar_rb as usize);
+    let (ew, eh) = (c.ext_w as usize, c.ext_h as usize);
+    let (cx, cy) = (c.cx as usize, c.cy as usize);
+    let slots = 2 * rb + 2;
+    s.levels.clear();
+    s.levels.resize(slots * ew, 0);
+    let padded = ew + 2 * rb;
+    for v in [&mut s.bn, &mut s.bs, &mut s.gn, &mut s.gs] {
+        v.clear();
+        v.resize(padded, 0);
+    }
+    for v in [&mut s.bq, &mut s.gq] {
+        v.clear();
+        v.resize(padded, 0);
+    }
+    // Counted levels of extended row `r` into its slot (rows are encoded in increasing order,
+    // when they enter the background window, and read again at most 2 rb + 1 rows later).
+    let encode = |levels: &mut [u32], r: usize| {
+        let row = c.ext_off as usize + r * c.stride as usize;
+        let out = &mut levels[(r % slots) * ew..(r % slots + 1) * ew];
+        counted_levels(params, &samples[row..row + ew], ring_plane, row as u32, out);
+    };
+    let slot = |r: usize| (r % slots) * ew..(r % slots + 1) * ew;
+    // Column sums: extended column xc at index xc + rb.
+    let cols = rb..rb + ew;
+    let mut encoded = 0usize;
+    for r in cy.saturating_sub(rb)..(cy + rb + 1).min(eh) {
+        encode(&mut s.levels, r);
+        encoded = r + 1;
+        let row = &s.levels[slot(r)];
+        slide_columns(
+            &mut s.bn[cols.clone()],
+            &mut s.bs[cols.clone()],
+            &mut s.bq[cols.clone()],
+            row,
+            true,
+        );
+        if r + rg >= cy && r <= cy + rg {
+            slide_columns(
+                &mut s.gn[cols.clone()],
+                &mut s.gs[cols.clone()],
+                &mut s.gq[cols.clone()],
+                row,
+                true,
+            );
+        }
+    }
+    for y in 0..t.h as usize {
+        let ey = cy + y;
+        // The ring's count, sum and sum of squares at each pixel of the row, as steps from
+        // the pixel to its left (the first pixel's step is its whole ring), then summed along.
+        ring_steps(s, cx, rb, rg, t.w as usize);
+        let (mut n, mut sm, mut q) = (0u32, 0u32, 0u64);
+        let row = t.pix_off + y as u32 * t.stride;
+        let steps = s.dn.iter().zip(&s.ds).zip(&s.dq);
+        for (x, ((&dn, &ds), &dq)) in steps.enumerate() {
+            (n, sm, q) = (n.wrapping_add(dn), sm.wrapping_add(ds), q.wrapping_add(dq));
+            let i = row + x as u32;
+            let key = samples[i as usize];
+            if !counted(params, water, i, key) || key < params.threshold_key {
+                continue;
+            }
+            if decide(params, level(params, key), n, sm, q) {
+                hit(y as u32, x as u32);
+            }
+        }
+        // Slide both windows down one row: out first, then in (rows in increasing order).
+        if ey >= rb {
+            let row = &s.levels[slot(ey - rb)];
+            slide_columns(
+                &mut s.bn[cols.clone()],
+                &mut s.bs[cols.clone()],
+                &mut s.bq[cols.clone()],
+                row,
+                false,
+            );
+        }
+        if ey >= rg {
+            let row = &s.levels[slot(ey - rg)];
+            slide_columns(
+                &mut s.gn[cols.clone()],
+                &mut s.gs[cols.clone()],
+                &mut s.gq[cols.clone()],
+                row,
+                false,
+            );
+        }
+        if ey + rb + 1 < eh {
+            let r = ey + rb + 1;
+            debug_assert_eq!(r, encoded);
+            encode(&mut s.levels, r);
+            encoded = r + 1;
+        }
+        if ey + rg + 1 < eh {
+            let row = &s.levels[slot(ey + rg + 1)];
+            slide_columns(
+                &mut s.gn[cols.clone()],
+                &mut s.gs[cols.clone()],
+                &mut s.gq[cols.clone()],
+                row,
+                true,
+            );
+        }
+        if ey + rb + 1 < eh {
+            let row = &s.levels[slot(ey + rb + 1)];
+            slide_columns(
+                &mut s.bn[cols.clone()],
+                &mut s.bs[cols.clone()],
+                &mut s.bq[cols.clone()],
+                row,
+                true,
+            );
+        }
+    }
+}
+
+/// The masks of one tile from its stored row sums (the twin of the kernel's `cfar`).
 fn tile(
     params: &Params,
     t: &TileDesc,

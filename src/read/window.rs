@@ -178,6 +178,18 @@ pub fn for_each_window(
         src.read_rows_into(top, bot, &mut buf)?;
         return f(&window(width, ranges[0], top, &buf));
     }
+    // Reads end on a boundary of the source's chunks (a TIFF's strips or rows of tiles) when
+    // the chunk is at most half a window: the rows past the window's halo are carried to
+    // the next window, so a chunk row that straddles two windows is decoded once, not twice.
+    let granule = src.row_granule().max(1);
+    let aligned = granule > 1 && granule.saturating_mul(2) <= rows;
+    let read_end = move |bot: u32| {
+        if aligned && bot < height {
+            bot.div_ceil(granule).saturating_mul(granule).min(height)
+        } else {
+            bot
+        }
+    };
     let ranges = &ranges;
     std::thread::scope(|s| {
         // Rendezvous channel: the producer hands a window over only when the stage takes it,
@@ -191,8 +203,9 @@ pub fn for_each_window(
             let mut carry_top = 0u32;
             for (i, &r) in ranges.iter().enumerate() {
                 let (top, bot) = span(r);
+                let end = read_end(bot);
                 let mut read = || -> Result<Vec<u32>> {
-                    let n = (bot - top) as usize * w;
+                    let n = (end - top) as usize * w;
                     let mut buf = back_rx.try_recv().unwrap_or_default();
                     buf.clear();
                     if buf.capacity() < n {
@@ -200,20 +213,23 @@ pub fn for_each_window(
                     }
                     let carry_bot = carry_top + (carry.len() / w.max(1)) as u32;
                     let from = if !carry.is_empty() && top >= carry_top && top < carry_bot {
-                        buf.extend_from_slice(&carry[(top - carry_top) as usize * w..]);
-                        carry_bot
+                        let upto = carry_bot.min(end);
+                        buf.extend_from_slice(
+                            &carry[(top - carry_top) as usize * w..(upto - carry_top) as usize * w],
+                        );
+                        upto
                     } else {
                         top
                     };
                     let start = buf.len();
                     buf.resize(n, 0);
-                    if from < bot {
-                        src.read_rows_into(from, bot, &mut buf[start..])?;
+                    if from < end {
+                        src.read_rows_into(from, end, &mut buf[start..])?;
                     }
                     carry.clear();
                     if let Some(&next) = ranges.get(i + 1) {
                         let next_top = span(next).0.max(top);
-                        if next_top < bot {
+                        if next_top < end {
                             carry.extend_from_slice(&buf[(next_top - top) as usize * w..]);
                             carry_top = next_top;
                         }
@@ -231,7 +247,8 @@ pub fn for_each_window(
         for &r in ranges {
             match rx.recv() {
                 Ok(Ok(buf)) => {
-                    let res = f(&window(width, r, span(r).0, &buf));
+                    let (top, bot) = span(r);
+                    let res = f(&window(width, r, top, &buf[..(bot - top) as usize * w]));
                     let _ = back_tx.send(buf);
                     if let Err(e) = res {
                         out = Err(e);
@@ -312,6 +329,50 @@ mod tests {
                 })
                 .unwrap();
                 assert_eq!(again, r.keys);
+            }
+        }
+    }
+
+    /// A source decoding chunks of `granule` rows, counting the chunks it decodes.
+    struct Chunked(Raster, u32, u64);
+    impl RasterSource for Chunked {
+        fn info(&self) -> Raster {
+            self.0.clone_header()
+        }
+        fn read_rows_into(&mut self, y0: u32, y1: u32, out: &mut [u32]) -> Result<()> {
+            self.2 += u64::from((y1 - 1) / self.1 - y0 / self.1 + 1);
+            InMemory(&self.0).read_rows_into(y0, y1, out)
+        }
+        fn row_granule(&self) -> u32 {
+            self.1
+        }
+    }
+
+    #[test]
+    fn chunks_straddling_two_windows_are_decoded_once() {
+        let (w, h) = (3u32, 101u32);
+        let r = raster(w, h);
+        for granule in [2u32, 4, 5, 8] {
+            for rows in [granule * 2, granule * 4 + 3, 40, 101] {
+                for halo in [0u32, 1, 3, 7, 20] {
+                    let mut src = Chunked(r.clone(), granule, 0);
+                    let mut seen = Vec::new();
+                    for_each_window(&mut src, rows, halo, &mut |win| {
+                        assert_eq!(win.top, win.y0.saturating_sub(halo));
+                        assert_eq!(win.bottom(), (win.y1 + halo).min(h));
+                        let want: Vec<u32> = (win.top * w..win.bottom() * w).collect();
+                        assert_eq!(win.keys, &want[..]);
+                        seen.extend_from_slice(win.core());
+                        Ok(())
+                    })
+                    .unwrap();
+                    assert_eq!(seen, r.keys);
+                    assert_eq!(
+                        src.2,
+                        u64::from(h.div_ceil(granule)),
+                        "granule {granule} rows {rows} halo {halo}: chunks decoded"
+                    );
+                }
             }
         }
     }
