@@ -206,18 +206,39 @@ pub fn censored_rings(
     grow: u32,
     water: Option<&WaterMask>,
 ) -> Result<WaterMask> {
+    let mut out = WaterMask::filled(targets.width(), targets.height(), false)?;
+    censored_rings_rows(targets, grow, water, &mut out, 0, targets.height());
+    Ok(out)
+}
+
+/// Rows `r0..r1` of [`censored_rings`] into `out` (a mask of the scene's size): they read
+/// the rows of `targets` within `grow` of them only, so a stream of windows can build the
+/// plane as the first pass's targets arrive.
+pub fn censored_rings_rows(
+    targets: &WaterMask,
+    grow: u32,
+    water: Option<&WaterMask>,
+    out: &mut WaterMask,
+    r0: u32,
+    r1: u32,
+) {
     let (w, h) = (targets.width(), targets.height());
+    let r1 = r1.min(h);
+    if r0 >= r1 {
+        return;
+    }
     let n = targets.words_per_row();
-    // Grow along rows: `grow` one-pixel steps, carrying bits across words.
-    let mut rows = targets.clone();
-    let mut next = vec![0u64; n];
     let last_bits = if w % 64 == 0 {
         u64::MAX
     } else {
         (1u64 << (w % 64)) - 1
     };
-    for y in 0..h {
-        let r = rows.row_words_mut(y);
+    // Grow along rows: `grow` one-pixel steps, carrying bits across words.
+    let (a, b) = (r0.saturating_sub(grow), (r1 + grow).min(h));
+    let mut grown = vec![0u64; (b - a) as usize * n];
+    let mut next = vec![0u64; n];
+    for (y, r) in (a..b).zip(grown.chunks_exact_mut(n)) {
+        r.copy_from_slice(targets.row_words(y));
         for _ in 0..grow {
             for i in 0..n {
                 let left = if i > 0 { r[i - 1] >> 63 } else { 0 };
@@ -229,23 +250,27 @@ pub fn censored_rings(
         }
     }
     // Grow along columns and take out of the water.
-    let mut out = match water {
-        Some(m) => m.clone(),
-        None => WaterMask::filled(w, h, true)?,
-    };
     let mut acc = vec![0u64; n];
-    for y in 0..h {
+    for y in r0..r1 {
         acc.fill(0);
         for yy in y.saturating_sub(grow)..(y + grow + 1).min(h) {
-            for (a, b) in acc.iter_mut().zip(rows.row_words(yy)) {
-                *a |= b;
+            let g = &grown[(yy - a) as usize * n..(yy - a + 1) as usize * n];
+            for (x, b) in acc.iter_mut().zip(g) {
+                *x |= b;
             }
         }
-        for (o, a) in out.row_words_mut(y).iter_mut().zip(&acc) {
-            *o &= !a;
+        let o = out.row_words_mut(y);
+        match water {
+            Some(m) => o.copy_from_slice(m.row_words(y)),
+            None => {
+                o.fill(u64::MAX);
+                o[n - 1] = last_bits;
+            }
+        }
+        for (o, x) in o.iter_mut().zip(&acc) {
+            *o &= !x;
         }
     }
-    Ok(out)
 }
 
 /// k of the two-parameter CFAR for a false-alarm probability `pfa` under a Gaussian clutter
@@ -358,6 +383,20 @@ mod tests {
                 };
                 let with = censored_rings(&t, g, Some(&wm)).unwrap();
                 let all = censored_rings(&t, g, None).unwrap();
+                // Built a few rows at a time, as windows arrive: the same plane.
+                for step in [1u32, 2, 3, 7] {
+                    let mut parts = WaterMask::filled(w, h, true).unwrap();
+                    for r0 in (0..h).step_by(step as usize) {
+                        censored_rings_rows(&t, g, Some(&wm), &mut parts, r0, r0 + step);
+                    }
+                    for y in 0..h {
+                        assert_eq!(
+                            parts.row_words(y),
+                            with.row_words(y),
+                            "{w}x{h} g{g} step {step}"
+                        );
+                    }
+                }
                 for y in 0..h {
                     for x in 0..w {
                         let n = near(x, y);

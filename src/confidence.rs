@@ -106,6 +106,15 @@ impl BoxGrid {
     }
 }
 
+/// Rows `y0..y1` of a scene and the column spans `[x0, x1)` of them to read
+/// ([`Backgrounds::regions`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Region {
+    pub y0: u32,
+    pub y1: u32,
+    pub cols: Vec<(u32, u32)>,
+}
+
 impl<'a> Backgrounds<'a> {
     pub fn new(
         dets: &'a [Detection],
@@ -159,6 +168,61 @@ impl<'a> Backgrounds<'a> {
             .into_iter()
             .flat_map(|(a, b)| (a..b).step_by(m as usize).map(move |y| (y, (y + m).min(b))))
             .collect()
+    }
+
+    /// What to read for the backgrounds from a source that decodes chunks of `chunk` (rows,
+    /// columns) pixels (a TIFF's strips or tiles): rows `y0..y1` and, within them, the column
+    /// spans holding every background frame that meets those rows, widened to whole chunks,
+    /// so no chunk is decoded twice and chunks no frame meets are not decoded at all. Rows go
+    /// by whole rows of chunks, at most `max_rows` at a time (fewer when a row of chunks is
+    /// taller), in order.
+    pub fn regions(&self, max_rows: u32, chunk: (u32, u32), height: u32) -> Vec<Region> {
+        let (gr, gc) = (u64::from(chunk.0.max(1)), u64::from(chunk.1.max(1)));
+        let (w, h) = (u64::from(self.width), u64::from(height));
+        // Each chunk row's column spans (in pixels, whole chunks, merged).
+        let mut bands: std::collections::BTreeMap<u64, Vec<(u64, u64)>> = Default::default();
+        for o in &self.outer {
+            if o[0] >= o[2] || o[1] >= o[3] {
+                continue;
+            }
+            let (x0, x1) = (o[0] / gc * gc, (o[2].div_ceil(gc) * gc).min(w));
+            for band in o[1] / gr..o[3].div_ceil(gr) {
+                bands.entry(band).or_default().push((x0, x1));
+            }
+        }
+        let mut out: Vec<Region> = Vec::new();
+        let max_rows = u64::from(max_rows.max(1));
+        for (band, mut spans) in bands {
+            spans.sort_unstable();
+            let mut cols: Vec<(u32, u32)> = Vec::new();
+            for (a, b) in spans {
+                match cols.last_mut() {
+                    Some(last) if a <= u64::from(last.1) => last.1 = last.1.max(b as u32),
+                    _ => cols.push((a as u32, b as u32)),
+                }
+            }
+            let (y0, y1) = (band * gr, ((band + 1) * gr).min(h));
+            // Rows of chunks taller than `max_rows` are read in parts (each part decodes the
+            // chunks again: only with a memory cap below one row of chunks).
+            for a in (y0..y1).step_by(max_rows as usize) {
+                let b = (a + max_rows).min(y1);
+                match out.last_mut() {
+                    Some(last)
+                        if u64::from(last.y1) == a
+                            && last.cols == cols
+                            && u64::from(last.y1 - last.y0) + (b - a) <= max_rows =>
+                    {
+                        last.y1 = b as u32
+                    }
+                    _ => out.push(Region {
+                        y0: a as u32,
+                        y1: b as u32,
+                        cols: cols.clone(),
+                    }),
+                }
+            }
+        }
+        out
     }
 
     /// Add scene rows `y0..y0 + rows` (`keys`, full width; `water`: their bits as
@@ -263,5 +327,99 @@ mod tests {
         assert!((score_of(SCORE_MID) - 0.5).abs() < 1e-12);
         assert!(score_of(120.0) > 0.999 && score_of(10.0) < 0.05);
         assert!(score_of(41.0) > score_of(40.5));
+    }
+
+    #[test]
+    fn regions_read_each_chunk_a_frame_meets_once_and_no_other() {
+        let (w, h) = (1000u32, 700u32);
+        let boxes = [
+            [10u64, 10, 20, 14],
+            [15, 12, 40, 30],
+            [500, 5, 510, 9],
+            [990, 690, 1000, 700],
+            [300, 350, 330, 420],
+            [600, 355, 620, 360],
+        ];
+        // A real detection (one bright pixel), its box moved.
+        let one = crate::read::Raster {
+            width: 3,
+            height: 3,
+            kind: SampleKind::U16,
+            keys: vec![0, 0, 0, 0, 9, 0, 0, 0, 0],
+            band: 1,
+            bands: 1,
+            nodata: None,
+        };
+        let opts = crate::detect::DetectOptions {
+            threshold: crate::detect::ThresholdMode::Fixed(5.0),
+            ..Default::default()
+        };
+        let d = crate::detect::detect(&crate::engine::cpu::CpuEngine, &one, &opts)
+            .unwrap()
+            .detections
+            .remove(0);
+        let dets: Vec<Detection> = boxes
+            .iter()
+            .map(|&bbox| Detection { bbox, ..d.clone() })
+            .collect();
+        let frame = BackgroundFrame::default();
+        let bg = Backgrounds::new(&dets, SampleKind::U16, None, (w, h), frame);
+        for (chunk, max_rows) in [
+            ((64u32, 64u32), 1000u32),
+            ((1, w), 50),
+            ((16, 128), 16),
+            ((100, 48), 30),
+        ] {
+            let regions = bg.regions(max_rows, chunk, h);
+            // Chunks read, counted.
+            let mut read = std::collections::HashMap::<(u32, u32), u32>::new();
+            let mut last_y = 0;
+            for r in &regions {
+                assert!(
+                    r.y0 >= last_y && r.y0 < r.y1 && r.y1 - r.y0 <= max_rows,
+                    "{r:?}"
+                );
+                last_y = r.y1;
+                for &(x0, x1) in &r.cols {
+                    for cy in r.y0 / chunk.0..r.y1.div_ceil(chunk.0) {
+                        for cx in x0 / chunk.1..x1.div_ceil(chunk.1) {
+                            *read.entry((cx, cy)).or_default() += 1;
+                        }
+                    }
+                }
+            }
+            // Every pixel of every frame is read; every chunk read meets a frame.
+            let meets = |cx: u32, cy: u32| {
+                bg.outer.iter().any(|o| {
+                    let (x0, y0) = (u64::from(cx * chunk.1), u64::from(cy * chunk.0));
+                    let (x1, y1) = (x0 + u64::from(chunk.1), y0 + u64::from(chunk.0));
+                    o[0] < x1 && x0 < o[2] && o[1] < y1 && y0 < o[3]
+                })
+            };
+            for o in &bg.outer {
+                for y in o[1] as u32..o[3] as u32 {
+                    let r = regions
+                        .iter()
+                        .find(|r| r.y0 <= y && y < r.y1)
+                        .expect("row read");
+                    for x in [o[0] as u32, o[2] as u32 - 1] {
+                        assert!(
+                            r.cols.iter().any(|&(a, b)| a <= x && x < b),
+                            "({x},{y}) not read"
+                        );
+                    }
+                }
+            }
+            for (&(cx, cy), &n) in &read {
+                assert!(
+                    meets(cx, cy),
+                    "chunk ({cx},{cy}) read for nothing, {chunk:?}"
+                );
+                // Rows of chunks taller than max_rows are read in parts; otherwise once.
+                if chunk.0 <= max_rows {
+                    assert_eq!(n, 1, "chunk ({cx},{cy}) read {n} times, {chunk:?}");
+                }
+            }
+        }
     }
 }

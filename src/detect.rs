@@ -1,7 +1,7 @@
 //! The whole detection pipeline on one raster, for either backend:
 //! threshold choice -> mask + label + measure per tile (the engine) -> merge seams -> detections.
 
-use crate::cfar::{censored_rings, level_params, CfarOptions, CfarResolved};
+use crate::cfar::{censored_rings_rows, level_params, CfarOptions, CfarResolved};
 use crate::confidence::{BackgroundFrame, Backgrounds};
 use crate::detections::{detections, Detection};
 use crate::engine::{
@@ -552,9 +552,15 @@ pub fn detect_source_observed(
     };
     let halo = cfar.map_or(0, |c| c.background_radius_px);
     let mut tile = effective_tile_size(engine, opts.tile_size, opts.connectivity, halo);
+    // The rows a window reads around its core (see `detect_windows`) count against the memory.
+    let read_halo = cfar.map_or(0, |c| match c.censor_k256 {
+        Some(_) => 2 * c.background_radius_px + c.censor_grow_px,
+        None => c.background_radius_px,
+    });
     let rows = match window_rows {
         None => info.height.max(1),
         Some(r) => {
+            let r = r.saturating_sub(2 * read_halo).max(1);
             // Windows are whole rows of tiles: when one row of tiles is more than the memory
             // allows, the tiles shrink instead (results never depend on the tile size).
             if r < tile && r < info.height {
@@ -713,52 +719,90 @@ fn detect_windows(
         p.cfar_min_n = c.min_ring_pixels;
     }
     // A censored CFAR: a first pass marks the bright pixels; grown, they leave the rings of the
-    // second. Without a water mask, every pixel may be a target (a plane of ones).
+    // second. Without a water mask, every pixel may be a target (a plane of ones). Both passes
+    // run on one read of the scene: each window carries a halo of 2 rb + grow rows, enough for
+    // the first pass to run `rb + grow` rows ahead of the second, whose rings need its targets
+    // that far below the window's core.
+    let censor = cfar.and_then(|c| Some((c, c.censor_k256?)));
+    let mut p1 = p;
+    let mut targets: Option<WaterMask> = None;
     let mut rings: Option<WaterMask> = None;
-    let mut all_water: Option<WaterMask> = None;
-    if let Some((c, k1)) = cfar.and_then(|c| Some((c, c.censor_k256?))) {
-        let mut p1 = p;
+    if let Some((_, k1)) = censor {
         p1.cfar_k256 = k1;
         let (mw, mh) = (info.width.max(1), info.height.max(1));
-        let mut targets = WaterMask::filled(mw, mh, false)?;
-        each(
-            (water.as_deref(), None),
-            c.background_radius_px,
-            &mut |r, y0| cfar_mask_scene(engine, r, &p1, tile, y0, &mut targets),
-        )?;
-        rings = Some(censored_rings(
-            &targets,
-            c.censor_grow_px,
-            water.as_deref(),
-        )?);
-        if water.is_none() {
-            p.flags |= FLAG_WATER;
-            all_water = Some(WaterMask::filled(mw, mh, true)?);
-        }
+        targets = Some(WaterMask::filled(mw, mh, false)?);
+        rings = Some(WaterMask::filled(mw, mh, false)?);
+        p.flags |= FLAG_WATER;
     }
-    let targets_plane = water.as_deref().or(all_water.as_ref());
     let mut scene = SceneLabels {
         tiles_x: info.width.div_ceil(tile),
         ..Default::default()
     };
     // Seams are merged as windows arrive; only the last row of tiles' borders is kept.
     let mut seams = SeamMerger::new(scene.tiles_x, opts.connectivity);
-    each(
-        (targets_plane, rings.as_ref()),
-        cfar.map_or(0, |c| c.background_radius_px),
-        &mut |r, y0| {
-            if let Some(o) = observe.as_mut() {
-                o(r.keys, r.width, y0, r.height);
+    let rb = cfar.map_or(0, |c| c.background_radius_px);
+    let halo = censor.map_or(rb, |(c, _)| 2 * rb + c.censor_grow_px);
+    let height = info.height;
+    // Rows whose first-pass targets, and whose rings, are known.
+    let (mut first_done, mut rings_done) = (0u32, 0u32);
+    for_each_window(src, rows, halo, &mut |w| {
+        if let (Some((c, _)), Some(t), Some(rg)) = (censor, targets.as_mut(), rings.as_mut()) {
+            let g = c.censor_grow_px;
+            let end = w.y1.saturating_add(rb + g).min(height);
+            if first_done < end {
+                let top = first_done.saturating_sub(rb).max(w.top);
+                let bottom = end.saturating_add(rb).min(w.bottom());
+                let bits = water.as_deref().map(|m| water_plane(m, top, bottom));
+                let plane = Plane {
+                    width: w.width,
+                    height: end - first_done,
+                    keys: w.rows(first_done, end),
+                    ext: w.rows(top, bottom),
+                    top: first_done - top,
+                    water: bits.as_deref(),
+                    stats: None,
+                };
+                cfar_mask_scene(engine, &plane, &p1, tile, first_done, t)?;
+                first_done = end;
             }
-            let part = label_scene(engine, r, &p, tile)?;
-            let first = scene.tiles.len();
-            let borders = scene.append(part, y0);
-            profile::time(Stage::SeamMerge, || {
-                seams.push(scene.records.len(), &scene.tiles[first..], borders)
-            });
-            Ok(())
-        },
-    )?;
+            let ring_end = w.y1.saturating_add(rb).min(height);
+            censored_rings_rows(t, g, water.as_deref(), rg, rings_done, ring_end);
+            rings_done = rings_done.max(ring_end);
+        }
+        // The labelling pass: the core rows, with the CFAR's halo.
+        let top = w.y0.saturating_sub(rb);
+        let bottom = w.y1.saturating_add(rb).min(height);
+        let bits = match (water.as_deref(), censor) {
+            (Some(m), _) => Some(water_plane(m, top, bottom)),
+            // A censored CFAR binds planes: where there is no water mask, all ones.
+            (None, Some(_)) => Some(vec![
+                u32::MAX;
+                ((bottom - top) as usize * w.width as usize)
+                    .div_ceil(32)
+            ]),
+            (None, None) => None,
+        };
+        let ring_bits = rings.as_ref().map(|m| water_plane(m, top, bottom));
+        let r = Plane {
+            width: w.width,
+            height: w.y1 - w.y0,
+            keys: w.core(),
+            ext: w.rows(top, bottom),
+            top: w.y0 - top,
+            water: bits.as_deref(),
+            stats: ring_bits.as_deref(),
+        };
+        if let Some(o) = observe.as_mut() {
+            o(r.keys, r.width, w.y0, r.height);
+        }
+        let part = label_scene(engine, &r, &p, tile)?;
+        let first = scene.tiles.len();
+        let borders = scene.append(part, w.y0);
+        profile::time(Stage::SeamMerge, || {
+            seams.push(scene.records.len(), &scene.tiles[first..], borders)
+        });
+        Ok(())
+    })?;
     let roots = profile::time(Stage::SeamMerge, || seams.finish());
     let mut dets = profile::time(Stage::Detections, || {
         detections(
@@ -786,14 +830,26 @@ fn detect_windows(
         let w = info.width as usize;
         // Other targets stay out of the backgrounds too, when a censored CFAR found them.
         let bg_plane = rings.as_ref().or(water.as_deref());
-        for (a, b) in bg.row_spans(rows) {
-            let bits = bg_plane.map(|m| water_plane(m, a, b));
-            if let Some(all) = src.in_memory() {
+        if let Some(all) = src.in_memory() {
+            for (a, b) in bg.row_spans(rows) {
+                let bits = bg_plane.map(|m| water_plane(m, a, b));
                 bg.feed(&all[a as usize * w..b as usize * w], a, bits.as_deref());
-            } else {
-                let mut keys = crate::read::window::alloc_zeroed((b - a) as usize * w)?;
-                src.read_rows_into(a, b, &mut keys)?;
-                bg.feed(&keys, a, bits.as_deref());
+            }
+        } else {
+            // Only the chunks (strips, tiles) that hold a background, each decoded once.
+            let chunk = (src.row_granule(), src.col_granule());
+            let mut keys = Vec::new();
+            for reg in bg.regions(rows, chunk, info.height) {
+                let (a, b) = (reg.y0, reg.y1);
+                if keys.len() < (b - a) as usize * w {
+                    keys = crate::read::window::alloc_zeroed((b - a) as usize * w)?;
+                }
+                let rows_keys = &mut keys[..(b - a) as usize * w];
+                for &(x0, x1) in &reg.cols {
+                    src.read_cols_into(a, b, x0, x1, rows_keys)?;
+                }
+                let bits = bg_plane.map(|m| water_plane(m, a, b));
+                bg.feed(rows_keys, a, bits.as_deref());
             }
         }
         let conf = bg.finish();

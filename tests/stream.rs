@@ -166,3 +166,99 @@ fn halo_windows_give_neighbourhood_results_identical_to_the_whole_scene() {
         }
     }
 }
+
+#[test]
+fn column_reads_give_the_columns_of_the_whole() {
+    let mut checked = 0;
+    for f in fixtures() {
+        let opts = ReadOptions::default();
+        let Ok(whole) = read_raster(&f, &opts) else {
+            continue;
+        };
+        let (w, h) = (whole.width, whole.height);
+        let mut t = TiffBand::open(&f, &opts).unwrap();
+        let cw = RasterSource::col_granule(&t);
+        for (x0, x1, y0, y1) in [
+            (0, 1, 0, 1),
+            (0, w, 0, h),
+            (w / 3, w / 3 + 1, h / 4, h / 2 + 1),
+            (w - 1, w, h - 3, h),
+            (5.min(w - 1), (cw + 7).min(w), 2.min(h - 1), h),
+        ] {
+            const UNSET: u32 = 0xDEAD_BEEF;
+            let mut out = vec![UNSET; ((y1 - y0) * w) as usize];
+            t.read_cols_into(y0, y1, x0, x1, &mut out).unwrap();
+            // Whole chunks are decoded: the columns of the chunks holding x0..x1, no others.
+            let (c0, c1) = (x0 / cw * cw, (x1.div_ceil(cw) * cw).min(w));
+            for y in y0..y1 {
+                for x in 0..w {
+                    let got = out[((y - y0) * w + x) as usize];
+                    if (c0..c1).contains(&x) {
+                        assert_eq!(got, whole.keys[(y * w + x) as usize], "{f:?} ({x},{y})");
+                    } else {
+                        assert_eq!(got, UNSET, "{f:?} ({x},{y}) written outside the chunks");
+                    }
+                }
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} fixtures read");
+}
+
+#[test]
+fn confidence_from_a_tiled_tiff_reads_what_the_whole_scene_gives() {
+    use vesselscan::cfar::{CfarOptions, Extent};
+    use vesselscan::synth::sar::{SarParams, SarScene};
+    use vesselscan::write::geotiff::GeoTiffOptions;
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("s.tif");
+    let scene = SarScene::new(&SarParams {
+        width: 700,
+        height: 530,
+        seed: 11,
+        vessels: 25,
+        land_fraction: 0.0,
+        ..SarParams::default()
+    })
+    .unwrap();
+    scene
+        .write_geotiff(
+            &f,
+            &GeoTiffOptions {
+                tile: 48,
+                ..GeoTiffOptions::default()
+            },
+        )
+        .unwrap();
+    let whole = read_raster(&f, &ReadOptions::default()).unwrap();
+    let o = DetectOptions {
+        threshold: ThresholdMode::None,
+        cfar: Some(CfarOptions {
+            k: 4.0,
+            guard: Extent::Px(9.0),
+            background: Extent::Px(31.0),
+            censor_k: Some(3.0),
+            censor_grow_px: 2,
+            ..CfarOptions::default()
+        }),
+        tile_size: 128,
+        confidence: true,
+        ..Default::default()
+    };
+    let want = detect(&CpuEngine, &whole, &o).unwrap().detections;
+    assert!(want.len() >= 10, "{} detections", want.len());
+    assert!(want.iter().all(|d| d.score.is_some()));
+    for rows in [48u32, 100, 200, 530] {
+        let mut t = TiffBand::open(&f, &ReadOptions::default()).unwrap();
+        let got = detect_source(&CpuEngine, &mut t, &o, Some(rows)).unwrap();
+        assert_eq!(got.detections.len(), want.len(), "rows {rows}");
+        for (g, w) in got.detections.iter().zip(&want) {
+            assert_eq!(
+                (g.x, g.y, g.area, g.scr, g.contrast, g.score),
+                (w.x, w.y, w.area, w.scr, w.contrast, w.score),
+                "rows {rows}"
+            );
+        }
+    }
+}

@@ -153,15 +153,34 @@ impl TiffBand {
     /// Write the keys of rows `y0..y1` (`y1 <= height`) into `out` (`(y1 - y0) * width` keys).
     /// The rows of chunks they span are split into runs decoded in parallel.
     pub fn read_rows_into(&mut self, y0: u32, y1: u32, out: &mut [u32]) -> Result<()> {
+        self.read_cols_into(y0, y1, 0, self.geom.width, out)
+    }
+
+    /// [`Self::read_rows_into`] for columns `x0..x1` only: the chunks (tiles) holding them are
+    /// decoded, into their columns of `out`'s full-width rows; other columns are left as they
+    /// were.
+    pub fn read_cols_into(
+        &mut self,
+        y0: u32,
+        y1: u32,
+        x0: u32,
+        x1: u32,
+        out: &mut [u32],
+    ) -> Result<()> {
         let g = &self.geom;
         let w = g.width as usize;
         assert!(y0 <= y1 && y1 <= g.height && out.len() == (y1 - y0) as usize * w);
-        if y0 == y1 {
+        let x1 = x1.min(g.width);
+        if y0 == y1 || x0 >= x1 {
             return Ok(());
         }
         let (first, last) = (u64::from(y0) / g.ch, (u64::from(y1) - 1) / g.ch);
         let chunk_rows = (last - first + 1) as usize;
-        let across = g.across as usize;
+        let (cx0, cx1) = (
+            u64::from(x0) / g.cw,
+            u64::from(x1).div_ceil(g.cw).min(g.across),
+        );
+        let across = (cx1 - cx0) as usize;
         // Runs of chunk rows, each split into runs of chunk columns when there are fewer rows
         // of chunks than threads (tall tiles, small windows): one decoder per run.
         let threads = rayon::current_num_threads().clamp(1, MAX_READERS);
@@ -187,7 +206,7 @@ impl TiffBand {
             let c = first + (i * chunk_rows / nr) as u64;
             ((c * g.ch).clamp(u64::from(y0), u64::from(y1))) as u32
         };
-        let col_cut = |j: usize| (j * across / nc) as u64;
+        let col_cut = |j: usize| cx0 + (j * across / nc) as u64;
         let px_cut = |j: usize| (col_cut(j) * g.cw).min(u64::from(g.width)) as usize;
         let mut groups: Vec<Vec<&mut [u32]>> = (0..nr * nc).map(|_| Vec::new()).collect();
         let mut i = 0;
@@ -196,7 +215,7 @@ impl TiffBand {
             while y >= row_cut(i + 1) {
                 i += 1;
             }
-            let mut rest = row;
+            let mut rest = &mut row[px_cut(0)..px_cut(nc)];
             for j in 0..nc {
                 let (piece, tail) = rest.split_at_mut(px_cut(j + 1) - px_cut(j));
                 groups[i * nc + j].push(piece);
@@ -335,6 +354,19 @@ impl crate::read::window::RasterSource for TiffBand {
     }
     fn row_granule(&self) -> u32 {
         self.geom.ch.min(u64::from(self.geom.height)).max(1) as u32
+    }
+    fn col_granule(&self) -> u32 {
+        self.geom.cw.min(u64::from(self.geom.width)).max(1) as u32
+    }
+    fn read_cols_into(
+        &mut self,
+        y0: u32,
+        y1: u32,
+        x0: u32,
+        x1: u32,
+        out: &mut [u32],
+    ) -> Result<()> {
+        TiffBand::read_cols_into(self, y0, y1, x0, x1, out)
     }
     fn georef(&self) -> crate::geo::GeoStatus {
         self.geo.clone()

@@ -19,6 +19,23 @@ pub trait RasterSource: Send {
     /// Write the keys of rows `y0..y1` (full width, row-major; `y0 < y1 <= height`) into `out`,
     /// which holds exactly `(y1 - y0) * width` keys.
     fn read_rows_into(&mut self, y0: u32, y1: u32, out: &mut [u32]) -> Result<()>;
+    /// [`Self::read_rows_into`] for columns `x0..x1` of those rows at least (`out` still holds
+    /// full-width rows): a source that decodes in tiles decodes only the tiles holding them,
+    /// and may leave the other columns as they were. By default, the whole rows.
+    fn read_cols_into(
+        &mut self,
+        y0: u32,
+        y1: u32,
+        _x0: u32,
+        _x1: u32,
+        out: &mut [u32],
+    ) -> Result<()> {
+        self.read_rows_into(y0, y1, out)
+    }
+    /// Columns the source decodes together (a TIFF's tile width; its width for strips).
+    fn col_granule(&self) -> u32 {
+        self.info().width.max(1)
+    }
     /// The whole scene's keys when they are already in memory: windows are then slices of it.
     fn in_memory(&self) -> Option<&[u32]> {
         None
