@@ -5,7 +5,7 @@
 //! The kernel adds each pixel's column of row sums; this twin slides running column sums down
 //! the tile. Same integers, same decisions.
 
-use super::{counted, level, plane_bit};
+use super::{counted, level};
 use crate::sample::NAN_KEY;
 use crate::tiling::{CfarTile, Params, TileDesc, CFAR_ROW_WORDS, FLAG_NONE};
 use crate::tiling::{FLAG_NAN, FLAG_NODATA, FLAG_WATER};
@@ -125,6 +125,8 @@ struct Scratch {
     dn: Vec<u32>,
     ds: Vec<u32>,
     dq: Vec<u64>,
+    /// The row's pixels that may be targets: `1 << 16 | level`, else 0.
+    targets: Vec<u32>,
 }
 
 /// The ring's sums of the row's first pixel (the background window over padded columns
@@ -188,17 +190,24 @@ impl Wrapping for u64 {
 }
 
 /// `out[j]` = `1 << 16 | level` of key `keys[j]` (pixel `first + j`) when the pixel is
-/// [`counted`] on `plane`, else 0. Without branches, so the compiler vectorises it; the same
-/// decisions as `counted` and `level`.
+/// [`counted`] on `plane` and its key is at least `min_key`, else 0. Without branches, so the
+/// compiler vectorises it; the same decisions as `counted` and `level`.
 #[inline(never)]
-fn counted_levels(p: &Params, keys: &[u32], plane: &[u32], first: u32, out: &mut [u32]) {
+fn counted_levels(
+    p: &Params,
+    keys: &[u32],
+    plane: &[u32],
+    first: u32,
+    min_key: u32,
+    out: &mut [u32],
+) {
     let nodata = p.flags & FLAG_NODATA != 0;
     let nan = p.flags & FLAG_NAN != 0;
     let (nd, min, shift) = (p.nodata_key, p.level_min, p.level_shift);
     let enc = |key: u32, water: bool| {
         let invalid = (nodata & (key == nd)) | (nan & (key == NAN_KEY));
         let lv = (key.saturating_sub(min) >> shift).min(65535);
-        if water & !invalid {
+        if water & !invalid & (key >= min_key) {
             1 << 16 | lv
         } else {
             0
@@ -209,33 +218,79 @@ fn counted_levels(p: &Params, keys: &[u32], plane: &[u32], first: u32, out: &mut
         for (o, &k) in out.iter_mut().zip(keys) {
             *o = enc(k, true);
         }
-    } else {
-        for (j, (o, &k)) in out.iter_mut().zip(keys).enumerate() {
-            *o = enc(k, plane_bit(plane, first + j as u32));
+        return;
+    }
+    // By the plane's words: a word of all ones (water, or no censored pixel) or all zeros
+    // takes the plain loop; only words that mix go pixel by pixel.
+    let mut j = 0;
+    while j < out.len() {
+        let i = first + j as u32;
+        let take = (32 - (i & 31) as usize).min(out.len() - j);
+        let all = if take == 32 {
+            u32::MAX
+        } else {
+            (1u32 << take) - 1
+        };
+        let bits = (plane[(i >> 5) as usize] >> (i & 31)) & all;
+        let (o, k) = (&mut out[j..j + take], &keys[j..j + take]);
+        if bits == all {
+            for (o, &k) in o.iter_mut().zip(k) {
+                *o = enc(k, true);
+            }
+        } else if bits == 0 {
+            o.fill(0);
+        } else {
+            for (t, (o, &k)) in o.iter_mut().zip(k).enumerate() {
+                *o = enc(k, bits >> t & 1 != 0);
+            }
         }
+        j += take;
     }
 }
 
-/// Add (`add`) or take out a row of counted levels from running column sums.
-// Not inlined: inlined, LLVM recomputed the row's address (a division) in the loop.
+/// Running column sums: add the row `add` and take out the row `out` (rows of counted
+/// levels), in one pass over the columns.
+// Not inlined: inlined, LLVM recomputed the rows' addresses (a division) in the loop.
 #[inline(never)]
-fn slide_columns(n: &mut [u32], s: &mut [u32], q: &mut [u64], row: &[u32], add: bool) {
-    let len = row.len();
-    let (n, s, q) = (&mut n[..len], &mut s[..len], &mut q[..len]);
-    if add {
-        for i in 0..len {
-            let (e, v) = (row[i], row[i] & 0xFFFF);
-            n[i] = n[i].wrapping_add(e >> 16);
-            s[i] = s[i].wrapping_add(v);
-            q[i] = q[i].wrapping_add(u64::from(v * v));
+fn slide_columns(
+    n: &mut [u32],
+    s: &mut [u32],
+    q: &mut [u64],
+    add: Option<&[u32]>,
+    out: Option<&[u32]>,
+) {
+    let len = n.len();
+    let (s, q) = (&mut s[..len], &mut q[..len]);
+    let split = |e: u32| (e >> 16, e & 0xFFFF, u64::from((e & 0xFFFF) * (e & 0xFFFF)));
+    match (add, out) {
+        (Some(a), Some(o)) => {
+            let (a, o) = (&a[..len], &o[..len]);
+            for i in 0..len {
+                let ((an, av, aq), (on, ov, oq)) = (split(a[i]), split(o[i]));
+                n[i] = n[i].wrapping_add(an).wrapping_sub(on);
+                s[i] = s[i].wrapping_add(av).wrapping_sub(ov);
+                q[i] = q[i].wrapping_add(aq).wrapping_sub(oq);
+            }
         }
-    } else {
-        for i in 0..len {
-            let (e, v) = (row[i], row[i] & 0xFFFF);
-            n[i] = n[i].wrapping_sub(e >> 16);
-            s[i] = s[i].wrapping_sub(v);
-            q[i] = q[i].wrapping_sub(u64::from(v * v));
+        (Some(a), None) => {
+            let a = &a[..len];
+            for i in 0..len {
+                let (an, av, aq) = split(a[i]);
+                n[i] = n[i].wrapping_add(an);
+                s[i] = s[i].wrapping_add(av);
+                q[i] = q[i].wrapping_add(aq);
+            }
         }
+        (None, Some(o)) => {
+            let o = &o[..len];
+            for i in 0..len {
+                let (on, ov, oq) = split(o[i]);
+                n[i] = n[i].wrapping_sub(on);
+                s[i] = s[i].wrapping_sub(ov);
+                q[i] = q[i].wrapping_sub(oq);
+            }
+        }
+        (None, None) => {}
     }
 }
 
@@ -270,7 +325,14 @@ fn fused_tile(
     let encode = |levels: &mut [u32], r: usize| {
         let row = c.ext_off as usize + r * c.stride as usize;
         let out = &mut levels[(r % slots) * ew..(r % slots + 1) * ew];
-        counted_levels(params, &samples[row..row + ew], ring_plane, row as u32, out);
+        counted_levels(
+            params,
+            &samples[row..row + ew],
+            ring_plane,
+            row as u32,
+            0,
+            out,
+        );
     };
     let slot = |r: usize| (r % slots) * ew..(r % slots + 1) * ew;
     // Column sums: extended column xc at index xc + rb.
@@ -280,20 +342,21 @@ fn fused_tile(
         encode(&mut s.levels, r);
         encoded = r + 1;
         let row = &s.levels[slot(r)];
+        let (b, g) = (cols.clone(), cols.clone());
         slide_columns(
-            &mut s.bn[cols.clone()],
-            &mut s.bs[cols.clone()],
-            &mut s.bq[cols.clone()],
-            row,
-            true,
+            &mut s.bn[b.clone()],
+            &mut s.bs[b.clone()],
+            &mut s.bq[b],
+            Some(row),
+            None,
         );
         if r + rg >= cy && r <= cy + rg {
             slide_columns(
-                &mut s.gn[cols.clone()],
-                &mut s.gs[cols.clone()],
-                &mut s.gq[cols.clone()],
-                row,
-                true,
+                &mut s.gn[g.clone()],
+                &mut s.gs[g.clone()],
+                &mut s.gq[g],
+                Some(row),
+                None,
             );
         }
     }
@@ -302,67 +365,51 @@ fn fused_tile(
         // The ring's count, sum and sum of squares at each pixel of the row, as steps from
         // the pixel to its left (the first pixel's step is its whole ring), then summed along.
         ring_steps(s, cx, rb, rg, t.w as usize);
+        // The pixels that may be targets (counted on the targets' plane, at least the
+        // threshold), with their levels.
+        let row = (t.pix_off + y as u32 * t.stride) as usize;
+        let (tw, thr) = (t.w as usize, params.threshold_key);
+        s.targets.resize(tw, 0);
+        counted_levels(
+            params,
+            &samples[row..row + tw],
+            water,
+            row as u32,
+            thr,
+            &mut s.targets,
+        );
         let (mut n, mut sm, mut q) = (0u32, 0u32, 0u64);
-        let row = t.pix_off + y as u32 * t.stride;
-        let steps = s.dn.iter().zip(&s.ds).zip(&s.dq);
-        for (x, ((&dn, &ds), &dq)) in steps.enumerate() {
+        let steps = s.dn.iter().zip(&s.ds).zip(&s.dq).zip(&s.targets);
+        for (x, (((&dn, &ds), &dq), &e)) in steps.enumerate() {
             (n, sm, q) = (n.wrapping_add(dn), sm.wrapping_add(ds), q.wrapping_add(dq));
-            let i = row + x as u32;
-            let key = samples[i as usize];
-            if !counted(params, water, i, key) || key < params.threshold_key {
-                continue;
-            }
-            if decide(params, level(params, key), n, sm, q) {
+            if (e >> 16 != 0) & decide(params, e & 0xFFFF, n, sm, q) {
                 hit(y as u32, x as u32);
             }
         }
-        // Slide both windows down one row: out first, then in (rows in increasing order).
-        if ey >= rb {
-            let row = &s.levels[slot(ey - rb)];
-            slide_columns(
-                &mut s.bn[cols.clone()],
-                &mut s.bs[cols.clone()],
-                &mut s.bq[cols.clone()],
-                row,
-                false,
-            );
-        }
-        if ey >= rg {
-            let row = &s.levels[slot(ey - rg)];
-            slide_columns(
-                &mut s.gn[cols.clone()],
-                &mut s.gs[cols.clone()],
-                &mut s.gq[cols.clone()],
-                row,
-                false,
-            );
-        }
+        // Slide both windows down one row. The row entering the background is encoded first:
+        // its slot held the row that left it one step before.
         if ey + rb + 1 < eh {
             let r = ey + rb + 1;
             debug_assert_eq!(r, encoded);
             encode(&mut s.levels, r);
             encoded = r + 1;
         }
-        if ey + rg + 1 < eh {
-            let row = &s.levels[slot(ey + rg + 1)];
-            slide_columns(
-                &mut s.gn[cols.clone()],
-                &mut s.gs[cols.clone()],
-                &mut s.gq[cols.clone()],
-                row,
-                true,
-            );
-        }
-        if ey + rb + 1 < eh {
-            let row = &s.levels[slot(ey + rb + 1)];
-            slide_columns(
-                &mut s.bn[cols.clone()],
-                &mut s.bs[cols.clone()],
-                &mut s.bq[cols.clone()],
-                row,
-                true,
-            );
-        }
+        let row = |r: usize, ok: bool| ok.then(|| &s.levels[slot(r)]);
+        let (b, g) = (cols.clone(), cols.clone());
+        slide_columns(
+            &mut s.bn[b.clone()],
+            &mut s.bs[b.clone()],
+            &mut s.bq[b],
+            row(ey + rb + 1, ey + rb + 1 < eh),
+            row(ey.wrapping_sub(rb), ey >= rb),
+        );
+        slide_columns(
+            &mut s.gn[g.clone()],
+            &mut s.gs[g.clone()],
+            &mut s.gq[g],
+            row(ey + rg + 1, ey + rg + 1 < eh),
+            row(ey.wrapping_sub(rg), ey >= rg),
+        );
     }
 }
 
