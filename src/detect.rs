@@ -604,25 +604,10 @@ fn detect_windows(
 ) -> Result<DetectOutput> {
     let info = src.info();
     let kind = info.kind;
-    // Every pass reads the scene window by window; only the CFAR and labelling passes need the
-    // planes (water, and the rings of a censored CFAR), and a halo with CFAR (labelling merges
-    // its seams).
-    type Planes<'m> = (Option<&'m WaterMask>, Option<&'m WaterMask>);
-    let mut each = |(wm, rm): Planes, halo: u32, f: &mut dyn FnMut(&Plane, u32) -> Result<()>| {
-        for_each_window(src, rows, halo, &mut |w| {
-            let bits = wm.map(|m| water_plane(m, w.top, w.bottom()));
-            let ring_bits = rm.map(|m| water_plane(m, w.top, w.bottom()));
-            let plane = Plane {
-                width: w.width,
-                height: w.y1 - w.y0,
-                keys: w.core(),
-                ext: w.keys,
-                top: w.y0 - w.top,
-                water: bits.as_deref(),
-                stats: ring_bits.as_deref(),
-            };
-            f(&plane, w.y0)
-        })
+    // Every pass reads the scene window by window. The passes before the labelling (the valid
+    // range, the histogram) need neither halo nor planes.
+    let mut each = |f: &mut dyn FnMut(&Plane) -> Result<()>| {
+        for_each_window(src, rows, 0, &mut |w| f(&Plane::rows(w.width, w.core())))
     };
 
     let nodata = opts.nodata.or(info.nodata);
@@ -647,7 +632,7 @@ fn detect_windows(
     );
     let mut range: Option<(u32, u32)> = None;
     if kind == SampleKind::F32 || (kind == SampleKind::U32 && (!fixed || cfar.is_some())) {
-        each((None, None), 0, &mut |r, _| {
+        each(&mut |r| {
             if let Some((lo, hi)) = minmax_scene(engine, r, &p, tile)? {
                 range = Some(range.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
             }
@@ -670,7 +655,7 @@ fn detect_windows(
         };
         let hp = bin.params(&p);
         let mut total = vec![0u64; bin.bins as usize];
-        each((None, None), 0, &mut |r, _| {
+        each(&mut |r| {
             for (t, c) in total.iter_mut().zip(histogram_scene(engine, r, &hp, tile)?) {
                 *t += c;
             }
