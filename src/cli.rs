@@ -553,6 +553,10 @@ pub struct DetectFlags {
     /// that fit it (results never depend on it).
     #[arg(long, value_name = "MB", default_value_t = DEFAULT_MEMORY_MB, value_parser = clap::value_parser!(u64).range(1..))]
     pub memory_mb: u64,
+    /// Decode every TIFF chunk through the `tiff` crate, not the direct Deflate path (for
+    /// comparisons; the results are the same).
+    #[arg(long, hide = true)]
+    pub tiff_crate_decode: bool,
 }
 
 impl DetectFlags {
@@ -560,6 +564,7 @@ impl DetectFlags {
         ReadOptions {
             band: self.band,
             max_pixels: self.max_pixels,
+            direct_decode: !self.tiff_crate_decode,
         }
     }
 

@@ -143,6 +143,175 @@ fn tiff_predictors() {
     check_file("f32_tile16_lzw_pred3.tif", SampleKind::F32);
 }
 
+/// The direct decode (src/read/tiff.rs `Direct`): which files take it, each of its variants
+/// read right, and the same keys (or the same error) as the `tiff` crate's decode for every
+/// fixture and band.
+#[test]
+fn tiff_direct_decode_variants() {
+    use vesselscan::read::tiff::TiffBand;
+    let direct = |name: &str| {
+        TiffBand::open(&fx(name), &opts(None))
+            .unwrap()
+            .decodes_directly()
+    };
+    for (name, kind, bands) in [
+        ("u8_tile16_deflate_pred2.tif", SampleKind::U8, 1),
+        ("u16_strip_deflate_pred2.tif", SampleKind::U16, 1),
+        ("u16_tile16_deflate_pred2_be.tif", SampleKind::U16, 1),
+        ("i16_tile16_deflate_pred2.tif", SampleKind::I16, 1),
+        ("u32_strip_deflate_pred2.tif", SampleKind::U32, 1),
+        ("u32_tile16_deflate_pred2_be.tif", SampleKind::U32, 1),
+        ("f32_tile16_deflate.tif", SampleKind::F32, 1),
+        ("u16_strip_deflate32946.tif", SampleKind::U16, 1),
+        ("u16_strip_bigtiff_deflate.tif", SampleKind::U16, 1),
+        (
+            "u16_3band_pixel_strip_deflate_pred2.tif",
+            SampleKind::U16,
+            3,
+        ),
+        (
+            "u16_3band_planar_tile16_deflate_pred2.tif",
+            SampleKind::U16,
+            3,
+        ),
+        ("u16_strip.tif", SampleKind::U16, 1),
+        ("f32_tile16_be.tif", SampleKind::F32, 1),
+        ("u8_rgb_chunky_tile16.tif", SampleKind::U8, 3),
+        ("u16_tile16_zstd.tif", SampleKind::U16, 1),
+        ("u16_3band_pixel_tile16_zstd_pred2.tif", SampleKind::U16, 3),
+    ] {
+        assert!(direct(name), "{name} should decode directly");
+        for b in 1..=bands {
+            check(name, &read(name, Some(b)), kind, u64::from(b - 1));
+        }
+    }
+    // Left to the crate: LZW, PackBits, the floating-point predictor, MinIsWhite.
+    for name in [
+        "u16_strip_lzw.tif",
+        "f32_tile16_zstd_pred3.tif",
+        "u8_strip_packbits.tif",
+        "f32_strip_lzw_pred3.tif",
+        "u16_strip_deflate_miniswhite.tif",
+    ] {
+        assert!(!direct(name), "{name} should decode through the crate");
+    }
+    // MinIsWhite comes back inverted, as the crate decodes it.
+    let r = read("u16_strip_deflate_miniswhite.tif", None);
+    for (i, &k) in r.keys.iter().enumerate() {
+        let (x, y) = ((i % W as usize) as u64, (i / W as usize) as u64);
+        let v = (1009 * x + 2843 * y) % 65536;
+        assert_eq!(k, key_u16(65535 - v as u16), "MinIsWhite pixel ({x}, {y})");
+    }
+
+    let mut compared = 0;
+    for entry in std::fs::read_dir(fx("")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_none_or(|e| e != "tif") {
+            continue;
+        }
+        for band in 1..=3 {
+            let read_with = |direct_decode| {
+                let o = ReadOptions {
+                    band: Some(band),
+                    direct_decode,
+                    ..Default::default()
+                };
+                read_raster(&p, &o)
+                    .map(|r| r.keys)
+                    .map_err(|e| e.to_string())
+            };
+            assert_eq!(
+                read_with(true),
+                read_with(false),
+                "{} band {band}",
+                p.display()
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared >= 120, "{compared} fixture bands compared");
+}
+
+/// A chunk the direct path cannot take is decoded by the crate. Here strip 1's Deflate stream
+/// holds 4 KiB more than a strip (the crate reads what it needs and stops; the one-call inflate
+/// has no room for it): same keys as the crate alone, and the fixture formula. A wrong checksum
+/// gives the crate's error either way.
+#[test]
+fn tiff_direct_decode_falls_back_per_chunk() {
+    use ::tiff::tags::Tag;
+    use std::io::{Read, Write};
+    let name = "u16_strip_deflate_pred2.tif";
+    let orig = std::fs::read(fx(name)).unwrap();
+    let mut dec = ::tiff::decoder::Decoder::new(std::io::Cursor::new(&orig)).unwrap();
+    let offsets = dec.get_tag_u64_vec(Tag::StripOffsets).unwrap();
+    let counts = dec.get_tag_u64_vec(Tag::StripByteCounts).unwrap();
+    assert!(offsets.len() > 2);
+    let (off, count) = (offsets[1] as usize, counts[1] as usize);
+
+    let mut strip = Vec::new();
+    flate2::read::ZlibDecoder::new(&orig[off..off + count])
+        .read_to_end(&mut strip)
+        .unwrap();
+    strip.extend(std::iter::repeat_n(0xA5u8, 4096));
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(&strip).unwrap();
+    let longer = z.finish().unwrap();
+    // Append it and point strip 1's entries at it (classic little-endian TIFF).
+    let mut data = orig.clone();
+    let at = data.len() as u32;
+    data.extend_from_slice(&longer);
+    let u16_at = |d: &[u8], i: usize| u16::from_le_bytes([d[i], d[i + 1]]) as usize;
+    let u32_at = |d: &[u8], i: usize| u32::from_le_bytes(d[i..i + 4].try_into().unwrap()) as usize;
+    assert_eq!(&orig[..4], b"II*\0");
+    let ifd = u32_at(&orig, 4);
+    let mut patched = 0;
+    for e in 0..u16_at(&orig, ifd) {
+        let entry = ifd + 2 + 12 * e;
+        let (tag, typ) = (u16_at(&orig, entry), u16_at(&orig, entry + 2));
+        let value = match tag {
+            273 => at,
+            279 => longer.len() as u32,
+            _ => continue,
+        };
+        // SHORT or LONG arrays, more than 4 bytes: the entry points at them.
+        let size = match typ {
+            3 => 2,
+            4 => 4,
+            _ => panic!("tag {tag}: type {typ}"),
+        };
+        let slot = u32_at(&orig, entry + 8) + size;
+        data[slot..slot + size].copy_from_slice(&value.to_le_bytes()[..size]);
+        patched += 1;
+    }
+    assert_eq!(patched, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("long_stream.tif");
+    std::fs::write(&p, &data).unwrap();
+    let with = |direct_decode| {
+        let o = ReadOptions {
+            direct_decode,
+            ..Default::default()
+        };
+        read_raster(&p, &o)
+            .map(|r| r.keys)
+            .map_err(|e| e.to_string())
+    };
+    let r = Raster {
+        keys: with(true).unwrap(),
+        ..read(name, None)
+    };
+    check(name, &r, SampleKind::U16, 0);
+    assert_eq!(with(true), with(false));
+
+    // A wrong Adler-32 (the last 4 bytes of strip 1's stream): the crate's error either way.
+    let mut bad = orig.clone();
+    bad[off + count - 1] ^= 0x5A;
+    std::fs::write(&p, &bad).unwrap();
+    let e = with(true).unwrap_err();
+    assert!(e.contains("TIFF: "), "{e}");
+    assert_eq!(Err(e), with(false));
+}
+
 #[test]
 fn tiff_lzw_tiles_with_right_edge_tiles() {
     // tiff 0.11.3 fails on these edge tiles when read row by row; the reader decodes them whole.
@@ -308,6 +477,7 @@ fn tiff_corrupt_bytes_never_panic() {
                 let small = ReadOptions {
                     band: None,
                     max_pixels: 1 << 16,
+                    ..Default::default()
                 };
                 if let Err(e) = read_tiff(&p, &small) {
                     assert!(
@@ -378,6 +548,7 @@ fn tiff_huge_header_is_refused_before_allocating() {
     let unlimited = ReadOptions {
         band: None,
         max_pixels: u64::MAX,
+        ..Default::default()
     };
     assert!(matches!(
         read_raster(&p, &unlimited),
@@ -395,6 +566,7 @@ fn max_pixels_is_enforced() {
     let small = ReadOptions {
         band: None,
         max_pixels: 100,
+        ..Default::default()
     };
     for name in ["u16_strip.tif", "grey8.png", "rgb8.png", "grey_smooth.jpg"] {
         assert!(

@@ -1,6 +1,6 @@
 //! Stage 1, **read**: rasters from disk into order keys (see [`crate::sample`]).
 //!
-//! * [`tiff`]: TIFF / GeoTIFF / BigTIFF through the `tiff` crate (strips or tiles, chunky or
+//! * [`tiff`]: TIFF / GeoTIFF / BigTIFF, parsed by the `tiff` crate (strips or tiles, chunky or
 //!   planar, u8/u16/i16/u32/f32, uncompressed, Deflate, LZW, PackBits, ZSTD), read chunk by chunk
 //!   into the one band asked for.
 //! * [`picture`]: PNG and JPEG through `image` (grey; RGB to luminance unless a band is asked for).
@@ -25,6 +25,10 @@ pub struct ReadOptions {
     pub band: Option<u32>,
     /// Refuse rasters with more pixels than this (checked before any allocation).
     pub max_pixels: u64,
+    /// Decode simple TIFF chunks (Deflate, ZSTD or uncompressed; predictor 1 or 2) directly:
+    /// one-call decompression (libdeflate, a reused zstd context) and the predictor fused into
+    /// the conversion to keys, rather than through the `tiff` crate. Same results; `false` is for comparisons and benchmarks.
+    pub direct_decode: bool,
 }
 
 impl Default for ReadOptions {
@@ -32,6 +36,7 @@ impl Default for ReadOptions {
         ReadOptions {
             band: None,
             max_pixels: DEFAULT_MAX_PIXELS,
+            direct_decode: true,
         }
     }
 }

@@ -1,4 +1,7 @@
-//! TIFF / GeoTIFF / BigTIFF reader, through the `tiff` crate.
+//! TIFF / GeoTIFF / BigTIFF reader: the `tiff` crate parses the file; the common chunk layouts
+//! (Deflate, ZSTD or none; predictor 1 or 2) are decoded here in one pass each ([`Direct`]:
+//! one-call decompression, the predictor undone while samples become keys), the rest by the
+//! crate.
 //!
 //! Only the first image (IFD) of the file is read; overviews and masks that follow are ignored.
 //!
@@ -88,14 +91,48 @@ struct Geom {
     spp: usize,
     chunk_bytes: usize,
     lzw_workaround: bool,
+    tiled: bool,
     tile_spec: TileSpec,
+    /// Set when chunks can be decoded without the `tiff` crate ([`Direct`]).
+    direct: Option<Direct>,
+}
+
+/// The chunks of files whose layout is this simple are decoded here rather than through the
+/// `tiff` crate: their compressed bytes read in one piece and decompressed in one call (Deflate
+/// by libdeflate, ZSTD by one reused zstd context), then the predictor undone while the band's
+/// samples become keys, in one pass. Deflate, ZSTD or no compression; predictor 1, or 2 on
+/// integers; every sample of a pixel returned; no WhiteIsZero inversion. Anything this path does not expect of a chunk (a short or
+/// malformed stream, a bad checksum, bytes past the file's end) sends that chunk back to the
+/// crate, so the results and errors stay the crate's.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Codec {
+    None,
+    Deflate,
+    Zstd,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Direct {
+    codec: Codec,
+    /// Horizontal differencing (predictor 2), undone per sample.
+    differenced: bool,
+    big_endian: bool,
+    /// Samples of a pixel in a chunk (1 for planar files).
+    samples: usize,
+    /// Bytes of one decoded row of a chunk (its full width: tiles keep their padding).
+    row_bytes: usize,
 }
 
 /// One decoder of the file with its chunk buffer.
 struct ChunkReader {
     dec: Decoder<BufReader<std::fs::File>>,
     buf: Vec<u8>,
-    tile_ranges: Option<(Vec<u64>, Vec<u64>)>,
+    /// The file's chunk offsets and byte counts (read when first needed).
+    ranges: Option<(Vec<u64>, Vec<u64>)>,
+    /// Compressed bytes of the chunk being decoded by the direct path.
+    packed: Vec<u8>,
+    inflater: Option<libdeflater::Decompressor>,
+    unzstd: Option<zstd::bulk::Decompressor<'static>>,
 }
 
 /// Decoders of the same file read at most this many rows of chunks at once.
@@ -137,6 +174,12 @@ impl TiffBand {
             sar: None,
             readers: vec![reader],
         })
+    }
+
+    /// Whether the chunks are decoded by the direct path ([`ReadOptions::direct_decode`]) rather
+    /// than through the `tiff` crate (a chunk the direct path refuses still goes to the crate).
+    pub fn decodes_directly(&self) -> bool {
+        self.geom.direct.is_some()
     }
 
     /// The keys of rows `y0..y1` (full width), row-major.
@@ -260,8 +303,83 @@ impl ChunkReader {
         Ok(ChunkReader {
             dec,
             buf,
-            tile_ranges: None,
+            ranges: None,
+            packed: Vec::new(),
+            inflater: None,
+            unzstd: None,
         })
+    }
+
+    /// Offset and byte count of chunk `index` in the file.
+    fn chunk_range(&mut self, tiled: bool, index: u32) -> Option<(u64, u64)> {
+        let dec = &mut self.dec;
+        let (offsets, counts) = self.ranges.get_or_insert_with(|| {
+            let (o, c) = if tiled {
+                (Tag::TileOffsets, Tag::TileByteCounts)
+            } else {
+                (Tag::StripOffsets, Tag::StripByteCounts)
+            };
+            (
+                dec.get_tag_u64_vec(o).unwrap_or_default(),
+                dec.get_tag_u64_vec(c).unwrap_or_default(),
+            )
+        });
+        let i = index as usize;
+        Some((*offsets.get(i)?, *counts.get(i)?))
+    }
+
+    /// Decode chunk `index` into `self.buf` by the direct path ([`Direct`]),
+    /// rows `d.row_bytes` apart, at least its first `rows` rows. False when the chunk is not
+    /// one the path expects; the caller then decodes it through the crate.
+    fn read_direct(&mut self, g: &Geom, d: &Direct, index: u32, rows: usize) -> bool {
+        let Some((off, count)) = self.chunk_range(g.tiled, index) else {
+            return false;
+        };
+        let need = rows * d.row_bytes;
+        let Ok(count) = usize::try_from(count) else {
+            return false;
+        };
+        let raw = d.codec == Codec::None;
+        if count > MAX_CHUNK_BYTES || (raw && count < need) || need > self.buf.len() {
+            return false;
+        }
+        let r = self.dec.inner();
+        if r.seek(std::io::SeekFrom::Start(off)).is_err() {
+            return false;
+        }
+        if raw {
+            // Uncompressed: the rows are the bytes.
+            return r.read_exact(&mut self.buf[..need]).is_ok();
+        }
+        if self.packed.len() < count {
+            let more = count - self.packed.len();
+            if self.packed.try_reserve_exact(more).is_err() {
+                return false;
+            }
+            self.packed.resize(count, 0);
+        }
+        if r.read_exact(&mut self.packed[..count]).is_err() {
+            return false;
+        }
+        let packed = &self.packed[..count];
+        // The whole buffer is offered: a last strip may be stored short or full.
+        let n = match d.codec {
+            Codec::Deflate => self
+                .inflater
+                .get_or_insert_with(libdeflater::Decompressor::new)
+                .zlib_decompress(packed, &mut self.buf)
+                .ok(),
+            Codec::Zstd => {
+                if self.unzstd.is_none() {
+                    self.unzstd = zstd::bulk::Decompressor::new().ok();
+                }
+                self.unzstd
+                    .as_mut()
+                    .and_then(|z| z.decompress_to_buffer(packed, &mut self.buf[..]).ok())
+            }
+            Codec::None => None,
+        };
+        n.is_some_and(|n| n >= need)
     }
 
     /// Decode rows `y0..y1` of chunk columns `cx0..cx1` into `rows`: one slice per row, each
@@ -308,15 +426,7 @@ impl ChunkReader {
                 }
                 if g.lzw_workaround && (rw as u64) < cw {
                     // See `read_full_tile`: decode the whole padded tile through a one-tile TIFF.
-                    let dec = &mut self.dec;
-                    let (offsets, counts) = self.tile_ranges.get_or_insert_with(|| {
-                        (
-                            dec.get_tag_u64_vec(Tag::TileOffsets).unwrap_or_default(),
-                            dec.get_tag_u64_vec(Tag::TileByteCounts).unwrap_or_default(),
-                        )
-                    });
-                    let i = index as usize;
-                    let (Some(&off), Some(&count)) = (offsets.get(i), counts.get(i)) else {
+                    let Some((off, count)) = self.chunk_range(g.tiled, index) else {
                         return Err(format(path, format!("TIFF: tile {index} has no offset")));
                     };
                     let tile = read_full_tile(&mut self.dec, path, &g.tile_spec, off, count)?;
@@ -330,6 +440,16 @@ impl ChunkReader {
                         convert_row(kind, src, tspp, g.band_off, dst);
                     }
                     continue;
+                }
+                if let Some(d) = g.direct {
+                    if self.read_direct(g, &d, index, r_to) {
+                        for r in r_from..r_to {
+                            let src = &self.buf[r * d.row_bytes..][..rw * d.samples * bps];
+                            let dst = &mut rows[out_row(r)][xo..xo + rw];
+                            direct_row(kind, &d, src, g.band_off, dst);
+                        }
+                        continue;
+                    }
                 }
                 self.dec
                     .read_chunk_bytes(index, &mut self.buf[..len])
@@ -658,6 +778,31 @@ fn open_from(path: &Path, reader: BufReader<std::fs::File>, opts: &ReadOptions) 
         .find_tag_unsigned::<u16>(Tag::Predictor)
         .map_err(err)?
         .unwrap_or(1);
+    // See `Direct`. The tag is read as the crate reads it: absent means BlackIsZero.
+    let white_is_zero = dec
+        .find_tag_unsigned::<u16>(Tag::PhotometricInterpretation)
+        .map_err(err)?
+        == Some(0);
+    let chunk_samples = if planar { 1 } else { samples as usize };
+    let direct = (opts.direct_decode
+        && matches!(
+            compression,
+            COMP_NONE | COMP_DEFLATE | COMP_OLD_DEFLATE | COMP_ZSTD
+        )
+        && (predictor == 1 || (predictor == 2 && kind != SampleKind::F32))
+        && !white_is_zero
+        && out_samples as usize == chunk_samples)
+        .then(|| Direct {
+            codec: match compression {
+                COMP_NONE => Codec::None,
+                COMP_ZSTD => Codec::Zstd,
+                _ => Codec::Deflate,
+            },
+            differenced: predictor == 2,
+            big_endian: dec.byte_order() == tiff::tags::ByteOrder::BigEndian,
+            samples: chunk_samples,
+            row_bytes: cw as usize * chunk_samples * kind.bytes(),
+        });
     let tile_spec = TileSpec {
         width: cw as u32,
         height: ch as u32,
@@ -692,7 +837,9 @@ fn open_from(path: &Path, reader: BufReader<std::fs::File>, opts: &ReadOptions) 
         spp: out_samples as usize,
         chunk_bytes: chunk_bytes as usize,
         lzw_workaround,
+        tiled: chunk_type == ChunkType::Tile,
         tile_spec,
+        direct,
     };
     Ok((dec, header, geom))
 }
@@ -811,6 +958,69 @@ fn convert_row(kind: SampleKind, src: &[u8], spp: usize, off: usize, dst: &mut [
             .iter_mut()
             .zip(px)
             .for_each(|(d, s)| *d = key_f32(f32::from_ne_bytes([s[0], s[1], s[2], s[3]]))),
+    }
+}
+
+/// [`convert_row`] for the direct path: `src` holds the samples as stored (file byte order,
+/// maybe differenced), `d.samples` a pixel; sample `off` of each pixel becomes a key.
+fn direct_row(kind: SampleKind, d: &Direct, src: &[u8], off: usize, dst: &mut [u32]) {
+    match (d.big_endian, d.differenced) {
+        (false, false) => direct_kind::<false, false>(kind, src, d.samples, off, dst),
+        (false, true) => direct_kind::<false, true>(kind, src, d.samples, off, dst),
+        (true, false) => direct_kind::<true, false>(kind, src, d.samples, off, dst),
+        (true, true) => direct_kind::<true, true>(kind, src, d.samples, off, dst),
+    }
+}
+
+fn direct_kind<const BE: bool, const DIFF: bool>(
+    kind: SampleKind,
+    src: &[u8],
+    spp: usize,
+    off: usize,
+    dst: &mut [u32],
+) {
+    match kind {
+        SampleKind::U8 => direct_ints::<1, BE, DIFF>(src, spp, off, dst, |v| key_u8(v as u8)),
+        SampleKind::U16 => direct_ints::<2, BE, DIFF>(src, spp, off, dst, |v| key_u16(v as u16)),
+        SampleKind::I16 => {
+            direct_ints::<2, BE, DIFF>(src, spp, off, dst, |v| key_i16(v as u16 as i16))
+        }
+        SampleKind::U32 => direct_ints::<4, BE, DIFF>(src, spp, off, dst, key_u32),
+        SampleKind::F32 => {
+            direct_ints::<4, BE, DIFF>(src, spp, off, dst, |v| key_f32(f32::from_bits(v)))
+        }
+    }
+}
+
+/// Samples of `N` bytes: read in the file's byte order, summed along the row when
+/// differenced (wrapping at `N` bytes, as TIFF's horizontal predictor does: `key` narrows),
+/// then keyed.
+#[inline(always)]
+fn direct_ints<const N: usize, const BE: bool, const DIFF: bool>(
+    src: &[u8],
+    spp: usize,
+    off: usize,
+    dst: &mut [u32],
+    key: impl Fn(u32) -> u32,
+) {
+    let mut acc = 0u32;
+    for (d, p) in dst.iter_mut().zip(src.chunks_exact(spp * N)) {
+        let b = &p[off * N..off * N + N];
+        let v = match (N, BE) {
+            (1, _) => u32::from(b[0]),
+            (2, false) => u32::from(u16::from_le_bytes([b[0], b[1]])),
+            (2, true) => u32::from(u16::from_be_bytes([b[0], b[1]])),
+            (_, false) => u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+            (_, true) => u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+        };
+        // Bits above the sample's width are dropped by `key`'s narrowing.
+        let v = if DIFF {
+            acc = acc.wrapping_add(v);
+            acc
+        } else {
+            v
+        };
+        *d = key(v);
     }
 }
 
