@@ -232,6 +232,83 @@ fn tiff_direct_decode_variants() {
     assert!(compared >= 120, "{compared} fixture bands compared");
 }
 
+/// Point strip `index` of a classic little-endian TIFF (StripOffsets and StripByteCounts held
+/// as SHORT or LONG arrays of more than 4 bytes) at `offset` and `count`.
+fn set_strip(data: &mut [u8], index: usize, offset: u64, count: u64) {
+    let u16_at = |d: &[u8], i: usize| u16::from_le_bytes([d[i], d[i + 1]]) as usize;
+    let u32_at = |d: &[u8], i: usize| u32::from_le_bytes(d[i..i + 4].try_into().unwrap()) as usize;
+    assert_eq!(&data[..4], b"II*\0");
+    let ifd = u32_at(data, 4);
+    let mut patched = 0;
+    for e in 0..u16_at(data, ifd) {
+        let entry = ifd + 2 + 12 * e;
+        let (tag, typ) = (u16_at(data, entry), u16_at(data, entry + 2));
+        let value = match tag {
+            273 => offset,
+            279 => count,
+            _ => continue,
+        };
+        let size = match typ {
+            3 => 2,
+            4 => 4,
+            _ => panic!("tag {tag}: type {typ}"),
+        };
+        let slot = u32_at(data, entry + 8) + index * size;
+        data[slot..slot + size].copy_from_slice(&value.to_le_bytes()[..size]);
+        patched += 1;
+    }
+    assert_eq!(patched, 2);
+}
+
+/// Two broken strips in different runs of the parallel decode: the error reported is always
+/// the first strip's, whichever thread meets its error first.
+#[test]
+fn tiff_parallel_decode_reports_the_first_error_in_file_order() {
+    use ::tiff::tags::Tag;
+    let name = "u16_strip_deflate_pred2.tif";
+    let mut data = std::fs::read(fx(name)).unwrap();
+    let mut dec = ::tiff::decoder::Decoder::new(std::io::Cursor::new(&data)).unwrap();
+    let offsets = dec.get_tag_u64_vec(Tag::StripOffsets).unwrap();
+    let counts = dec.get_tag_u64_vec(Tag::StripByteCounts).unwrap();
+    let last = offsets.len() - 1;
+    assert!(last >= 4);
+    // Strip 0: not a zlib stream. The last strip: past the end of the file.
+    let (o0, c0) = (offsets[0] as usize, counts[0] as usize);
+    let len = data.len() as u64;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bad_strips.tif");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(4)
+        .build()
+        .unwrap();
+    let error = |data: &[u8]| {
+        std::fs::write(&p, data).unwrap();
+        let e = pool.install(|| read_raster(&p, &opts(None))).unwrap_err();
+        e.to_string()
+    };
+    let mut both = data.clone();
+    both[o0..o0 + c0].fill(0xFF);
+    let first = error(&both);
+    set_strip(&mut data, last, len + 1000, counts[last]);
+    let second = error(&data);
+    set_strip(&mut both, last, len + 1000, counts[last]);
+    assert_ne!(first, second);
+    std::fs::write(&p, &both).unwrap();
+    for _ in 0..20 {
+        for direct_decode in [true, false] {
+            let o = ReadOptions {
+                direct_decode,
+                ..Default::default()
+            };
+            let e = pool
+                .install(|| read_raster(&p, &o))
+                .unwrap_err()
+                .to_string();
+            assert_eq!(e, first);
+        }
+    }
+}
+
 /// A chunk the direct path cannot take is decoded by the crate. Here strip 1's Deflate stream
 /// holds 4 KiB more than a strip (the crate reads what it needs and stops; the one-call inflate
 /// has no room for it): same keys as the crate alone, and the fixture formula. A wrong checksum
@@ -256,34 +333,11 @@ fn tiff_direct_decode_falls_back_per_chunk() {
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
     z.write_all(&strip).unwrap();
     let longer = z.finish().unwrap();
-    // Append it and point strip 1's entries at it (classic little-endian TIFF).
+    // Append it and point strip 1's entries at it.
     let mut data = orig.clone();
-    let at = data.len() as u32;
+    let at = data.len() as u64;
     data.extend_from_slice(&longer);
-    let u16_at = |d: &[u8], i: usize| u16::from_le_bytes([d[i], d[i + 1]]) as usize;
-    let u32_at = |d: &[u8], i: usize| u32::from_le_bytes(d[i..i + 4].try_into().unwrap()) as usize;
-    assert_eq!(&orig[..4], b"II*\0");
-    let ifd = u32_at(&orig, 4);
-    let mut patched = 0;
-    for e in 0..u16_at(&orig, ifd) {
-        let entry = ifd + 2 + 12 * e;
-        let (tag, typ) = (u16_at(&orig, entry), u16_at(&orig, entry + 2));
-        let value = match tag {
-            273 => at,
-            279 => longer.len() as u32,
-            _ => continue,
-        };
-        // SHORT or LONG arrays, more than 4 bytes: the entry points at them.
-        let size = match typ {
-            3 => 2,
-            4 => 4,
-            _ => panic!("tag {tag}: type {typ}"),
-        };
-        let slot = u32_at(&orig, entry + 8) + size;
-        data[slot..slot + size].copy_from_slice(&value.to_le_bytes()[..size]);
-        patched += 1;
-    }
-    assert_eq!(patched, 2);
+    set_strip(&mut data, 1, at, longer.len() as u64);
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("long_stream.tif");
     std::fs::write(&p, &data).unwrap();

@@ -1,5 +1,5 @@
 //! TIFF / GeoTIFF / BigTIFF reader: the `tiff` crate parses the file; the common chunk layouts
-//! (Deflate, ZSTD or none; predictor 1 or 2) are decoded here in one pass each ([`Direct`]:
+//! (Deflate, ZSTD or none; predictor 1 or 2) are decoded here in one pass each (`Direct`:
 //! one-call decompression, the predictor undone while samples become keys), the rest by the
 //! crate.
 //!
@@ -279,10 +279,14 @@ impl TiffBand {
             return job(&mut self.readers[0], (0, rows));
         }
         use rayon::prelude::*;
-        self.readers[..nr * nc]
+        // Every run finishes, and the first error in file order is the one reported: the same
+        // file always gives the same error, whichever thread meets its error first.
+        let results: Vec<Result<()>> = self.readers[..nr * nc]
             .par_iter_mut()
             .zip(groups.into_par_iter().enumerate())
-            .try_for_each(|(r, g)| job(r, g))
+            .map(|(r, g)| job(r, g))
+            .collect();
+        results.into_iter().collect()
     }
 }
 
