@@ -550,7 +550,7 @@ pub struct DetectFlags {
     #[arg(long, default_value_t = DEFAULT_MAX_PIXELS, hide = true)]
     pub max_pixels: u64,
     /// Working-set cap per scene in MiB: TIFF scenes are read in windows of whole tile rows
-    /// that fit it (results never depend on it).
+    /// that fit it, after the CFAR halo and the scene-sized masks (results never depend on it).
     #[arg(long, value_name = "MB", default_value_t = DEFAULT_MEMORY_MB, value_parser = clap::value_parser!(u64).range(1..))]
     pub memory_mb: u64,
     /// Decode every TIFF chunk through the `tiff` crate, not the direct Deflate path (for

@@ -557,19 +557,27 @@ pub fn detect_source_observed(
         Some(_) => 2 * c.background_radius_px + c.censor_grow_px,
         None => c.background_radius_px,
     });
+    // Scene-sized bit planes held for the whole run count against it too: the water mask, and a
+    // censored CFAR's targets and rings (`detect_windows`).
+    let planes =
+        u64::from(water.is_some()) + 2 * u64::from(cfar.is_some_and(|c| c.censor_k256.is_some()));
+    let plane_bytes = planes * u64::from(info.width).div_ceil(64) * 8 * u64::from(info.height);
     let rows = match window_rows {
         None => info.height.max(1),
         Some(r) => {
-            let r = r.saturating_sub(2 * read_halo).max(1);
-            // Windows are whole rows of tiles: when one row of tiles is more than the memory
-            // allows, the tiles shrink instead (results never depend on the tile size).
-            if r < tile && r < info.height {
-                // Whole chunks of the source where they fit, so no chunk is decoded twice.
-                let g = src.row_granule();
-                let r = if r >= g { r / g * g } else { r };
-                tile = r.max(MIN_WINDOW_TILE).min(tile);
+            let plan = WindowPlan::new(
+                r,
+                (info.width, info.height),
+                read_halo,
+                plane_bytes,
+                src.row_granule(),
+                tile,
+            );
+            if let Some(note) = plan.note {
+                eprintln!("vesselscan: note: {note}");
             }
-            (r / tile).max(1).saturating_mul(tile)
+            tile = plan.tile;
+            plan.rows
         }
     };
     if rows < info.height || src.in_memory().is_some() {
@@ -591,6 +599,60 @@ pub fn detect_source_observed(
         cfar,
         observe,
     )
+}
+
+/// Core rows and tile size of the windows of a memory-capped run.
+#[derive(Debug, Clone, PartialEq)]
+struct WindowPlan {
+    rows: u32,
+    tile: u32,
+    /// Said to the user when the cap leaves windows shorter than the file's chunk rows.
+    note: Option<String>,
+}
+
+impl WindowPlan {
+    /// `r`: the window rows the memory cap allows ([`crate::read::window_rows_for`], 12 bytes
+    /// a pixel of a row); `read_halo` rows read above and below each window and `plane_bytes`
+    /// of scene-sized planes come out of it first. `granule`: the source's chunk rows.
+    fn new(
+        r: u32,
+        (width, height): (u32, u32),
+        read_halo: u32,
+        plane_bytes: u64,
+        granule: u32,
+        mut tile: u32,
+    ) -> WindowPlan {
+        let row_bytes = 12 * u64::from(width.max(1));
+        let fixed = 2 * u64::from(read_halo) + plane_bytes.div_ceil(row_bytes);
+        let core = u64::from(r).saturating_sub(fixed).max(1);
+        let g = u64::from(granule.max(1));
+        // Windows shorter than a chunk row decode each chunk several times.
+        let note = (core < g.min(u64::from(height))).then(|| {
+            let mib = |rows: u64| (rows * row_bytes) >> 20;
+            format!(
+                "within --memory-mb, after the scene's masks ({} MiB) and the CFAR halo ({} \
+                 MiB), windows hold {core} rows, fewer than the file's {g}-row chunks, which are \
+                 then decoded several times: --memory-mb {} or more avoids it",
+                plane_bytes >> 20,
+                mib(2 * u64::from(read_halo)),
+                mib(fixed + 2 * g) + 1
+            )
+        });
+        let r = core as u32;
+        // Windows are whole rows of tiles: when one row of tiles is more than the memory
+        // allows, the tiles shrink instead (results never depend on the tile size).
+        if r < tile && r < height {
+            // Whole chunks of the source where they fit, so no chunk is decoded twice.
+            let g = granule.max(1);
+            let r = if r >= g { r / g * g } else { r };
+            tile = r.max(MIN_WINDOW_TILE).min(tile);
+        }
+        WindowPlan {
+            rows: (r / tile).max(1).saturating_mul(tile),
+            tile,
+            note,
+        }
+    }
 }
 
 fn detect_windows(
@@ -890,4 +952,49 @@ fn detect_windows(
         tile_size: tile,
         geo,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 16384^2 scene read in 512-row tiles, with the `sar` preset's halo (2 x 75 + 3 rows)
+    /// and its two scene-sized planes (targets and rings, 1 bit a pixel each).
+    const SIDE: u32 = 16384;
+    const HALO: u32 = 153;
+    const PLANES: u64 = 2 * (SIDE as u64 / 64) * 8 * SIDE as u64;
+
+    fn plan(memory_mb: u64, plane_bytes: u64, granule: u32) -> WindowPlan {
+        let r = crate::read::window_rows_for(SIDE, memory_mb);
+        WindowPlan::new(r, (SIDE, SIDE), HALO, plane_bytes, granule, 2048)
+    }
+
+    #[test]
+    fn window_plan_counts_the_planes_and_the_halo() {
+        // 512 MiB: 2730 rows, less 306 of halo and 342 of planes: one row of 2048-px tiles.
+        let p = plan(512, PLANES, 512);
+        assert_eq!((p.rows, p.tile, p.note.is_some()), (2048, 2048, false));
+        // 256 MiB: 1365 - 306 - 342 = 717 rows: tiles shrink to one chunk row (512). Without
+        // the planes it would be 1059 rows, two chunk rows.
+        let p = plan(256, PLANES, 512);
+        assert_eq!((p.rows, p.tile, p.note.is_some()), (512, 512, false));
+        let p = plan(256, 0, 512);
+        assert_eq!((p.rows, p.tile), (1024, 1024));
+    }
+
+    #[test]
+    fn window_plan_says_when_windows_are_shorter_than_a_chunk_row() {
+        // 128 MiB: 682 - 306 - 342 = 34 rows, under the 64-row floor of the tiles.
+        let p = plan(128, PLANES, 512);
+        assert_eq!((p.rows, p.tile), (64, 64));
+        let note = p.note.expect("a note");
+        assert!(note.contains("windows hold 34 rows, fewer than the file's 512-row chunks"));
+        // (648 + 2 x 512) rows of 12 x 16384 bytes = 313.5 MiB.
+        assert!(note.contains("--memory-mb 314 or more avoids it"), "{note}");
+        // Strips of one row are never decoded twice.
+        assert_eq!(plan(128, PLANES, 1).note, None);
+        // A cap below the planes alone: still one window row at least.
+        let p = plan(1, PLANES, 512);
+        assert!(p.rows >= 1 && p.note.is_some());
+    }
 }
