@@ -332,14 +332,13 @@ impl ChunkReader {
         Some((*offsets.get(i)?, *counts.get(i)?))
     }
 
-    /// Decode chunk `index` into `self.buf` by the direct path ([`Direct`]),
-    /// rows `d.row_bytes` apart, at least its first `rows` rows. False when the chunk is not
-    /// one the path expects; the caller then decodes it through the crate.
-    fn read_direct(&mut self, g: &Geom, d: &Direct, index: u32, rows: usize) -> bool {
+    /// Decode chunk `index` into `self.buf` by the direct path ([`Direct`]), rows `d.row_bytes`
+    /// apart, at least its first `need` bytes. False when the chunk is not one the path expects;
+    /// the caller then decodes it through the crate.
+    fn read_direct(&mut self, g: &Geom, d: &Direct, index: u32, need: usize) -> bool {
         let Some((off, count)) = self.chunk_range(g.tiled, index) else {
             return false;
         };
-        let need = rows * d.row_bytes;
         let Ok(count) = usize::try_from(count) else {
             return false;
         };
@@ -446,7 +445,13 @@ impl ChunkReader {
                     continue;
                 }
                 if let Some(d) = g.direct {
-                    if self.read_direct(g, &d, index, r_to) {
+                    // The bytes the crate would decode from this chunk's data: its rows (the
+                    // last without padding), each as stored (full chunk width). The direct path
+                    // takes the chunk only when the data hold as many, so that it fails where
+                    // the crate fails.
+                    let rows_c = len / row_stride;
+                    let need = (rows_c - 1) * d.row_bytes + row_stride;
+                    if self.read_direct(g, &d, index, need) {
                         for r in r_from..r_to {
                             let src = &self.buf[r * d.row_bytes..][..rw * d.samples * bps];
                             let dst = &mut rows[out_row(r)][xo..xo + rw];
