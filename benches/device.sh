@@ -11,7 +11,9 @@
 # detections checked against the CPU's. Sizes: SIZES (default "4096 16384"); each size runs
 # the sea and the random scene, --repeat REPEAT (default 5); then (PACK_AB=1, the default) the
 # sea scene again on the ADAPTER (default NVIDIA) with 16-bit samples sent one a word instead
-# of two (VESSELSCAN_GPU_PACK16=0), to measure what the packing gives on that device.
+# of two (VESSELSCAN_GPU_PACK16=0), to measure what the packing gives on that device; and with
+# records sized for the worst case in batches of 4 Mpx (VESSELSCAN_GPU_RECORDS=worst), to
+# measure what records sized on demand (batches of 16 Mpx) give.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-device-out}
@@ -42,5 +44,9 @@ if [ "${PACK_AB:-1}" = 1 ]; then
         VESSELSCAN_GPU_PACK16=0 "$bin" bench --size "$size" --scene sea --repeat "${REPEAT:-5}" \
             --adapters "${ADAPTER:-NVIDIA}" --json "$out/bench-sea-$size-nopack.json" 2>&1 |
             tee "$out/bench-sea-$size-nopack.txt"
+        echo "== VESSELSCAN_GPU_RECORDS=worst bench --size $size --scene sea"
+        VESSELSCAN_GPU_RECORDS=worst "$bin" bench --size "$size" --scene sea --repeat "${REPEAT:-5}" \
+            --adapters "${ADAPTER:-NVIDIA}" --json "$out/bench-sea-$size-worst.json" 2>&1 |
+            tee "$out/bench-sea-$size-worst.txt"
     done
 fi

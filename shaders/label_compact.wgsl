@@ -2,7 +2,8 @@
 // straight at its root (path compression), so later stages find a root in one read; give every
 // root a compact component id (in the order invocations reach the counter, so ids differ
 // between runs: the host sorts by first pixel), store it in remap[root], and initialise its
-// record. Background nodes are never touched (nor read by any stage). One invocation per node;
+// record (when the records buffer has room for it: the count tells the host whether it had).
+// Background nodes are never touched (nor read by any stage). One invocation per node;
 // workgroup_id.z is the tile. CPU twin: src/cpu/label_compact.rs.
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -54,6 +55,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     }
     let cid = atomicAdd(&counters[0], 1u);
     remap[n] = cid;
+    // The records are sized for the components a batch is expected to have; past them, the
+    // count still grows and the host runs the batch again with room for all.
+    if (cid >= arrayLength(&records) / REC_WORDS) {
+        return;
+    }
     let rec = cid * REC_WORDS;
     records[rec + R_AREA] = 0u;
     records[rec + R_X0] = NONE;

@@ -83,7 +83,8 @@ fn acc_new(cid: u32) -> Acc {
 }
 
 fn acc_flush(a: Acc) {
-    if (a.area == 0u) {
+    // Components past the records buffer are not measured (label_compact).
+    if (a.area == 0u || a.cid >= arrayLength(&records) / REC_WORDS) {
         return;
     }
     let r = a.cid * REC_WORDS;

@@ -213,6 +213,9 @@ pub struct BatchLimits {
     pub max_tiles: u32,
     /// Soft cap on pixels per batch (keeps batches a sensible size).
     pub max_pixels: u64,
+    /// The engine sizes the records buffer by the components a batch has, not the most it
+    /// could have (the GPU: see `engine::gpu`), so that worst case does not bound a batch.
+    pub records_on_demand: bool,
 }
 
 impl Default for BatchLimits {
@@ -221,6 +224,7 @@ impl Default for BatchLimits {
             max_binding: 128 << 20,
             max_tiles: 65535,
             max_pixels: 1 << 22,
+            records_on_demand: false,
         }
     }
 }
@@ -308,7 +312,8 @@ impl Batch {
             && (self.blocks as u64 + b) * 4 <= bytes
             && (self.nodes as u64 + n) * 4 <= bytes
             && (self.border as u64 + bo) * 4 <= bytes
-            && (self.max_components as u64 + mc) * (REC_WORDS as u64) * 4 <= bytes
+            && (lim.records_on_demand
+                || (self.max_components as u64 + mc) * (REC_WORDS as u64) * 4 <= bytes)
             && (self.tiles.len() as u64) < lim.max_tiles as u64
     }
 
@@ -360,6 +365,11 @@ impl Batch {
 /// Largest square tile side whose one-tile batch fits `lim`, with a CFAR halo of `halo`
 /// pixels around it (0: none).
 pub fn max_tile_side(lim: &BatchLimits, conn: Connectivity, halo: u32) -> u32 {
+    // One tile's worst case of records always fits a binding, records on demand or not.
+    let lim = &BatchLimits {
+        records_on_demand: false,
+        ..*lim
+    };
     let mut lo = 1u32;
     let mut hi = 1u32 << 16;
     while lo < hi {
@@ -447,12 +457,31 @@ mod tests {
             max_binding: 4096,
             max_tiles: 10,
             max_pixels: 1 << 22,
+            records_on_demand: false,
         };
         let b = batches(&g, Connectivity::Four, &small, None);
         assert!(b
             .iter()
             .all(|b| b.pixels * 4 <= 4096 && b.max_components * REC_WORDS * 4 <= 4096));
         assert!(b.iter().all(|b| b.tiles.len() <= 10));
+        // Records on demand: the worst case of records no longer bounds a batch (fewer, larger
+        // batches), but it still bounds the tile side (one tile's worst case must fit).
+        let on_demand = BatchLimits {
+            records_on_demand: true,
+            ..small
+        };
+        let b2 = batches(&g, Connectivity::Four, &on_demand, None);
+        assert!(b2.len() < b.len(), "{} vs {}", b2.len(), b.len());
+        assert!(b2
+            .iter()
+            .all(|b| b.pixels * 4 <= 4096 && b.tiles.len() <= 10));
+        assert!(b2.iter().any(|b| b.max_components * REC_WORDS * 4 > 4096));
+        for conn in [Connectivity::Four, Connectivity::Eight] {
+            assert_eq!(
+                max_tile_side(&on_demand, conn, 0),
+                max_tile_side(&small, conn, 0)
+            );
+        }
         assert_eq!(b.iter().map(|b| b.tiles.len()).sum::<usize>(), g.len());
     }
 }

@@ -6,6 +6,7 @@ use common::*;
 use proptest::prelude::*;
 use vesselscan::detect::{detect, ThresholdMode};
 use vesselscan::detections::Detection;
+use vesselscan::engine::gpu::GpuEngine;
 use vesselscan::read::Raster;
 use vesselscan::sample::{key_f32, key_i16, SampleKind};
 use vesselscan::tiling::Connectivity::{self, Eight, Four};
@@ -400,6 +401,39 @@ fn many_batches_and_clamped_tiles() {
     assert_eq!(c[0].area, 20);
     if let Some(g) = run_gpu(&r, &o) {
         assert_eq!(g, c);
+    }
+}
+
+/// Records sized on demand (src/engine/gpu.rs `label_tiles`): a batch that has more components
+/// than its records buffer was sized for runs again with room for all of them, and one whose
+/// components would not fit the records limit runs in halves, down to single tiles (which run
+/// whole, whatever the limit). Each way gives the CPU's detections.
+#[test]
+fn gpu_records_on_demand_rerun_and_split() {
+    if gpu().is_none() {
+        return;
+    }
+    let (w, h) = (300u32, 230u32);
+    let keys: Vec<u32> = (0..u64::from(w * h))
+        .map(|i| ((i.wrapping_mul(6_364_136_223_846_793_005) >> 33) % 1000) as u32)
+        .collect();
+    let r = raster_u16(w, h, vec![0; (w * h) as usize]).with_keys(keys);
+    let rec = 20 * 4; // bytes of one record (REC_WORDS u32)
+    for conn in [Four, Eight] {
+        let o = opts(750.0, conn, 64);
+        let want = run_cpu(&r, &o);
+        assert!(want.len() > 2000, "{} components", want.len());
+        // Sized for none at first: one rerun. A limit of 50 records: halves down to tiles.
+        for (per_mpx, limit) in [(0, u64::MAX), (0, 50 * rec), (1 << 20, 50 * rec)] {
+            let g = GpuEngine::new(None)
+                .expect("GPU")
+                .with_records(per_mpx, limit);
+            let got = detect(&g, &r, &o).expect("gpu detect").detections;
+            assert_eq!(
+                got, want,
+                "{conn:?}, {per_mpx} records per Mpx, limit {limit} B"
+            );
+        }
     }
 }
 

@@ -43,7 +43,10 @@ pub fn label_compact(
                 counters[0] += 1;
                 remap[n as usize] = cid;
                 let r = (cid * REC_WORDS) as usize;
-                init_record(&mut records[r..r + REC_WORDS as usize], ti as u32);
+                // As the kernel: no record past the buffer (the count says it overflowed).
+                if let Some(rec) = records.get_mut(r..r + REC_WORDS as usize) {
+                    init_record(rec, ti as u32);
+                }
             }
         }
     }

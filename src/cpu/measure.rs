@@ -121,11 +121,14 @@ impl Acc {
     }
 
     pub(crate) fn flush(&self, records: &mut [u32]) {
+        let r = self.cid as usize * REC_WORDS as usize;
+        // As the kernel: components past the records buffer are not measured.
+        let Some(rec) = records.get_mut(r..r + REC_WORDS as usize) else {
+            return;
+        };
         if self.area == 0 {
             return;
         }
-        let r = (self.cid * REC_WORDS) as usize;
-        let rec = &mut records[r..r + REC_WORDS as usize];
         rec[R_AREA] = rec[R_AREA].wrapping_add(self.area);
         rec[R_X0] = rec[R_X0].min(self.x0);
         rec[R_Y0] = rec[R_Y0].min(self.y0);

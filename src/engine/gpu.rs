@@ -5,7 +5,10 @@
 //! one dispatch), measure and seam_export: five dispatches (wgpu orders the
 //! dispatches, and each dispatch boundary is the device-wide barrier the union-find needs);
 //! read back the component count with the border labels (one round trip), then exactly
-//! `count` records. The label image never leaves the GPU. Device buffers are pooled and
+//! `count` records. The records buffer is sized for the components the batch is expected to
+//! have, not the most it could have (so batches hold 16 Mpx, not one 2048^2 tile): a count
+//! beyond it runs the batch again with room for all (`GpuEngine::label_tiles`). The label
+//! image never leaves the GPU. Device buffers are pooled and
 //! reused from batch to batch (grown to powers of two), so a scene's batches allocate nothing
 //! and wgpu zero-fills nothing after the first.
 
@@ -24,12 +27,27 @@ pub struct GpuEngine {
     /// shares the engine between threads), so a scene's batches neither allocate nor have wgpu
     /// zero-fill fresh buffers: every kernel writes what it later reads, as on the CPU.
     pool: std::sync::Mutex<Vec<Buffers>>,
+    /// Records a batch starts with, per 2^20 pixels: the most seen so far (see `label_tiles`).
+    records_per_mpx: std::sync::atomic::AtomicU64,
+    /// Bytes of records one run of the labelling may bind; more, and the tiles are split.
+    records_limit: u64,
 }
 
 /// A set of reusable device buffers, each grown (never shrunk) to what a batch needs.
 #[derive(Default)]
 struct Buffers {
     slots: std::collections::HashMap<&'static str, wgpu::Buffer>,
+}
+
+/// Components a batch's records start with, per 2^20 pixels, until batches show more: 0.4 %
+/// of the pixels (a sea scene at 1.5 % targets has about 0.1 %).
+const INITIAL_RECORDS_PER_MPX: u64 = 4096;
+
+/// `VESSELSCAN_GPU_RECORDS=worst`: records sized for the most components a batch could have,
+/// and batches bounded by it, as before records were sized on demand.
+fn worst_case_records() -> bool {
+    static WORST: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *WORST.get_or_init(|| std::env::var("VESSELSCAN_GPU_RECORDS").is_ok_and(|v| v == "worst"))
 }
 
 /// Usage of the storage buffers the kernels read or write.
@@ -76,10 +94,28 @@ impl GpuEngine {
 
     /// The engine of an opened device.
     pub fn of(ctx: GpuContext) -> GpuEngine {
+        let records_limit = ctx.limits.max_storage_buffer_binding_size;
+        // The worst case: one component per 2x2 block (8-connectivity) or per pixel.
+        let per_mpx = if worst_case_records() {
+            1 << 20
+        } else {
+            INITIAL_RECORDS_PER_MPX
+        };
         GpuEngine {
             ctx,
             pool: Default::default(),
+            records_per_mpx: per_mpx.into(),
+            records_limit,
         }
+    }
+
+    /// The engine with records sized for `per_mpx` components per 2^20 pixels at first and
+    /// at most `limit` bytes of records a run (for tests of the overflow paths; `limit` below
+    /// one tile's count still runs that tile whole).
+    pub fn with_records(mut self, per_mpx: u64, limit: u64) -> GpuEngine {
+        self.records_per_mpx = per_mpx.into();
+        self.records_limit = limit.min(self.records_limit);
+        self
     }
 
     /// Run `f` with a set of reusable buffers (taken from the pool, or new), then return them.
@@ -402,6 +438,215 @@ impl GpuEngine {
     }
 }
 
+impl GpuEngine {
+    /// Records the engine starts a batch with, per 2^20 pixels: the most any batch of the
+    /// engine has had so far, a quarter more.
+    fn records_for(&self, pixels: u64) -> u64 {
+        let per_mpx = self
+            .records_per_mpx
+            .load(std::sync::atomic::Ordering::Relaxed);
+        ((pixels * per_mpx) >> 20) * 5 / 4 + 64
+    }
+
+    /// Label tiles `range` of `batch` (whose samples, water and ring planes are uploaded:
+    /// `[params, samples, water, ring]`) into `out`: their records appended (`R_TILE` the
+    /// batch's tile index), their border labels in place (ids into `out.records`).
+    ///
+    /// Records sized on demand: the records buffer holds what the tiles are expected to have
+    /// ([`Self::records_for`]); the kernels count every component but write only those that
+    /// fit. When the count comes back larger, the tiles run again with room for all of them, or,
+    /// when all of them would not fit `records_limit`, in two halves.
+    fn label_tiles(
+        &self,
+        bufs: &mut Buffers,
+        params: &Params,
+        batch: &Batch,
+        range: std::ops::Range<usize>,
+        [pbuf, sbuf, wbuf, ring]: [&wgpu::Buffer; 4],
+        out: &mut BatchLabels,
+    ) -> Result<()> {
+        let conn = crate::cpu::conn(params);
+        let sub = Batch {
+            tiles: batch.tiles[range.clone()].to_vec(),
+            cfar: batch.cfar.get(range.clone()).unwrap_or_default().to_vec(),
+            ..batch.clone()
+        };
+        let pixels: u64 = sub.tiles.iter().map(|t| u64::from(t.pixels())).sum();
+        let most: u64 = sub
+            .tiles
+            .iter()
+            .map(|t| u64::from(t.max_components(conn)))
+            .sum();
+        let rec_bytes = u64::from(REC_WORDS) * 4;
+        let fit = (self.records_limit / rec_bytes).max(1);
+        let mut want = self.records_for(pixels).clamp(1, most.max(1)).min(fit);
+        let tbuf = profile::time(Stage::Upload, || {
+            self.upload(
+                bufs,
+                "vesselscan.tiles",
+                bytemuck::cast_slice(&sub.tiles),
+                STORAGE,
+            )
+        });
+        loop {
+            let records = bufs.get(
+                &self.ctx.device,
+                "vesselscan.records",
+                want * u64::from(REC_WORDS),
+                STORAGE,
+            );
+            // The kernels fill what the buffer holds (it may be larger than asked for).
+            let room = records.size() / rec_bytes;
+            let bound = [pbuf, &tbuf, sbuf, wbuf, ring];
+            let (count, border) = self.label_pass(bufs, params, &sub, bound, &records)?;
+            if u64::from(count) > room {
+                if u64::from(count) > fit && range.len() > 1 {
+                    let mid = range.start + range.len() / 2;
+                    let up = [pbuf, sbuf, wbuf, ring];
+                    self.label_tiles(bufs, params, batch, range.start..mid, up, out)?;
+                    return self.label_tiles(bufs, params, batch, mid..range.end, up, out);
+                }
+                want = u64::from(count);
+                continue;
+            }
+            let per_mpx = (u64::from(count) << 20).div_ceil(pixels.max(1));
+            self.records_per_mpx
+                .fetch_max(per_mpx, std::sync::atomic::Ordering::Relaxed);
+            let recs = profile::time(Stage::Readback, || {
+                self.read_many(bufs, &[(&records, count * REC_WORDS)])
+            })?
+            .remove(0);
+            let base = (out.records.len() / REC_WORDS as usize) as u32;
+            for rec in recs.chunks_exact(REC_WORDS as usize) {
+                let at = out.records.len();
+                out.records.extend_from_slice(rec);
+                out.records[at + crate::cpu::measure::R_TILE] += range.start as u32;
+            }
+            for t in &sub.tiles {
+                let s = t.border_off as usize..(t.border_off + t.border_len()) as usize;
+                for (o, &c) in out.border[s.clone()].iter_mut().zip(&border[s]) {
+                    *o = if c == crate::cpu::NONE { c } else { base + c };
+                }
+            }
+            return Ok(());
+        }
+    }
+
+    /// One run of the labelling dispatches over `sub`'s tiles with `records`; the component
+    /// count and the border labels come back in one round trip.
+    fn label_pass(
+        &self,
+        bufs: &mut Buffers,
+        params: &Params,
+        batch: &Batch,
+        [pbuf, tbuf, sbuf, wbuf, ring]: [&wgpu::Buffer; 5],
+        records: &wgpu::Buffer,
+    ) -> Result<(u32, Vec<u32>)> {
+        let pl = &self.ctx.pipelines;
+        let d = &self.ctx.device;
+        let mask = bufs.get(d, "vesselscan.mask", batch.blocks as u64, STORAGE);
+        let parent = bufs.get(d, "vesselscan.parent", batch.nodes as u64, STORAGE);
+        let remap = bufs.get(d, "vesselscan.remap", batch.nodes as u64, STORAGE);
+        let counters = bufs.get(d, "vesselscan.counters", 4, STORAGE);
+        let border = bufs.get(d, "vesselscan.border", batch.border as u64, STORAGE);
+
+        let conn = crate::cpu::conn(params);
+        let nt = batch.tiles.len() as u32;
+        let most = |f: &dyn Fn(&crate::tiling::TileDesc) -> u32| {
+            batch.tiles.iter().map(f).max().unwrap_or(1)
+        };
+        let (bw, bh) = (most(&|t| t.blocks_w()), most(&|t| t.blocks_h()));
+        let (nw, nh) = (most(&|t| t.nodes_w(conn)), most(&|t| t.nodes_h(conn)));
+        let bl = most(&|t| t.border_len());
+
+        let mut steps: Vec<Step> = Vec::new();
+        if params.flags & FLAG_CFAR != 0 {
+            let b = [pbuf, tbuf, sbuf, &mask, &parent, wbuf, ring];
+            steps.extend(self.cfar_steps(bufs, batch, b));
+        } else {
+            let bg = self.bind(
+                &pl.mask,
+                &[
+                    (0, pbuf),
+                    (1, tbuf),
+                    (2, sbuf),
+                    (3, &mask),
+                    (4, &parent),
+                    (11, wbuf),
+                ],
+            );
+            steps.push((
+                Stage::Mask,
+                &pl.mask,
+                bg,
+                [groups(bw, 16), groups(bh, 16), nt],
+            ));
+        }
+        let merge = self.bind(
+            &pl.label_merge,
+            &[(0, pbuf), (1, tbuf), (3, &mask), (4, &parent)],
+        );
+        let compact = self.bind(
+            &pl.label_compact,
+            &[
+                (0, pbuf),
+                (1, tbuf),
+                (3, &mask),
+                (4, &parent),
+                (5, &remap),
+                (6, records),
+                (7, &counters),
+            ],
+        );
+        let measure = self.bind(
+            &pl.measure,
+            &[
+                (0, pbuf),
+                (1, tbuf),
+                (2, sbuf),
+                (3, &mask),
+                (4, &parent),
+                (5, &remap),
+                (6, records),
+            ],
+        );
+        let seams = self.bind(
+            &pl.seam_export,
+            &[
+                (0, pbuf),
+                (1, tbuf),
+                (3, &mask),
+                (4, &parent),
+                (5, &remap),
+                (8, &border),
+            ],
+        );
+        let nodes = [groups(nw, 16), groups(nh, 16), nt];
+        steps.extend([
+            (Stage::Label, &pl.label_merge, merge, nodes),
+            (Stage::Label, &pl.label_compact, compact, nodes),
+            (
+                Stage::Measure,
+                &pl.measure,
+                measure,
+                [groups(bw, 16), groups(bh, 16), nt],
+            ),
+            (
+                Stage::SeamExport,
+                &pl.seam_export,
+                seams,
+                [groups(bl, 64), 1, nt],
+            ),
+        ]);
+        self.submit("vesselscan.label", Some(&counters), &steps)?;
+        profile::time(Stage::Readback, || {
+            let mut got = self.read_many(bufs, &[(&counters, 1), (&border, batch.border)])?;
+            let border = got.pop().unwrap_or_default();
+            Ok((got[0][0], border))
+        })
+    }
+}
+
 /// Workgroups of `size` covering `n`.
 fn groups(n: u32, size: u32) -> u32 {
     n.div_ceil(size).max(1)
@@ -418,7 +663,16 @@ impl Engine for GpuEngine {
         BatchLimits {
             max_binding: self.ctx.limits.max_storage_buffer_binding_size,
             max_tiles: self.ctx.limits.max_compute_workgroups_per_dimension,
-            ..BatchLimits::default()
+            // Records are sized on demand (`label_tiles`), so a batch holds 16 Mpx: four
+            // 2048^2 tiles (64 MB of packed samples, two batches in flight).
+            // VESSELSCAN_GPU_RECORDS=worst sizes them for the worst case again, in batches of
+            // 4 Mpx (for A/B benches on a device).
+            max_pixels: if worst_case_records() {
+                1 << 22
+            } else {
+                1 << 24
+            },
+            records_on_demand: !worst_case_records(),
         }
     }
     fn parallel(&self) -> bool {
@@ -475,144 +729,30 @@ impl Engine for GpuEngine {
     ) -> Result<BatchLabels> {
         self.scoped("label", || {
             self.with_buffers(|bufs| {
-                let pl = &self.ctx.pipelines;
-                let (pbuf, tbuf, sbuf, wbuf, rbuf) = profile::time(Stage::Upload, || {
-                    let (p, t, sm) = self.common(bufs, params, batch, samples);
+                let (pbuf, sbuf, wbuf, rbuf) = profile::time(Stage::Upload, || {
+                    let u = wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST;
+                    let p = bytemuck::cast_slice(std::slice::from_ref(params));
+                    let p = self.upload(bufs, "vesselscan.params", p, u);
+                    let sm = self.upload(bufs, "vesselscan.samples", samples, STORAGE);
                     let w = self.upload(bufs, "vesselscan.water", water, STORAGE);
                     let r = (!stats.is_empty())
                         .then(|| self.upload(bufs, "vesselscan.stats", stats, STORAGE));
-                    (p, t, sm, w, r)
+                    (p, sm, w, r)
                 });
-                let d = &self.ctx.device;
-                let mask = bufs.get(d, "vesselscan.mask", batch.blocks as u64, STORAGE);
-                let parent = bufs.get(d, "vesselscan.parent", batch.nodes as u64, STORAGE);
-                let remap = bufs.get(d, "vesselscan.remap", batch.nodes as u64, STORAGE);
-                let rec_words = batch.max_components as u64 * REC_WORDS as u64;
-                let records = bufs.get(d, "vesselscan.records", rec_words, STORAGE);
-                let counters = bufs.get(d, "vesselscan.counters", 4, STORAGE);
-                let border = bufs.get(d, "vesselscan.border", batch.border as u64, STORAGE);
-
-                let conn = crate::cpu::conn(params);
-                let nt = batch.tiles.len() as u32;
-                let bw = batch.tiles.iter().map(|t| t.blocks_w()).max().unwrap_or(1);
-                let bh = batch.tiles.iter().map(|t| t.blocks_h()).max().unwrap_or(1);
-                let nw = batch
-                    .tiles
-                    .iter()
-                    .map(|t| t.nodes_w(conn))
-                    .max()
-                    .unwrap_or(1);
-                let nh = batch
-                    .tiles
-                    .iter()
-                    .map(|t| t.nodes_h(conn))
-                    .max()
-                    .unwrap_or(1);
-                let bl = batch
-                    .tiles
-                    .iter()
-                    .map(|t| t.border_len())
-                    .max()
-                    .unwrap_or(1);
-
-                let cfar = params.flags & FLAG_CFAR != 0;
-                let mut steps: Vec<Step> = Vec::new();
-                if cfar {
-                    let ring = rbuf.as_ref().unwrap_or(&wbuf);
-                    let b = [&pbuf, &tbuf, &sbuf, &mask, &parent, &wbuf, ring];
-                    steps.extend(self.cfar_steps(bufs, batch, b));
-                } else {
-                    steps.push((
-                        Stage::Mask,
-                        &pl.mask,
-                        self.bind(
-                            &pl.mask,
-                            &[
-                                (0, &pbuf),
-                                (1, &tbuf),
-                                (2, &sbuf),
-                                (3, &mask),
-                                (4, &parent),
-                                (11, &wbuf),
-                            ],
-                        ),
-                        [groups(bw, 16), groups(bh, 16), nt],
-                    ));
-                }
-                steps.extend([
-                    (
-                        Stage::Label,
-                        &pl.label_merge,
-                        self.bind(
-                            &pl.label_merge,
-                            &[(0, &pbuf), (1, &tbuf), (3, &mask), (4, &parent)],
-                        ),
-                        [groups(nw, 16), groups(nh, 16), nt],
-                    ),
-                    (
-                        Stage::Label,
-                        &pl.label_compact,
-                        self.bind(
-                            &pl.label_compact,
-                            &[
-                                (0, &pbuf),
-                                (1, &tbuf),
-                                (3, &mask),
-                                (4, &parent),
-                                (5, &remap),
-                                (6, &records),
-                                (7, &counters),
-                            ],
-                        ),
-                        [groups(nw, 16), groups(nh, 16), nt],
-                    ),
-                    (
-                        Stage::Measure,
-                        &pl.measure,
-                        self.bind(
-                            &pl.measure,
-                            &[
-                                (0, &pbuf),
-                                (1, &tbuf),
-                                (2, &sbuf),
-                                (3, &mask),
-                                (4, &parent),
-                                (5, &remap),
-                                (6, &records),
-                            ],
-                        ),
-                        [groups(bw, 16), groups(bh, 16), nt],
-                    ),
-                    (
-                        Stage::SeamExport,
-                        &pl.seam_export,
-                        self.bind(
-                            &pl.seam_export,
-                            &[
-                                (0, &pbuf),
-                                (1, &tbuf),
-                                (3, &mask),
-                                (4, &parent),
-                                (5, &remap),
-                                (8, &border),
-                            ],
-                        ),
-                        [groups(bl, 64), 1, nt],
-                    ),
-                ]);
-                self.submit("vesselscan.label", Some(&counters), &steps)?;
-                // Two round trips: the count with the border labels, then exactly the records.
-                let (border, records) = profile::time(Stage::Readback, || -> Result<_> {
-                    let mut got =
-                        self.read_many(bufs, &[(&counters, 1), (&border, batch.border)])?;
-                    let border = got.pop().unwrap_or_default();
-                    let count = got[0][0];
-                    let records = self
-                        .read_many(bufs, &[(&records, count * REC_WORDS)])?
-                        .remove(0);
-                    Ok((border, records))
-                })?;
-                Ok(BatchLabels { records, border })
+                let mut out = BatchLabels {
+                    records: Vec::new(),
+                    border: vec![crate::cpu::NONE; batch.border as usize],
+                };
+                let uploaded = [&pbuf, &sbuf, &wbuf, rbuf.as_ref().unwrap_or(&wbuf)];
+                self.label_tiles(
+                    bufs,
+                    params,
+                    batch,
+                    0..batch.tiles.len(),
+                    uploaded,
+                    &mut out,
+                )?;
+                Ok(out)
             })
         })
     }
