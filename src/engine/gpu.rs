@@ -469,7 +469,8 @@ impl GpuEngine {
         let sub = Batch {
             tiles: batch.tiles[range.clone()].to_vec(),
             cfar: batch.cfar.get(range.clone()).unwrap_or_default().to_vec(),
-            ..batch.clone()
+            // The tiles' offsets are the batch's: the buffers keep its sizes.
+            ..*batch
         };
         let pixels: u64 = sub.tiles.iter().map(|t| u64::from(t.pixels())).sum();
         let most: u64 = sub
@@ -501,6 +502,8 @@ impl GpuEngine {
             let (count, border) = self.label_pass(bufs, params, &sub, bound, &records)?;
             if u64::from(count) > room {
                 if u64::from(count) > fit && range.len() > 1 {
+                    // Back to the pool: the halves take it again, grown if they must.
+                    drop(records);
                     let mid = range.start + range.len() / 2;
                     let up = [pbuf, sbuf, wbuf, ring];
                     self.label_tiles(bufs, params, batch, range.start..mid, up, out)?;
