@@ -573,8 +573,12 @@ pub fn detect_source_observed(
                 src.row_granule(),
                 tile,
             );
+            // Once a process: a `batch` of such scenes would say it for every file.
+            static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
             if let Some(note) = plan.note {
-                eprintln!("vesselscan: note: {note}");
+                if !SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    eprintln!("vesselscan: note: {note}");
+                }
             }
             tile = plan.tile;
             plan.rows

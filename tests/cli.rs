@@ -733,3 +733,48 @@ fn bench_times_every_backend_and_checks_them_against_the_cpu() {
         assert!(err.contains(want), "{err}");
     }
 }
+
+/// A memory cap too small for a SAR scene's masks and CFAR halo: the same detections as with
+/// room to spare, and a note saying which cap avoids decoding the file's tiles several times.
+#[test]
+fn a_tiny_memory_cap_gives_the_same_detections_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = dir.path().join("scene.tif");
+    let o = run(&[
+        "synth",
+        "--width",
+        "1024",
+        "--height",
+        "1536",
+        "--seed",
+        "3",
+        scene.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let detect = |mb: &str| {
+        let o = run(&[
+            "detect",
+            scene.to_str().unwrap(),
+            "--backend",
+            "cpu",
+            "--memory-mb",
+            mb,
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (
+            strip_provenance(&o.stdout),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (roomy, err) = detect("512");
+    assert!(!err.contains("note: within --memory-mb"), "{err}");
+    let (tiny, err) = detect("1");
+    assert!(
+        err.contains("fewer than the file's 512-row chunks") && err.contains("or more avoids it"),
+        "{err}"
+    );
+    assert!(roomy["detections"]
+        .as_array()
+        .is_some_and(|d| !d.is_empty()));
+    assert_eq!(roomy, tiny);
+}
