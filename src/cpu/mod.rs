@@ -188,4 +188,66 @@ mod tests {
             }
         }
     }
+
+    /// The twins of label_compact and measure, like the kernels, write only the records that
+    /// fit the buffer and still count every component (the GPU engine sizes records on demand
+    /// and runs a batch again when the count says it overflowed).
+    #[test]
+    fn records_past_the_buffer_are_counted_not_written() {
+        use crate::tiling::REC_WORDS;
+        // Three components along row 1 of an 8 x 3 scene (200 = target, 10 = not).
+        let row = [200, 200, 10, 200, 10, 10, 200, 200];
+        let keys: Vec<u32> = (0..3)
+            .flat_map(|y| row.map(|v| if y == 1 { v } else { 10 }))
+            .collect();
+        let plane = Plane::rows(8, &keys);
+        for conn in [Connectivity::Four, Connectivity::Eight] {
+            let grid = tile_grid(8, 3, 8);
+            let b = &batches(&grid, conn, &BatchLimits::default(), None)[0];
+            let p = Params {
+                threshold_key: 100,
+                kind: SampleKind::U16.code(),
+                connectivity: conn.code(),
+                ..Default::default()
+            };
+            let (samples, water) = pack(&plane, b);
+            let run = |room: usize| {
+                let mut m = vec![0; b.blocks as usize];
+                let mut parent = vec![0; b.nodes as usize];
+                let mut remap = vec![0; b.nodes as usize];
+                let mut records = vec![0; room * REC_WORDS as usize];
+                let mut counters = [0u32; 4];
+                mask::mask(&p, &b.tiles, &samples, &mut m, &mut parent, &water);
+                label_merge::label_merge(&p, &b.tiles, &m, &mut parent);
+                let t = &b.tiles;
+                label_compact::label_compact(
+                    &p,
+                    t,
+                    &m,
+                    &mut parent,
+                    &mut remap,
+                    &mut records,
+                    &mut counters,
+                );
+                measure::measure(&p, t, &samples, &m, &parent, &remap, &mut records);
+                (counters[0], records)
+            };
+            let (n, all) = run(3);
+            assert_eq!(n, 3, "{conn:?}");
+            let areas: Vec<u32> = all
+                .chunks(REC_WORDS as usize)
+                .map(|r| r[measure::R_AREA])
+                .collect();
+            assert_eq!(areas, [2, 1, 2], "{conn:?}");
+            for room in [0, 1, 2] {
+                let (n, some) = run(room);
+                assert_eq!(n, 3, "{conn:?}, room for {room}");
+                assert_eq!(
+                    some[..],
+                    all[..room * REC_WORDS as usize],
+                    "{conn:?}, room for {room}"
+                );
+            }
+        }
+    }
 }
