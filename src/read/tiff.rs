@@ -97,13 +97,7 @@ struct Geom {
     direct: Option<Direct>,
 }
 
-/// The chunks of files whose layout is this simple are decoded here rather than through the
-/// `tiff` crate: their compressed bytes read in one piece and decompressed in one call (Deflate
-/// by libdeflate, ZSTD by one reused zstd context), then the predictor undone while the band's
-/// samples become keys, in one pass. Deflate, ZSTD or no compression; predictor 1, or 2 on
-/// integers; every sample of a pixel returned; no WhiteIsZero inversion. Anything this path does not expect of a chunk (a short or
-/// malformed stream, a bad checksum, bytes past the file's end) sends that chunk back to the
-/// crate, so the results and errors stay the crate's.
+/// How a chunk of the direct path is stored.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Codec {
     None,
@@ -111,6 +105,13 @@ enum Codec {
     Zstd,
 }
 
+/// The chunks of files whose layout is this simple are decoded here rather than through the
+/// `tiff` crate: their compressed bytes read in one piece and decompressed in one call (Deflate
+/// by libdeflate, ZSTD by one reused zstd context), then the predictor undone while the band's
+/// samples become keys, in one pass. Deflate, ZSTD or no compression; predictor 1, or 2 on
+/// integers; every sample of a pixel returned; no WhiteIsZero inversion. Anything this path
+/// does not expect of a chunk (a short or malformed stream, a bad checksum, bytes past the
+/// file's end) sends that chunk back to the crate, so the results and errors stay the crate's.
 #[derive(Clone, Copy, Debug)]
 struct Direct {
     codec: Codec,
@@ -944,44 +945,24 @@ fn read_full_tile<R: Read + Seek>(
 /// Convert one row of decoded samples (native endian, `spp` samples a pixel) to the order keys
 /// of sample `off` of each pixel.
 fn convert_row(kind: SampleKind, src: &[u8], spp: usize, off: usize, dst: &mut [u32]) {
-    let bps = kind.bytes();
-    let stride = spp * bps;
-    let px = src
-        .chunks_exact(stride)
-        .map(|p| &p[off * bps..off * bps + bps]);
-    match kind {
-        SampleKind::U8 => dst.iter_mut().zip(px).for_each(|(d, s)| *d = key_u8(s[0])),
-        SampleKind::U16 => dst
-            .iter_mut()
-            .zip(px)
-            .for_each(|(d, s)| *d = key_u16(u16::from_ne_bytes([s[0], s[1]]))),
-        SampleKind::I16 => dst
-            .iter_mut()
-            .zip(px)
-            .for_each(|(d, s)| *d = key_i16(i16::from_ne_bytes([s[0], s[1]]))),
-        SampleKind::U32 => dst
-            .iter_mut()
-            .zip(px)
-            .for_each(|(d, s)| *d = key_u32(u32::from_ne_bytes([s[0], s[1], s[2], s[3]]))),
-        SampleKind::F32 => dst
-            .iter_mut()
-            .zip(px)
-            .for_each(|(d, s)| *d = key_f32(f32::from_ne_bytes([s[0], s[1], s[2], s[3]]))),
-    }
+    row_keys::<{ cfg!(target_endian = "big") }, false>(kind, src, spp, off, dst)
 }
 
 /// [`convert_row`] for the direct path: `src` holds the samples as stored (file byte order,
 /// maybe differenced), `d.samples` a pixel; sample `off` of each pixel becomes a key.
 fn direct_row(kind: SampleKind, d: &Direct, src: &[u8], off: usize, dst: &mut [u32]) {
     match (d.big_endian, d.differenced) {
-        (false, false) => direct_kind::<false, false>(kind, src, d.samples, off, dst),
-        (false, true) => direct_kind::<false, true>(kind, src, d.samples, off, dst),
-        (true, false) => direct_kind::<true, false>(kind, src, d.samples, off, dst),
-        (true, true) => direct_kind::<true, true>(kind, src, d.samples, off, dst),
+        (false, false) => row_keys::<false, false>(kind, src, d.samples, off, dst),
+        (false, true) => row_keys::<false, true>(kind, src, d.samples, off, dst),
+        (true, false) => row_keys::<true, false>(kind, src, d.samples, off, dst),
+        (true, true) => row_keys::<true, true>(kind, src, d.samples, off, dst),
     }
 }
 
-fn direct_kind<const BE: bool, const DIFF: bool>(
+/// Sample `off` of each pixel of `src` (`spp` samples a pixel, big-endian when `BE`,
+/// horizontally differenced when `DIFF`) to the order keys of `kind`: the one conversion of
+/// both decode paths.
+fn row_keys<const BE: bool, const DIFF: bool>(
     kind: SampleKind,
     src: &[u8],
     spp: usize,
