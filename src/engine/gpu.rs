@@ -255,13 +255,32 @@ impl GpuEngine {
         batch: &Batch,
         samples: &[u32],
     ) -> (wgpu::Buffer, wgpu::Buffer, wgpu::Buffer) {
+        let (pbuf, sbuf) = self.params_and_samples(bufs, params, samples);
+        (pbuf, self.upload_tiles(bufs, &batch.tiles), sbuf)
+    }
+
+    /// The params (uniform) and the samples of a batch.
+    fn params_and_samples(
+        &self,
+        bufs: &mut Buffers,
+        params: &Params,
+        samples: &[u32],
+    ) -> (wgpu::Buffer, wgpu::Buffer) {
         let u = wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST;
         let p = bytemuck::cast_slice(std::slice::from_ref(params));
         let pbuf = self.upload(bufs, "vesselscan.params", p, u);
-        let t = bytemuck::cast_slice(&batch.tiles);
-        let tbuf = self.upload(bufs, "vesselscan.tiles", t, STORAGE);
         let sbuf = self.upload(bufs, "vesselscan.samples", samples, STORAGE);
-        (pbuf, tbuf, sbuf)
+        (pbuf, sbuf)
+    }
+
+    /// The tile descriptors a dispatch's `workgroup_id.z` indexes.
+    fn upload_tiles(&self, bufs: &mut Buffers, tiles: &[crate::tiling::TileDesc]) -> wgpu::Buffer {
+        self.upload(
+            bufs,
+            "vesselscan.tiles",
+            bytemuck::cast_slice(tiles),
+            STORAGE,
+        )
     }
 
     /// The two CFAR dispatches of a batch, writing the block masks: cfar_rows (the rings read
@@ -481,14 +500,7 @@ impl GpuEngine {
         let rec_bytes = u64::from(REC_WORDS) * 4;
         let fit = (self.records_limit / rec_bytes).max(1);
         let mut want = self.records_for(pixels).clamp(1, most.max(1)).min(fit);
-        let tbuf = profile::time(Stage::Upload, || {
-            self.upload(
-                bufs,
-                "vesselscan.tiles",
-                bytemuck::cast_slice(&sub.tiles),
-                STORAGE,
-            )
-        });
+        let tbuf = profile::time(Stage::Upload, || self.upload_tiles(bufs, &sub.tiles));
         loop {
             let records = bufs.get(
                 &self.ctx.device,
@@ -733,10 +745,7 @@ impl Engine for GpuEngine {
         self.scoped("label", || {
             self.with_buffers(|bufs| {
                 let (pbuf, sbuf, wbuf, rbuf) = profile::time(Stage::Upload, || {
-                    let u = wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST;
-                    let p = bytemuck::cast_slice(std::slice::from_ref(params));
-                    let p = self.upload(bufs, "vesselscan.params", p, u);
-                    let sm = self.upload(bufs, "vesselscan.samples", samples, STORAGE);
+                    let (p, sm) = self.params_and_samples(bufs, params, samples);
                     let w = self.upload(bufs, "vesselscan.water", water, STORAGE);
                     let r = (!stats.is_empty())
                         .then(|| self.upload(bufs, "vesselscan.stats", stats, STORAGE));
