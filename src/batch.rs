@@ -237,7 +237,49 @@ pub fn jobs_for(requested: Option<usize>, files: usize, memory_mb: u64) -> usize
         .max(1)
 }
 
-/// Process `inputs`, `opts.jobs` files at a time, each within `memory_mb / jobs`, calling
+/// The batch's `--memory-mb`, shared by the files in flight. Each file takes its share of the
+/// cap, or more when its windows would otherwise be so short that the file's chunks are
+/// decoded several times ([`crate::detect::memory_wanted_mb`]), and gives it back when done; a
+/// file that needs more than is free waits. Every file takes at most the whole cap, and holds
+/// one grant at a time, so every wait ends.
+struct MemoryPool {
+    free: std::sync::Mutex<u64>,
+    freed: std::sync::Condvar,
+}
+
+/// MiB taken from a [`MemoryPool`], given back on drop.
+struct Grant<'a> {
+    pool: &'a MemoryPool,
+    mb: u64,
+}
+
+impl MemoryPool {
+    fn new(mb: u64) -> MemoryPool {
+        MemoryPool {
+            free: std::sync::Mutex::new(mb),
+            freed: std::sync::Condvar::new(),
+        }
+    }
+
+    /// Take `mb` MiB (no more than the pool holds), waiting until they are free.
+    fn take(&self, mb: u64) -> Grant<'_> {
+        let mut free = self.free.lock().expect("lock");
+        while *free < mb {
+            free = self.freed.wait(free).expect("lock");
+        }
+        *free -= mb;
+        Grant { pool: self, mb }
+    }
+}
+
+impl Drop for Grant<'_> {
+    fn drop(&mut self) {
+        *self.pool.free.lock().expect("lock") += self.mb;
+        self.pool.freed.notify_all();
+    }
+}
+
+/// Process `inputs`, `opts.jobs` files at a time, each within its share of `memory_mb`, calling
 /// `progress` as each file ends (from the worker threads). Errors of single files are in the
 /// summary; only a failure to write the summary itself is returned as an error. The summary
 /// is rewritten after every file, listing the files done so far in input order.
@@ -250,7 +292,13 @@ pub fn run_batch(
     let outputs = output_paths(inputs, &opts.outdir, opts.format);
     let summary_path = opts.outdir.join(summary_name(opts.shard));
     let jobs = opts.jobs.clamp(1, inputs.len().max(1));
-    let memory_mb = (opts.memory_mb / jobs as u64).max(1);
+    let total_mb = opts.memory_mb.max(1);
+    let pool = MemoryPool::new(total_mb);
+    let memory = Memory {
+        pool: &pool,
+        share_mb: (total_mb / jobs as u64).max(1),
+        total_mb,
+    };
     let done: std::sync::Mutex<Vec<Option<FileReport>>> =
         std::sync::Mutex::new(vec![None; inputs.len()]);
     let next = std::sync::atomic::AtomicUsize::new(0);
@@ -260,7 +308,7 @@ pub fn run_batch(
         if i >= inputs.len() || first_err.lock().expect("lock").is_some() {
             return;
         }
-        let rep = run_one(engine, &inputs[i], &outputs[i], opts, memory_mb);
+        let rep = run_one(engine, &inputs[i], &outputs[i], opts, &memory);
         progress(&rep);
         let mut d = done.lock().expect("lock");
         d[i] = Some(rep);
@@ -293,13 +341,20 @@ fn summarise(done: &[Option<FileReport>]) -> Summary {
     }
 }
 
+/// The memory of a batch: the pool, a file's fair share of it, and the whole of it.
+struct Memory<'a> {
+    pool: &'a MemoryPool,
+    share_mb: u64,
+    total_mb: u64,
+}
+
 /// One input: skipped if its output exists (unless `force`), else detected and written.
 fn run_one(
     engine: &dyn Engine,
     input: &Path,
     output: &Path,
     opts: &BatchOptions,
-    memory_mb: u64,
+    memory: &Memory,
 ) -> FileReport {
     let t0 = std::time::Instant::now();
     let mut rep = FileReport {
@@ -318,8 +373,12 @@ fn run_one(
         let r = open_source(input, &opts.read).and_then(|mut src| {
             let info = src.info();
             rep.megapixels = info.width as f64 * info.height as f64 / 1e6;
-            let rows = window_rows_for(info.width, memory_mb);
             let detect = opts.detect.options_for(input, src.as_mut())?;
+            let wanted = crate::detect::memory_wanted_mb(src.as_ref(), &detect)?;
+            let grant = memory
+                .pool
+                .take(wanted.max(memory.share_mb).min(memory.total_mb));
+            let rows = window_rows_for(info.width, grant.mb);
             let run = crate::write::run_scene(
                 engine,
                 input,
@@ -380,6 +439,29 @@ mod tests {
         want.sort();
         assert_eq!(all, want);
         assert!((0..7).all(|i| !shard(inputs.clone(), i, 7).is_empty()));
+    }
+
+    #[test]
+    fn a_grant_larger_than_what_is_free_waits_until_it_is_given_back() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let pool = MemoryPool::new(10);
+        let first = pool.take(6);
+        let second_taken = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let g = pool.take(6);
+                second_taken.store(true, Ordering::SeqCst);
+                assert_eq!(*pool.free.lock().unwrap(), 4);
+                drop(g);
+            });
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            assert!(!second_taken.load(Ordering::SeqCst), "6 + 6 > 10");
+            // What fits in what is free is not held up.
+            drop(pool.take(4));
+            drop(first);
+        });
+        assert!(second_taken.load(Ordering::SeqCst));
+        assert_eq!(*pool.free.lock().unwrap(), 10);
     }
 
     #[test]

@@ -390,7 +390,9 @@ pub struct BatchArgs {
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     pub shard: Option<(u32, u32)>,
     /// Files processed at once, sharing --memory-mb (default: up to 4, no more than the cores,
-    /// and at least 64 MiB each).
+    /// and at least 64 MiB each). A scene whose share would give windows shorter than a row of
+    /// its file's tiles (or than its CFAR halo) takes more and waits until it is free, rather
+    /// than decode its tiles several times.
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub jobs: Option<u64>,
     #[command(flatten)]
@@ -843,7 +845,8 @@ fn run_batch(a: &BatchArgs) -> Result<bool> {
         ais: a.ais.options()?,
     };
     eprintln!(
-        "vesselscan: {} files, {} at a time, {} MiB each",
+        "vesselscan: {} files, {} at a time, {} MiB each (more for a scene that needs it, \
+         which then waits for memory)",
         inputs.len(),
         opts.jobs,
         (f.memory_mb / opts.jobs as u64).max(1)

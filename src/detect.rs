@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::geo::{GeoStatus, Georef};
 use crate::profile::{self, Stage};
 use crate::read::window::for_each_window;
-use crate::read::Raster;
+use crate::read::{Raster, WINDOW_BYTES_PER_PX};
 use crate::sample::{f32_sum_exponent, key_to_value, nodata_key, threshold_key, SampleKind};
 use crate::seams::SeamMerger;
 use crate::threshold::{binning, mean_std, otsu_key, Binning};
@@ -552,16 +552,7 @@ pub fn detect_source_observed(
     };
     let halo = cfar.map_or(0, |c| c.background_radius_px);
     let mut tile = effective_tile_size(engine, opts.tile_size, opts.connectivity, halo);
-    // The rows a window reads around its core (see `detect_windows`) count against the memory.
-    let read_halo = cfar.map_or(0, |c| match c.censor_k256 {
-        Some(_) => 2 * c.background_radius_px + c.censor_grow_px,
-        None => c.background_radius_px,
-    });
-    // Scene-sized bit planes held for the whole run count against it too: the water mask, and a
-    // censored CFAR's targets and rings (`detect_windows`).
-    let planes =
-        u64::from(water.is_some()) + 2 * u64::from(cfar.is_some_and(|c| c.censor_k256.is_some()));
-    let plane_bytes = planes * u64::from(info.width).div_ceil(64) * 8 * u64::from(info.height);
+    let (read_halo, plane_bytes) = fixed_costs(&info, cfar.as_ref(), water.is_some());
     let rows = match window_rows {
         None => info.height.max(1),
         Some(r) => {
@@ -605,6 +596,47 @@ pub fn detect_source_observed(
     )
 }
 
+/// What a memory-capped run holds besides the core rows of its windows: the rows each window
+/// reads above and below them (`detect_windows`), and the bytes of the scene-sized bit planes
+/// held for the whole run (the water mask; a censored CFAR's targets and rings).
+fn fixed_costs(info: &Raster, cfar: Option<&CfarResolved>, water: bool) -> (u32, u64) {
+    let read_halo = cfar.map_or(0, |c| match c.censor_k256 {
+        Some(_) => 2 * c.background_radius_px + c.censor_grow_px,
+        None => c.background_radius_px,
+    });
+    let planes = u64::from(water) + 2 * u64::from(cfar.is_some_and(|c| c.censor_k256.is_some()));
+    let plane_bytes = planes * u64::from(info.width).div_ceil(64) * 8 * u64::from(info.height);
+    (read_halo, plane_bytes)
+}
+
+/// The `--memory-mb` with which a run of `opts` on `src` reads each chunk (strip, tile) of
+/// the file once and spends little on halos: windows of at least a row of chunks and twice
+/// the rows read around them, besides the scene-sized planes, or the whole scene when it is
+/// smaller. A `batch` gives a file this much when its share of the cap is less, so that big
+/// scenes wait for memory rather than run in windows so short that each chunk is decoded
+/// many times (see [`WindowPlan`]).
+pub fn memory_wanted_mb(src: &dyn RasterSource, opts: &DetectOptions) -> Result<u64> {
+    let info = src.info();
+    let geo = scene_georef(src, opts)?;
+    let cfar = match &opts.cfar {
+        // Its notes are said by the run itself.
+        Some(c) => Some(
+            c.resolve(centre_pixel_size_m(&geo, info.width, info.height))?
+                .0,
+        ),
+        None => None,
+    };
+    let (read_halo, plane_bytes) = fixed_costs(&info, cfar.as_ref(), opts.water.is_some());
+    let height = u64::from(info.height.max(1));
+    let core = u64::from(src.row_granule().max(1))
+        .max(2 * u64::from(read_halo))
+        .min(height);
+    let row_bytes = WINDOW_BYTES_PER_PX * u64::from(info.width.max(1));
+    // In window rows, as `WindowPlan` counts them.
+    let rows = core + 2 * u64::from(read_halo) + plane_bytes.div_ceil(row_bytes);
+    Ok((rows * row_bytes).div_ceil(1 << 20))
+}
+
 /// Core rows and tile size of the windows of a memory-capped run.
 #[derive(Debug, Clone, PartialEq)]
 struct WindowPlan {
@@ -626,7 +658,7 @@ impl WindowPlan {
         granule: u32,
         mut tile: u32,
     ) -> WindowPlan {
-        let row_bytes = 12 * u64::from(width.max(1));
+        let row_bytes = WINDOW_BYTES_PER_PX * u64::from(width.max(1));
         let fixed = 2 * u64::from(read_halo) + plane_bytes.div_ceil(row_bytes);
         let core = u64::from(r).saturating_sub(fixed).max(1);
         let g = u64::from(granule.max(1));
@@ -1000,5 +1032,68 @@ mod tests {
         // A cap below the planes alone: still one window row at least.
         let p = plan(1, PLANES, 512);
         assert!(p.rows >= 1 && p.note.is_some());
+    }
+
+    /// A scene of this shape and chunk rows whose pixels are never read.
+    struct Shape(u32, u32, u32);
+
+    impl RasterSource for Shape {
+        fn info(&self) -> Raster {
+            Raster {
+                width: self.0,
+                height: self.1,
+                kind: SampleKind::U16,
+                keys: Vec::new(),
+                band: 1,
+                bands: 1,
+                nodata: None,
+            }
+        }
+        fn read_rows_into(&mut self, _: u32, _: u32, _: &mut [u32]) -> Result<()> {
+            unreachable!("only the shape is asked for")
+        }
+        fn row_granule(&self) -> u32 {
+            self.2
+        }
+    }
+
+    #[test]
+    fn the_memory_wanted_gives_windows_of_a_chunk_row_at_least() {
+        // The `sar` preset's windows at 10 m: background 151 px (rb 75), censored, grown 3.
+        let cfar = CfarOptions {
+            background: crate::cfar::Extent::Px(151.0),
+            censor_k: Some(3.0),
+            censor_grow_px: 3,
+            ..Default::default()
+        };
+        let opts = DetectOptions {
+            cfar: Some(cfar),
+            ..Default::default()
+        };
+        let mb = memory_wanted_mb(&Shape(SIDE, SIDE, 512), &opts).unwrap();
+        // 512 core rows, 306 of halo and 342 of planes, 12 x 16384 bytes each: 217.5 MiB.
+        assert_eq!(mb, 218);
+        assert_eq!(plan(mb, PLANES, 512).note, None);
+        assert!(plan(mb - 1, PLANES, 512).note.is_some());
+        for (w, h, g) in [(25_000, 16_700, 1), (25_000, 16_700, 256), (777, 333, 512)] {
+            for opts in [opts.clone(), DetectOptions::default()] {
+                let info = Shape(w, h, g).info();
+                let c = opts.cfar.map(|c| c.resolve(None).unwrap().0);
+                let (halo, planes) = fixed_costs(&info, c.as_ref(), false);
+                let mb = memory_wanted_mb(&Shape(w, h, g), &opts).unwrap();
+                let r = crate::read::window_rows_for(w, mb);
+                let p = WindowPlan::new(r, (w, h), halo, planes, g, 2048);
+                assert_eq!(p.note, None, "{w}x{h} in {g}-row chunks: {mb} MiB");
+                // Whole chunk rows, or the whole scene.
+                assert!(p.rows >= g.min(h), "{w}x{h}: {} rows", p.rows);
+                // And no more than that takes.
+                let core = g.max(2 * halo).min(h);
+                let rows = core + 2 * halo + planes.div_ceil(12 * u64::from(w)) as u32;
+                assert!(
+                    mb == 1 || crate::read::window_rows_for(w, mb - 1) < rows,
+                    "{mb} MiB"
+                );
+            }
+        }
     }
 }

@@ -315,3 +315,72 @@ fn an_empty_folder_is_a_clear_error() {
     );
     assert!(!out.exists(), "made the output folder for nothing");
 }
+
+/// Two synth SAR scenes in 512-row tiles, whose CFAR needs about 80 MiB for windows of a
+/// whole row of tiles: in `-j 2 --memory-mb 128`, a file's share (64 MiB) would give windows
+/// shorter than a tile row (and the note that says so). Each takes what it needs instead and
+/// they run one after the other, with the results of a lone `detect`.
+#[test]
+fn a_scene_takes_the_memory_it_needs_and_waits_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("in");
+    std::fs::create_dir(&a).unwrap();
+    let scene = a.join("one.tif");
+    let o = run(&[
+        "synth",
+        "--width",
+        "8192",
+        "--height",
+        "1024",
+        "--seed",
+        "3",
+        scene.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::remove_file(a.join("one.truth.geojson")).unwrap();
+    std::fs::copy(&scene, a.join("two.tif")).unwrap();
+    let alone = |mb: &str| {
+        let o = run(&[
+            "detect",
+            scene.to_str().unwrap(),
+            "--backend",
+            "cpu",
+            "--memory-mb",
+            mb,
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        (
+            serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap(),
+            err,
+        )
+    };
+    // The premise: 64 MiB is too little for this scene, 128 enough.
+    assert!(alone("64").1.contains("note: within --memory-mb"));
+    let (want, err) = alone("128");
+    assert!(!err.contains("note: within --memory-mb"), "{err}");
+
+    let out = dir.path().join("out");
+    let o = run(&[
+        "batch",
+        a.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "-j",
+        "2",
+        "--memory-mb",
+        "128",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("2 at a time, 64 MiB each"), "{err}");
+    assert!(!err.contains("note: within --memory-mb"), "{err}");
+    for name in ["one.json", "two.json"] {
+        let got: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join(name)).unwrap()).unwrap();
+        assert_eq!(got["detections"], want["detections"], "{name}");
+        assert!(!got["detections"].as_array().unwrap().is_empty());
+    }
+}

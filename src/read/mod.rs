@@ -117,13 +117,16 @@ pub fn read_raster(path: &Path, opts: &ReadOptions) -> Result<Raster> {
 /// Default cap on the working set of one scene, in MiB (`--memory-mb`).
 pub const DEFAULT_MEMORY_MB: u64 = 512;
 
+/// Bytes a pixel of a window row costs against `--memory-mb` ([`window_rows_for`]).
+pub const WINDOW_BYTES_PER_PX: u64 = 12;
+
 /// Rows of a window that keep one scene's working set within `memory_mb`: a window row of
 /// `width` pixels costs 12 bytes a pixel, as two windows are in flight (one read ahead, 4 B a
 /// key each, see [`window::for_each_window`]) and the one being worked on may be copied once
 /// more (GPU upload batches). Labels, decode buffers and the process itself come on top (see
 /// docs/BENCHMARKS.md for measured peaks).
 pub fn window_rows_for(width: u32, memory_mb: u64) -> u32 {
-    let per_row = (width.max(1) as u64) * 12;
+    let per_row = (width.max(1) as u64) * WINDOW_BYTES_PER_PX;
     ((memory_mb << 20) / per_row).clamp(1, u32::MAX as u64) as u32
 }
 
