@@ -184,7 +184,7 @@ pub struct SynthArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BackendChoice {
-    /// The GPU when an adapter exists, else the CPU.
+    /// A GPU when there is one, else the CPU (a software adapter counts as none).
     Auto,
     Gpu,
     Cpu,
@@ -542,7 +542,8 @@ pub struct DetectFlags {
     /// metres, not positions). Ignored when the file is georeferenced.
     #[arg(long, value_name = "M")]
     pub pixel_size_m: Option<f64>,
-    /// Compute backend.
+    /// Compute backend: `auto` runs on a GPU when there is one, else on the CPU (a software
+    /// adapter such as lavapipe is slower than the CPU backend: `--backend gpu` to use it).
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
     /// Use the first GPU adapter whose name contains this (case-insensitive).
@@ -735,8 +736,9 @@ pub fn open_engine(choice: BackendChoice, adapter: Option<&str>) -> Result<Box<d
     match choice {
         BackendChoice::Cpu => Ok(Box::new(CpuEngine)),
         BackendChoice::Gpu => Ok(Box::new(GpuEngine::new(adapter)?)),
-        BackendChoice::Auto => match GpuEngine::new(adapter) {
-            Ok(g) => Ok(Box::new(g)),
+        BackendChoice::Auto => match auto_gpu(adapter) {
+            Ok(Some(g)) => Ok(Box::new(g)),
+            Ok(None) => Ok(Box::new(CpuEngine)),
             Err(e) if adapter.is_some() => Err(e),
             Err(e) => {
                 eprintln!("vesselscan: {e}; using the CPU backend");
@@ -744,6 +746,28 @@ pub fn open_engine(choice: BackendChoice, adapter: Option<&str>) -> Result<Box<d
             }
         },
     }
+}
+
+/// The GPU engine `--backend auto` runs on: the named adapter, or the best one when it is a
+/// GPU. `None` when the best is a software rasterizer (lavapipe, WARP: a `Cpu` device type),
+/// which runs the kernels far slower than the CPU backend (97 s against 5 s on a 16384^2 SAR
+/// scene, see docs/BENCHMARKS.md); `--backend gpu` still uses it.
+fn auto_gpu(adapter: Option<&str>) -> Result<Option<GpuEngine>> {
+    let named = adapter.is_some() || std::env::var_os("WGPU_ADAPTER_NAME").is_some();
+    if !named {
+        if let Some(best) = crate::gpu::adapters(None).first() {
+            let info = best.get_info();
+            if info.device_type == wgpu::DeviceType::Cpu {
+                eprintln!(
+                    "vesselscan: the only GPU adapter is a software one ({}): using the CPU \
+                     backend, which is faster (--backend gpu uses the adapter)",
+                    info.name
+                );
+                return Ok(None);
+            }
+        }
+    }
+    GpuEngine::new(adapter).map(Some)
 }
 
 fn check_output_folder(out: &std::path::Path) -> Result<()> {

@@ -778,3 +778,61 @@ fn a_tiny_memory_cap_gives_the_same_detections_and_says_so() {
         .is_some_and(|d| !d.is_empty()));
     assert_eq!(roomy, tiny);
 }
+
+/// `--backend auto` runs on a GPU when `vesselscan adapters` lists one; a software adapter
+/// (lavapipe: device type `Cpu`) counts as none, as the CPU backend is faster, and `--backend
+/// gpu` still runs on it. With no adapter at all, auto falls back to the CPU too.
+#[test]
+fn auto_backend_takes_a_gpu_but_not_a_software_adapter() {
+    let o = run(&["adapters"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let types: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["device_type"].as_str().unwrap().to_owned())
+        .collect();
+    let chip = data("ssdd_001114.jpg");
+    let detect = |extra: &[&str]| {
+        let o = bin()
+            .args([&["detect", chip.to_str().unwrap()][..], extra].concat())
+            .env_remove("WGPU_ADAPTER_NAME")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        (
+            v["backend"].as_str().unwrap().to_owned(),
+            v["adapter"].clone(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (backend, adapter, err) = detect(&[]);
+    if types.iter().any(|t| t != "Cpu") {
+        assert_eq!(backend, "gpu", "{types:?}: {err}");
+        assert!(!err.contains("software"), "{err}");
+    } else if !types.is_empty() {
+        assert_eq!(backend, "cpu", "{types:?}: {err}");
+        assert!(adapter.is_null(), "{adapter}");
+        assert!(
+            err.contains("the only GPU adapter is a software one")
+                && err.contains("--backend gpu uses the adapter"),
+            "{err}"
+        );
+        let (backend, adapter, _) = detect(&["--backend", "gpu"]);
+        assert_eq!(backend, "gpu");
+        let names: Vec<&serde_json::Value> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| &a["name"])
+            .collect();
+        assert!(names.contains(&&adapter), "{adapter} not in {names:?}");
+    } else {
+        assert_eq!(backend, "cpu", "{err}");
+    }
+    if std::env::var("VESSELSCAN_REQUIRE_GPU").is_ok_and(|v| v == "1") {
+        assert!(!types.is_empty(), "no adapter listed");
+    }
+}
