@@ -207,22 +207,24 @@ pub fn censored_rings(
     water: Option<&WaterMask>,
 ) -> Result<WaterMask> {
     let mut out = WaterMask::filled(targets.width(), targets.height(), false)?;
-    censored_rings_rows(targets, grow, water, &mut out, 0, targets.height());
+    censored_rings_rows((targets, 0), grow, water, &mut out, 0, targets.height());
     Ok(out)
 }
 
 /// Rows `r0..r1` of [`censored_rings`] into `out` (a mask of the scene's size): they read
-/// the rows of `targets` within `grow` of them only, so a stream of windows can build the
-/// plane as the first pass's targets arrive.
+/// the rows of the targets within `grow` of them only, so a stream of windows can build the
+/// plane as the first pass's targets arrive. `(targets, top)`: the targets of scene rows
+/// `top..top + targets.height()`, which must hold those rows (a band that moves down the
+/// scene with the windows).
 pub fn censored_rings_rows(
-    targets: &WaterMask,
+    (targets, top): (&WaterMask, u32),
     grow: u32,
     water: Option<&WaterMask>,
     out: &mut WaterMask,
     r0: u32,
     r1: u32,
 ) {
-    let (w, h) = (targets.width(), targets.height());
+    let (w, h) = (out.width(), out.height());
     let r1 = r1.min(h);
     if r0 >= r1 {
         return;
@@ -237,8 +239,12 @@ pub fn censored_rings_rows(
     let (a, b) = (r0.saturating_sub(grow), (r1 + grow).min(h));
     let mut grown = vec![0u64; (b - a) as usize * n];
     let mut next = vec![0u64; n];
+    assert!(
+        a >= top && b - top <= targets.height(),
+        "rows {a}..{b} not in the band"
+    );
     for (y, r) in (a..b).zip(grown.chunks_exact_mut(n)) {
-        r.copy_from_slice(targets.row_words(y));
+        r.copy_from_slice(targets.row_words(y - top));
         for _ in 0..grow {
             for i in 0..n {
                 let left = if i > 0 { r[i - 1] >> 63 } else { 0 };
@@ -387,7 +393,7 @@ mod tests {
                 for step in [1u32, 2, 3, 7] {
                     let mut parts = WaterMask::filled(w, h, true).unwrap();
                     for r0 in (0..h).step_by(step as usize) {
-                        censored_rings_rows(&t, g, Some(&wm), &mut parts, r0, r0 + step);
+                        censored_rings_rows((&t, 0), g, Some(&wm), &mut parts, r0, r0 + step);
                     }
                     for y in 0..h {
                         assert_eq!(
@@ -395,6 +401,25 @@ mod tests {
                             with.row_words(y),
                             "{w}x{h} g{g} step {step}"
                         );
+                    }
+                    // And from a band of the targets that moves down with them, as
+                    // `detect` keeps them: the rows within `g` of the rows built, no more.
+                    let mut band = WaterMask::filled(w, step + 2 * g, false).unwrap();
+                    let (mut top, mut filled) = (0u32, 0u32);
+                    let mut parts = WaterMask::filled(w, h, true).unwrap();
+                    for r0 in (0..h).step_by(step as usize) {
+                        let keep = r0.saturating_sub(g);
+                        band.shift_up(keep - top);
+                        top = keep;
+                        let end = (r0 + step + g).min(h);
+                        for y in filled.max(top)..end {
+                            band.row_words_mut(y - top).copy_from_slice(t.row_words(y));
+                        }
+                        filled = end;
+                        censored_rings_rows((&band, top), g, Some(&wm), &mut parts, r0, r0 + step);
+                    }
+                    for y in 0..h {
+                        assert_eq!(parts.row_words(y), with.row_words(y), "band, step {step}");
                     }
                 }
                 for y in 0..h {

@@ -391,8 +391,8 @@ pub struct BatchArgs {
     pub shard: Option<(u32, u32)>,
     /// Files processed at once, sharing --memory-mb (default: up to 4, no more than the cores,
     /// and at least 64 MiB each). A scene whose share would give windows shorter than a row of
-    /// its file's tiles (or than its CFAR halo) takes more and waits until it is free, rather
-    /// than decode its tiles several times.
+    /// its file's tiles (or than twice its CFAR halo) takes more and waits until it is free,
+    /// rather than decode its tiles several times.
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub jobs: Option<u64>,
     #[command(flatten)]
@@ -748,26 +748,36 @@ pub fn open_engine(choice: BackendChoice, adapter: Option<&str>) -> Result<Box<d
     }
 }
 
-/// The GPU engine `--backend auto` runs on: the named adapter, or the best one when it is a
-/// GPU. `None` when the best is a software rasterizer (lavapipe, WARP: a `Cpu` device type),
-/// which runs the kernels far slower than the CPU backend (97 s against 5 s on a 16384^2 SAR
-/// scene, see docs/BENCHMARKS.md); `--backend gpu` still uses it.
+/// The GPU engine `--backend auto` runs on: the named adapter (`--adapter`,
+/// `WGPU_ADAPTER_NAME`), else the best that is not a software rasterizer (lavapipe, WARP: a
+/// `Cpu` device type), which runs the kernels far slower than the CPU backend (97 s against
+/// 5 s on a 16384^2 SAR scene, see docs/BENCHMARKS.md). `None` when there is only such a one;
+/// `--backend gpu` still uses it.
 fn auto_gpu(adapter: Option<&str>) -> Result<Option<GpuEngine>> {
-    let named = adapter.is_some() || std::env::var_os("WGPU_ADAPTER_NAME").is_some();
-    if !named {
-        if let Some(best) = crate::gpu::adapters(None).first() {
-            let info = best.get_info();
-            if info.device_type == wgpu::DeviceType::Cpu {
-                eprintln!(
-                    "vesselscan: the only GPU adapter is a software one ({}): using the CPU \
-                     backend, which is faster (--backend gpu uses the adapter)",
-                    info.name
-                );
-                return Ok(None);
-            }
-        }
+    if adapter.is_some() || std::env::var("WGPU_ADAPTER_NAME").is_ok() {
+        return GpuEngine::new(adapter).map(Some);
     }
-    GpuEngine::new(adapter).map(Some)
+    let all = crate::gpu::adapters(None);
+    match all
+        .iter()
+        .find(|a| a.get_info().device_type != wgpu::DeviceType::Cpu)
+    {
+        Some(a) => Ok(Some(GpuEngine::of(crate::gpu::GpuContext::open(
+            a.clone(),
+        )?))),
+        None => match all.first() {
+            Some(soft) => {
+                eprintln!(
+                    "vesselscan: no GPU adapter but a software one ({}): using the CPU backend, \
+                     which is faster (--backend gpu uses the adapter)",
+                    soft.get_info().name
+                );
+                Ok(None)
+            }
+            // Says there is none, and how to get one.
+            None => GpuEngine::new(None).map(Some),
+        },
+    }
 }
 
 fn check_output_folder(out: &std::path::Path) -> Result<()> {
@@ -868,13 +878,20 @@ fn run_batch(a: &BatchArgs) -> Result<bool> {
         detect: f.detect_plan()?,
         ais: a.ais.options()?,
     };
-    eprintln!(
-        "vesselscan: {} files, {} at a time, {} MiB each (more for a scene that needs it, \
-         which then waits for memory)",
-        inputs.len(),
-        opts.jobs,
-        (f.memory_mb / opts.jobs as u64).max(1)
-    );
+    let each = (f.memory_mb / opts.jobs as u64).max(1);
+    if opts.jobs > 1 {
+        eprintln!(
+            "vesselscan: {} files, {} at a time, {each} MiB each (more for a scene that needs \
+             it, which then waits for memory)",
+            inputs.len(),
+            opts.jobs,
+        );
+    } else {
+        eprintln!(
+            "vesselscan: {} files, one at a time, {each} MiB",
+            inputs.len()
+        );
+    }
     let bar = if std::io::stderr().is_terminal() {
         let b = indicatif::ProgressBar::new(inputs.len() as u64);
         b.set_style(

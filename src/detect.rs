@@ -536,9 +536,8 @@ pub fn detect_source_observed(
     }
     let geo = scene_georef(src, opts)?;
     let info = src.info();
-    let cfar = match &opts.cfar {
-        Some(c) => {
-            let (r, note) = c.resolve(centre_pixel_size_m(&geo, info.width, info.height))?;
+    let cfar = match resolve_cfar(opts, &geo, &info)? {
+        Some((r, note)) => {
             if let Some(n) = note {
                 eprintln!("vesselscan: {n}");
             }
@@ -552,18 +551,11 @@ pub fn detect_source_observed(
     };
     let halo = cfar.map_or(0, |c| c.background_radius_px);
     let mut tile = effective_tile_size(engine, opts.tile_size, opts.connectivity, halo);
-    let (read_halo, plane_bytes) = fixed_costs(&info, cfar.as_ref(), water.is_some());
+    let costs = MemoryCosts::new(&info, cfar.as_ref(), water.is_some(), src.row_granule());
     let rows = match window_rows {
         None => info.height.max(1),
         Some(r) => {
-            let plan = WindowPlan::new(
-                r,
-                (info.width, info.height),
-                read_halo,
-                plane_bytes,
-                src.row_granule(),
-                tile,
-            );
+            let plan = WindowPlan::new(r, &costs, tile);
             // Once a process: a `batch` of such scenes would say it for every file.
             static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
             if let Some(note) = plan.note {
@@ -596,17 +588,66 @@ pub fn detect_source_observed(
     )
 }
 
+/// The CFAR of `opts` in pixels for this scene, and a note on how its windows were sized.
+fn resolve_cfar(
+    opts: &DetectOptions,
+    geo: &GeoStatus,
+    info: &Raster,
+) -> Result<Option<(CfarResolved, Option<String>)>> {
+    opts.cfar
+        .as_ref()
+        .map(|c| c.resolve(centre_pixel_size_m(geo, info.width, info.height)))
+        .transpose()
+}
+
 /// What a memory-capped run holds besides the core rows of its windows: the rows each window
-/// reads above and below them (`detect_windows`), and the bytes of the scene-sized bit planes
-/// held for the whole run (the water mask; a censored CFAR's targets and rings).
-fn fixed_costs(info: &Raster, cfar: Option<&CfarResolved>, water: bool) -> (u32, u64) {
-    let read_halo = cfar.map_or(0, |c| match c.censor_k256 {
-        Some(_) => 2 * c.background_radius_px + c.censor_grow_px,
-        None => c.background_radius_px,
-    });
-    let planes = u64::from(water) + 2 * u64::from(cfar.is_some_and(|c| c.censor_k256.is_some()));
-    let plane_bytes = planes * u64::from(info.width).div_ceil(64) * 8 * u64::from(info.height);
-    (read_halo, plane_bytes)
+/// reads above and below them (`detect_windows`), and the scene-sized bit planes held for the
+/// whole run (the water mask; a censored CFAR's rings; its band of first-pass targets is under
+/// 1 % of the windows' bytes and not counted). All in window rows of
+/// [`WINDOW_BYTES_PER_PX`] bytes a pixel, as [`crate::read::window_rows_for`] counts them.
+#[derive(Debug, Clone, Copy)]
+struct MemoryCosts {
+    height: u32,
+    /// Bytes of a window row.
+    row_bytes: u64,
+    /// Rows read above and below each window's core.
+    read_halo: u32,
+    plane_bytes: u64,
+    /// The source's chunk rows.
+    granule: u32,
+}
+
+impl MemoryCosts {
+    fn new(info: &Raster, cfar: Option<&CfarResolved>, water: bool, granule: u32) -> MemoryCosts {
+        let read_halo = cfar.map_or(0, |c| match c.censor_k256 {
+            Some(_) => 2 * c.background_radius_px + c.censor_grow_px,
+            None => c.background_radius_px,
+        });
+        let planes = u64::from(water) + u64::from(cfar.is_some_and(|c| c.censor_k256.is_some()));
+        MemoryCosts {
+            height: info.height,
+            row_bytes: WINDOW_BYTES_PER_PX * u64::from(info.width.max(1)),
+            read_halo,
+            plane_bytes: planes * u64::from(info.width).div_ceil(64) * 8 * u64::from(info.height),
+            granule: granule.max(1),
+        }
+    }
+
+    /// Window rows taken before any core row: the halo above and below, and the planes.
+    fn fixed_rows(&self) -> u64 {
+        2 * u64::from(self.read_halo) + self.plane_bytes.div_ceil(self.row_bytes)
+    }
+
+    /// The least `--memory-mb` whose windows hold a row of chunks (each chunk decoded once) and
+    /// twice the halo (so that halos cost little), or the whole scene when it is shorter.
+    fn wanted_mb(&self) -> u64 {
+        let core = u64::from(self.granule)
+            .max(2 * u64::from(self.read_halo))
+            .min(u64::from(self.height.max(1)));
+        (core + self.fixed_rows())
+            .saturating_mul(self.row_bytes)
+            .div_ceil(1 << 20)
+    }
 }
 
 /// The `--memory-mb` with which a run of `opts` on `src` reads each chunk (strip, tile) of
@@ -618,23 +659,15 @@ fn fixed_costs(info: &Raster, cfar: Option<&CfarResolved>, water: bool) -> (u32,
 pub fn memory_wanted_mb(src: &dyn RasterSource, opts: &DetectOptions) -> Result<u64> {
     let info = src.info();
     let geo = scene_georef(src, opts)?;
-    let cfar = match &opts.cfar {
-        // Its notes are said by the run itself.
-        Some(c) => Some(
-            c.resolve(centre_pixel_size_m(&geo, info.width, info.height))?
-                .0,
-        ),
-        None => None,
-    };
-    let (read_halo, plane_bytes) = fixed_costs(&info, cfar.as_ref(), opts.water.is_some());
-    let height = u64::from(info.height.max(1));
-    let core = u64::from(src.row_granule().max(1))
-        .max(2 * u64::from(read_halo))
-        .min(height);
-    let row_bytes = WINDOW_BYTES_PER_PX * u64::from(info.width.max(1));
-    // In window rows, as `WindowPlan` counts them.
-    let rows = core + 2 * u64::from(read_halo) + plane_bytes.div_ceil(row_bytes);
-    Ok((rows * row_bytes).div_ceil(1 << 20))
+    // Its notes are said by the run itself.
+    let cfar = resolve_cfar(opts, &geo, &info)?.map(|(c, _)| c);
+    let costs = MemoryCosts::new(
+        &info,
+        cfar.as_ref(),
+        opts.water.is_some(),
+        src.row_granule(),
+    );
+    Ok(costs.wanted_mb())
 }
 
 /// Core rows and tile size of the windows of a memory-capped run.
@@ -647,31 +680,22 @@ struct WindowPlan {
 }
 
 impl WindowPlan {
-    /// `r`: the window rows the memory cap allows ([`crate::read::window_rows_for`], 12 bytes
-    /// a pixel of a row); `read_halo` rows read above and below each window and `plane_bytes`
-    /// of scene-sized planes come out of it first. `granule`: the source's chunk rows.
-    fn new(
-        r: u32,
-        (width, height): (u32, u32),
-        read_halo: u32,
-        plane_bytes: u64,
-        granule: u32,
-        mut tile: u32,
-    ) -> WindowPlan {
-        let row_bytes = WINDOW_BYTES_PER_PX * u64::from(width.max(1));
-        let fixed = 2 * u64::from(read_halo) + plane_bytes.div_ceil(row_bytes);
+    /// `r`: the window rows the memory cap allows ([`crate::read::window_rows_for`]); the
+    /// halo rows and the planes of `costs` come out of it first.
+    fn new(r: u32, costs: &MemoryCosts, mut tile: u32) -> WindowPlan {
+        let fixed = costs.fixed_rows();
         let core = u64::from(r).saturating_sub(fixed).max(1);
-        let g = u64::from(granule.max(1));
+        let g = costs.granule;
+        let height = costs.height;
         // Windows shorter than a chunk row decode each chunk several times.
-        let note = (core < g.min(u64::from(height))).then(|| {
-            let mib = |rows: u64| (rows * row_bytes) >> 20;
+        let note = (core < u64::from(g.min(height))).then(|| {
             format!(
                 "within --memory-mb, after the scene's masks ({} MiB) and the CFAR halo ({} \
                  MiB), windows hold {core} rows, fewer than the file's {g}-row chunks, which are \
                  then decoded several times: --memory-mb {} or more avoids it",
-                plane_bytes >> 20,
-                mib(2 * u64::from(read_halo)),
-                mib(fixed + 2 * g) + 1
+                costs.plane_bytes >> 20,
+                (2 * u64::from(costs.read_halo) * costs.row_bytes) >> 20,
+                costs.wanted_mb()
             )
         });
         let r = core as u32;
@@ -679,7 +703,6 @@ impl WindowPlan {
         // allows, the tiles shrink instead (results never depend on the tile size).
         if r < tile && r < height {
             // Whole chunks of the source where they fit, so no chunk is decoded twice.
-            let g = granule.max(1);
             let r = if r >= g { r / g * g } else { r };
             tile = r.max(MIN_WINDOW_TILE).min(tile);
         }
@@ -806,14 +829,22 @@ fn detect_windows(
     // run on one read of the scene: each window carries a halo of 2 rb + grow rows, enough for
     // the first pass to run `rb + grow` rows ahead of the second, whose rings need its targets
     // that far below the window's core.
+    //
+    // The first pass's targets are kept for the rows the rings still need only: a band of
+    // `rows + rb + 2 grow` rows (scene rows `targets_top..`) that moves down with the windows.
+    // The rings are kept for the whole scene, as the confidence pass reads them again.
     let censor = cfar.and_then(|c| Some((c, c.censor_k256?)));
     let mut p1 = p;
     let mut targets: Option<WaterMask> = None;
+    let mut targets_top = 0u32;
     let mut rings: Option<WaterMask> = None;
-    if let Some((_, k1)) = censor {
+    if let Some((c, k1)) = censor {
         p1.cfar_k256 = k1;
         let (mw, mh) = (info.width.max(1), info.height.max(1));
-        targets = Some(WaterMask::filled(mw, mh, false)?);
+        let band = rows
+            .saturating_add(c.background_radius_px + 2 * c.censor_grow_px)
+            .min(mh);
+        targets = Some(WaterMask::filled(mw, band, false)?);
         rings = Some(WaterMask::filled(mw, mh, false)?);
         p.flags |= FLAG_WATER;
     }
@@ -831,6 +862,12 @@ fn detect_windows(
     for_each_window(src, rows, halo, &mut |w| {
         if let (Some((c, _)), Some(t), Some(rg)) = (censor, targets.as_mut(), rings.as_mut()) {
             let g = c.censor_grow_px;
+            // Rows above the next rings' reach leave the band.
+            let keep = rings_done.saturating_sub(g);
+            if keep > targets_top {
+                t.shift_up(keep - targets_top);
+                targets_top = keep;
+            }
             let end = w.y1.saturating_add(rb + g).min(height);
             if first_done < end {
                 let top = first_done.saturating_sub(rb).max(w.top);
@@ -845,11 +882,18 @@ fn detect_windows(
                     water: bits.as_deref(),
                     stats: None,
                 };
-                cfar_mask_scene(engine, &plane, &p1, tile, first_done, t)?;
+                cfar_mask_scene(engine, &plane, &p1, tile, first_done - targets_top, t)?;
                 first_done = end;
             }
             let ring_end = w.y1.saturating_add(rb).min(height);
-            censored_rings_rows(t, g, water.as_deref(), rg, rings_done, ring_end);
+            censored_rings_rows(
+                (t, targets_top),
+                g,
+                water.as_deref(),
+                rg,
+                rings_done,
+                ring_end,
+            );
             rings_done = rings_done.max(ring_end);
         }
         // The labelling pass: the core rows, with the CFAR's halo.
@@ -995,24 +1039,34 @@ mod tests {
     use super::*;
 
     /// A 16384^2 scene read in 512-row tiles, with the `sar` preset's halo (2 x 75 + 3 rows)
-    /// and its two scene-sized planes (targets and rings, 1 bit a pixel each).
+    /// and `planes` scene-sized planes (a censored CFAR's rings, a water mask: 1 bit a pixel).
     const SIDE: u32 = 16384;
     const HALO: u32 = 153;
-    const PLANES: u64 = 2 * (SIDE as u64 / 64) * 8 * SIDE as u64;
+    const PLANE: u64 = (SIDE as u64 / 64) * 8 * SIDE as u64;
 
-    fn plan(memory_mb: u64, plane_bytes: u64, granule: u32) -> WindowPlan {
+    fn costs(planes: u64, granule: u32) -> MemoryCosts {
+        MemoryCosts {
+            height: SIDE,
+            row_bytes: WINDOW_BYTES_PER_PX * u64::from(SIDE),
+            read_halo: HALO,
+            plane_bytes: planes * PLANE,
+            granule,
+        }
+    }
+
+    fn plan(memory_mb: u64, planes: u64, granule: u32) -> WindowPlan {
         let r = crate::read::window_rows_for(SIDE, memory_mb);
-        WindowPlan::new(r, (SIDE, SIDE), HALO, plane_bytes, granule, 2048)
+        WindowPlan::new(r, &costs(planes, granule), 2048)
     }
 
     #[test]
     fn window_plan_counts_the_planes_and_the_halo() {
-        // 512 MiB: 2730 rows, less 306 of halo and 342 of planes: one row of 2048-px tiles.
-        let p = plan(512, PLANES, 512);
+        // 512 MiB: 2730 rows, less 306 of halo and 171 of the rings: one row of 2048-px tiles.
+        let p = plan(512, 1, 512);
         assert_eq!((p.rows, p.tile, p.note.is_some()), (2048, 2048, false));
-        // 256 MiB: 1365 - 306 - 342 = 717 rows: tiles shrink to one chunk row (512). Without
-        // the planes it would be 1059 rows, two chunk rows.
-        let p = plan(256, PLANES, 512);
+        // 256 MiB: 1365 - 306 - 342 = 717 rows with a water mask too: tiles shrink to one
+        // chunk row (512). Without the planes it would be 1059 rows, two chunk rows.
+        let p = plan(256, 2, 512);
         assert_eq!((p.rows, p.tile, p.note.is_some()), (512, 512, false));
         let p = plan(256, 0, 512);
         assert_eq!((p.rows, p.tile), (1024, 1024));
@@ -1020,17 +1074,25 @@ mod tests {
 
     #[test]
     fn window_plan_says_when_windows_are_shorter_than_a_chunk_row() {
-        // 128 MiB: 682 - 306 - 342 = 34 rows, under the 64-row floor of the tiles.
-        let p = plan(128, PLANES, 512);
-        assert_eq!((p.rows, p.tile), (64, 64));
+        // 128 MiB: 682 - 306 - 171 = 205 rows.
+        let p = plan(128, 1, 512);
+        assert_eq!((p.rows, p.tile), (205, 205));
         let note = p.note.expect("a note");
-        assert!(note.contains("windows hold 34 rows, fewer than the file's 512-row chunks"));
-        // (648 + 2 x 512) rows of 12 x 16384 bytes = 313.5 MiB.
-        assert!(note.contains("--memory-mb 314 or more avoids it"), "{note}");
+        assert!(
+            note.contains("windows hold 205 rows, fewer than the file's 512-row chunks"),
+            "{note}"
+        );
+        // (512 + 306 + 171) rows of 12 x 16384 bytes = 185.4 MiB.
+        assert!(note.contains("--memory-mb 186 or more avoids it"), "{note}");
+        assert_eq!(costs(1, 512).wanted_mb(), 186);
+        assert_eq!(plan(186, 1, 512).note, None);
+        // With a water mask too: under the 64-row floor of the tiles.
+        let p = plan(128, 2, 512);
+        assert_eq!((p.rows, p.tile), (64, 64));
         // Strips of one row are never decoded twice.
-        assert_eq!(plan(128, PLANES, 1).note, None);
+        assert_eq!(plan(128, 1, 1).note, None);
         // A cap below the planes alone: still one window row at least.
-        let p = plan(1, PLANES, 512);
+        let p = plan(1, 2, 512);
         assert!(p.rows >= 1 && p.note.is_some());
     }
 
@@ -1071,26 +1133,27 @@ mod tests {
             ..Default::default()
         };
         let mb = memory_wanted_mb(&Shape(SIDE, SIDE, 512), &opts).unwrap();
-        // 512 core rows, 306 of halo and 342 of planes, 12 x 16384 bytes each: 217.5 MiB.
-        assert_eq!(mb, 218);
-        assert_eq!(plan(mb, PLANES, 512).note, None);
-        assert!(plan(mb - 1, PLANES, 512).note.is_some());
+        // 512 core rows, 306 of halo and 171 of the rings, 12 x 16384 bytes each: 185.4 MiB.
+        assert_eq!(mb, 186);
+        assert_eq!(plan(mb, 1, 512).note, None);
+        assert!(plan(mb - 1, 1, 512).note.is_some());
         for (w, h, g) in [(25_000, 16_700, 1), (25_000, 16_700, 256), (777, 333, 512)] {
             for opts in [opts.clone(), DetectOptions::default()] {
                 let info = Shape(w, h, g).info();
                 let c = opts.cfar.map(|c| c.resolve(None).unwrap().0);
-                let (halo, planes) = fixed_costs(&info, c.as_ref(), false);
+                let costs = MemoryCosts::new(&info, c.as_ref(), false, g);
                 let mb = memory_wanted_mb(&Shape(w, h, g), &opts).unwrap();
+                assert_eq!(mb, costs.wanted_mb());
                 let r = crate::read::window_rows_for(w, mb);
-                let p = WindowPlan::new(r, (w, h), halo, planes, g, 2048);
+                let p = WindowPlan::new(r, &costs, 2048);
                 assert_eq!(p.note, None, "{w}x{h} in {g}-row chunks: {mb} MiB");
                 // Whole chunk rows, or the whole scene.
                 assert!(p.rows >= g.min(h), "{w}x{h}: {} rows", p.rows);
                 // And no more than that takes.
-                let core = g.max(2 * halo).min(h);
-                let rows = core + 2 * halo + planes.div_ceil(12 * u64::from(w)) as u32;
+                let core = g.max(2 * costs.read_halo).min(h);
+                let rows = u64::from(core) + costs.fixed_rows();
                 assert!(
-                    mb == 1 || crate::read::window_rows_for(w, mb - 1) < rows,
+                    mb == 1 || u64::from(crate::read::window_rows_for(w, mb - 1)) < rows,
                     "{mb} MiB"
                 );
             }

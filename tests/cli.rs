@@ -816,7 +816,7 @@ fn auto_backend_takes_a_gpu_but_not_a_software_adapter() {
         assert_eq!(backend, "cpu", "{types:?}: {err}");
         assert!(adapter.is_null(), "{adapter}");
         assert!(
-            err.contains("the only GPU adapter is a software one")
+            err.contains("no GPU adapter but a software one")
                 && err.contains("--backend gpu uses the adapter"),
             "{err}"
         );

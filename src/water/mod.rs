@@ -221,6 +221,16 @@ impl WaterMask {
         &self.bits[s..s + self.stride]
     }
 
+    /// Move rows `n..` up to `0..`, the rows below them cleared: a mask that holds a band of
+    /// a scene's rows moves down the scene by `n` rows (drops the distance index).
+    pub(crate) fn shift_up(&mut self, n: u32) {
+        self.index = OnceLock::new();
+        let cut = (n as usize * self.stride).min(self.bits.len());
+        self.bits.copy_within(cut.., 0);
+        let keep = self.bits.len() - cut;
+        self.bits[keep..].fill(0);
+    }
+
     /// Row `y` as words, to change (drops the distance index).
     pub(crate) fn row_words_mut(&mut self, y: u32) -> &mut [u64] {
         self.index = OnceLock::new();
