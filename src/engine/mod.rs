@@ -421,7 +421,8 @@ pub fn label_scene(
 }
 
 /// The CFAR targets (`params`, with `FLAG_CFAR`) of the core rows of `raster`, set in
-/// `out` (a scene-sized bit mask) at rows `y0 + row`: the first pass of a censored CFAR.
+/// `out` (a bit mask of the scene's width) at rows `y0 + row`: the first pass of a censored
+/// CFAR.
 pub fn cfar_mask_scene(
     engine: &dyn Engine,
     raster: &Plane,
