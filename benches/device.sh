@@ -13,7 +13,8 @@
 # sea scene again on the ADAPTER (default NVIDIA) with 16-bit samples sent one a word instead
 # of two (VESSELSCAN_GPU_PACK16=0), to measure what the packing gives on that device; and with
 # records sized for the worst case in batches of 4 Mpx (VESSELSCAN_GPU_RECORDS=worst), to
-# measure what records sized on demand (batches of 16 Mpx) give.
+# measure what records sized on demand (batches of 16 Mpx) give; then (E2E=1, the default) a
+# synth SAR GeoTIFF detected end to end on the GPU and on the CPU, and benched as a file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-device-out}
@@ -43,10 +44,44 @@ if [ "${PACK_AB:-1}" = 1 ]; then
         echo "== VESSELSCAN_GPU_PACK16=0 bench --size $size --scene sea"
         VESSELSCAN_GPU_PACK16=0 "$bin" bench --size "$size" --scene sea --repeat "${REPEAT:-5}" \
             --adapters "${ADAPTER:-NVIDIA}" --json "$out/bench-sea-$size-nopack.json" 2>&1 |
-            tee "$out/bench-sea-$size-nopack.txt"
+            tee "$out/bench-sea-$size-nopack.txt" || echo "(failed)"
         echo "== VESSELSCAN_GPU_RECORDS=worst bench --size $size --scene sea"
         VESSELSCAN_GPU_RECORDS=worst "$bin" bench --size "$size" --scene sea --repeat "${REPEAT:-5}" \
             --adapters "${ADAPTER:-NVIDIA}" --json "$out/bench-sea-$size-worst.json" 2>&1 |
-            tee "$out/bench-sea-$size-worst.txt"
+            tee "$out/bench-sea-$size-worst.txt" || echo "(failed)"
     done
+fi
+# End to end (E2E=1, the default): a synth SAR GeoTIFF of E2E_SIZE^2 (default 16384; Deflate
+# 512^2 tiles, as Sentinel-1 COGs are), read and detected whole with the default `sar` preset
+# on the GPU and on the CPU backend, wall time and peak RSS each, outputs compared; then
+# `bench` on the file, which times reading it apart from the pipeline on resident data.
+if [ "${E2E:-1}" = 1 ]; then
+    size=${E2E_SIZE:-16384}
+    scene="$out/synth-$size.tif"
+    echo "== synth $size^2"
+    "$bin" synth "$scene" --width "$size" --height "$size" --seed 1 --land 0 2>&1 |
+        tee "$out/synth-$size.txt"
+    # Wall time and peak RSS where GNU time is installed, else bash's wall time.
+    timed() {
+        if [ -x /usr/bin/time ]; then
+            /usr/bin/time -f "%e s wall, %M KiB peak RSS" "$@"
+        else
+            local TIMEFORMAT="%R s wall"
+            time "$@"
+        fi
+    }
+    for backend in gpu cpu; do
+        echo "== detect --backend $backend ($size^2, sar)"
+        { timed "$bin" detect "$scene" --backend "$backend" -o "$out/detect-$size-$backend.json"; } 2>&1 |
+            tee "$out/detect-$size-$backend.txt" || echo "(failed)"
+    done
+    python3 - "$out/detect-$size-gpu.json" "$out/detect-$size-cpu.json" <<'PY' || true
+import json, sys
+a, b = (json.load(open(p))["detections"] for p in sys.argv[1:])
+print(f"detections: gpu {len(a)}, cpu {len(b)}, identical: {a == b}")
+PY
+    echo "== bench --scene $scene"
+    "$bin" bench --scene "$scene" --repeat "${REPEAT:-5}" --json "$out/bench-file-$size.json" 2>&1 |
+        tee "$out/bench-file-$size.txt" || echo "(failed)"
+    rm -f "$scene" "$out/synth-$size.truth.geojson"
 fi
