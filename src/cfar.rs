@@ -243,6 +243,7 @@ pub fn censored_rings_rows(
         a >= top && b - top <= targets.height(),
         "rows {a}..{b} not in the band"
     );
+    debug_assert_eq!(targets.width(), w);
     for (y, r) in (a..b).zip(grown.chunks_exact_mut(n)) {
         r.copy_from_slice(targets.row_words(y - top));
         for _ in 0..grow {

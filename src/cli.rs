@@ -750,11 +750,11 @@ pub fn open_engine(choice: BackendChoice, adapter: Option<&str>) -> Result<Box<d
 
 /// The GPU engine `--backend auto` runs on: the named adapter (`--adapter`,
 /// `WGPU_ADAPTER_NAME`), else the best that is not a software rasterizer (lavapipe, WARP: a
-/// `Cpu` device type), which runs the kernels far slower than the CPU backend (97 s against
+/// `Cpu` device type; an `Other` one counts as a GPU), which runs the kernels far slower than the CPU backend (97 s against
 /// 5 s on a 16384^2 SAR scene, see docs/BENCHMARKS.md). `None` when there is only such a one;
 /// `--backend gpu` still uses it.
 fn auto_gpu(adapter: Option<&str>) -> Result<Option<GpuEngine>> {
-    if adapter.is_some() || std::env::var("WGPU_ADAPTER_NAME").is_ok() {
+    if adapter.is_some() || std::env::var("WGPU_ADAPTER_NAME").is_ok_and(|v| !v.is_empty()) {
         return GpuEngine::new(adapter).map(Some);
     }
     let all = crate::gpu::adapters(None);

@@ -602,7 +602,7 @@ fn resolve_cfar(
 
 /// What a memory-capped run holds besides the core rows of its windows: the rows each window
 /// reads above and below them (`detect_windows`), and the scene-sized bit planes held for the
-/// whole run (the water mask; a censored CFAR's rings; its band of first-pass targets is under
+/// whole run (the water mask; a censored CFAR's rings; its band of first-pass targets is about
 /// 1 % of the windows' bytes and not counted). All in window rows of
 /// [`WINDOW_BYTES_PER_PX`] bytes a pixel, as [`crate::read::window_rows_for`] counts them.
 #[derive(Debug, Clone, Copy)]

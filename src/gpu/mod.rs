@@ -123,7 +123,9 @@ impl GpuContext {
                 "no GPU adapter found (on Linux without a GPU install the Vulkan software driver: apt-get install mesa-vulkan-drivers)".into(),
             ));
         }
-        let env_name = std::env::var("WGPU_ADAPTER_NAME").ok();
+        let env_name = std::env::var("WGPU_ADAPTER_NAME")
+            .ok()
+            .filter(|s| !s.is_empty());
         let want = name.map(str::to_owned).or(env_name);
         let adapter = match &want {
             Some(w) => {
