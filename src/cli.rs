@@ -750,34 +750,27 @@ pub fn open_engine(choice: BackendChoice, adapter: Option<&str>) -> Result<Box<d
 
 /// The GPU engine `--backend auto` runs on: the named adapter (`--adapter`,
 /// `WGPU_ADAPTER_NAME`), else the best that is not a software rasterizer (lavapipe, WARP: a
-/// `Cpu` device type; an `Other` one counts as a GPU), which runs the kernels far slower than the CPU backend (97 s against
-/// 5 s on a 16384^2 SAR scene, see docs/BENCHMARKS.md). `None` when there is only such a one;
-/// `--backend gpu` still uses it.
+/// `Cpu` device type; an `Other` one counts as a GPU). `None` when a software one is all there
+/// is: it runs the kernels far slower than the CPU backend (97 s against 5 s on a 16384^2 SAR
+/// scene, see docs/BENCHMARKS.md); `--backend gpu` still uses it.
 fn auto_gpu(adapter: Option<&str>) -> Result<Option<GpuEngine>> {
-    if adapter.is_some() || std::env::var("WGPU_ADAPTER_NAME").is_ok_and(|v| !v.is_empty()) {
+    if adapter.is_some() || crate::gpu::env_adapter_name().is_some() {
         return GpuEngine::new(adapter).map(Some);
     }
     let all = crate::gpu::adapters(None);
-    match all
-        .iter()
-        .find(|a| a.get_info().device_type != wgpu::DeviceType::Cpu)
-    {
-        Some(a) => Ok(Some(GpuEngine::of(crate::gpu::GpuContext::open(
+    let hardware = |a: &&wgpu::Adapter| a.get_info().device_type != wgpu::DeviceType::Cpu;
+    if let Some(a) = all.iter().find(hardware) {
+        return Ok(Some(GpuEngine::of(crate::gpu::GpuContext::open(
             a.clone(),
-        )?))),
-        None => match all.first() {
-            Some(soft) => {
-                eprintln!(
-                    "vesselscan: no GPU adapter but a software one ({}): using the CPU backend, \
-                     which is faster (--backend gpu uses the adapter)",
-                    soft.get_info().name
-                );
-                Ok(None)
-            }
-            // Says there is none, and how to get one.
-            None => GpuEngine::new(None).map(Some),
-        },
+        )?)));
     }
+    let soft = all.first().ok_or_else(crate::gpu::no_adapter)?;
+    eprintln!(
+        "vesselscan: no GPU adapter but a software one ({}): using the CPU backend, which is \
+         faster (--backend gpu uses the adapter)",
+        soft.get_info().name
+    );
+    Ok(None)
 }
 
 fn check_output_folder(out: &std::path::Path) -> Result<()> {

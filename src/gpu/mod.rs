@@ -113,20 +113,29 @@ pub fn adapters(name: Option<&str>) -> Vec<wgpu::Adapter> {
     adapters
 }
 
+/// The adapter named by `WGPU_ADAPTER_NAME`, when set and not empty.
+pub fn env_adapter_name() -> Option<String> {
+    std::env::var("WGPU_ADAPTER_NAME")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// The error when wgpu finds no adapter at all.
+pub fn no_adapter() -> Error {
+    Error::NoAdapter(
+        "no GPU adapter found (on Linux without a GPU install the Vulkan software driver: apt-get install mesa-vulkan-drivers)".into(),
+    )
+}
+
 impl GpuContext {
     /// Open the first adapter whose name contains `name` (case-insensitive), or the best one.
     /// Discrete GPUs come first, then integrated, virtual, and CPU (lavapipe) adapters.
     pub fn new(name: Option<&str>) -> Result<GpuContext> {
         let all = adapters(None);
         if all.is_empty() {
-            return Err(Error::NoAdapter(
-                "no GPU adapter found (on Linux without a GPU install the Vulkan software driver: apt-get install mesa-vulkan-drivers)".into(),
-            ));
+            return Err(no_adapter());
         }
-        let env_name = std::env::var("WGPU_ADAPTER_NAME")
-            .ok()
-            .filter(|s| !s.is_empty());
-        let want = name.map(str::to_owned).or(env_name);
+        let want = name.map(str::to_owned).or_else(env_adapter_name);
         let adapter = match &want {
             Some(w) => {
                 let wl = w.to_lowercase();
