@@ -246,6 +246,9 @@ pub fn jobs_for(requested: Option<usize>, files: usize, memory_mb: u64) -> usize
 struct MemoryPool {
     state: std::sync::Mutex<PoolState>,
     freed: std::sync::Condvar,
+    /// The whole cap, and a file's fair share of it.
+    total_mb: u64,
+    share_mb: u64,
 }
 
 struct PoolState {
@@ -262,7 +265,9 @@ struct Grant<'a> {
 }
 
 impl MemoryPool {
-    fn new(mb: u64) -> MemoryPool {
+    /// `mb` shared by `jobs` files at a time.
+    fn new(mb: u64, jobs: usize) -> MemoryPool {
+        let mb = mb.max(1);
         MemoryPool {
             state: std::sync::Mutex::new(PoolState {
                 free: mb,
@@ -270,7 +275,14 @@ impl MemoryPool {
                 serving: 0,
             }),
             freed: std::sync::Condvar::new(),
+            total_mb: mb,
+            share_mb: (mb / jobs.max(1) as u64).max(1),
         }
+    }
+
+    /// The grant of a file that wants `wanted_mb`: its share at least, the whole cap at most.
+    fn take_for(&self, wanted_mb: u64) -> Grant<'_> {
+        self.take(wanted_mb.max(self.share_mb).min(self.total_mb))
     }
 
     /// Take `mb` MiB (no more than the pool holds), waiting for those who asked first and
@@ -315,13 +327,7 @@ pub fn run_batch(
     let outputs = output_paths(inputs, &opts.outdir, opts.format);
     let summary_path = opts.outdir.join(summary_name(opts.shard));
     let jobs = opts.jobs.clamp(1, inputs.len().max(1));
-    let total_mb = opts.memory_mb.max(1);
-    let pool = MemoryPool::new(total_mb);
-    let memory = Memory {
-        pool: &pool,
-        share_mb: (total_mb / jobs as u64).max(1),
-        total_mb,
-    };
+    let pool = MemoryPool::new(opts.memory_mb, jobs);
     let done: std::sync::Mutex<Vec<Option<FileReport>>> =
         std::sync::Mutex::new(vec![None; inputs.len()]);
     let next = std::sync::atomic::AtomicUsize::new(0);
@@ -331,7 +337,7 @@ pub fn run_batch(
         if i >= inputs.len() || first_err.lock().expect("lock").is_some() {
             return;
         }
-        let rep = run_one(engine, &inputs[i], &outputs[i], opts, &memory);
+        let rep = run_one(engine, &inputs[i], &outputs[i], opts, &pool);
         progress(&rep);
         let mut d = done.lock().expect("lock");
         d[i] = Some(rep);
@@ -364,20 +370,13 @@ fn summarise(done: &[Option<FileReport>]) -> Summary {
     }
 }
 
-/// The memory of a batch: the pool, a file's fair share of it, and the whole of it.
-struct Memory<'a> {
-    pool: &'a MemoryPool,
-    share_mb: u64,
-    total_mb: u64,
-}
-
 /// One input: skipped if its output exists (unless `force`), else detected and written.
 fn run_one(
     engine: &dyn Engine,
     input: &Path,
     output: &Path,
     opts: &BatchOptions,
-    memory: &Memory,
+    memory: &MemoryPool,
 ) -> FileReport {
     let t0 = std::time::Instant::now();
     let mut waited = std::time::Duration::ZERO;
@@ -400,9 +399,7 @@ fn run_one(
             let detect = opts.detect.options_for(input, src.as_mut())?;
             let wanted = crate::detect::memory_wanted_mb(src.as_ref(), &detect)?;
             let asked = std::time::Instant::now();
-            let grant = memory
-                .pool
-                .take(wanted.max(memory.share_mb).min(memory.total_mb));
+            let grant = memory.take_for(wanted);
             waited = asked.elapsed();
             let rows = window_rows_for(info.width, grant.mb);
             let run = crate::write::run_scene(
@@ -471,7 +468,7 @@ mod tests {
     #[test]
     fn grants_wait_until_free_and_in_the_order_asked_for() {
         use std::sync::Mutex;
-        let pool = MemoryPool::new(10);
+        let pool = MemoryPool::new(10, 2);
         let first = pool.take(6);
         let order = Mutex::new(Vec::new());
         let tickets = || pool.state.lock().unwrap().next;
