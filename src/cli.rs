@@ -370,23 +370,31 @@ impl AisFlags {
 pub struct BatchArgs {
     /// Inputs: files, folders (searched recursively for .tif/.tiff/.png/.jpg/.jpeg), glob
     /// patterns (quoted, e.g. 'scenes/*.tif'), or list files (.txt/.lst, one path per line).
-    #[arg(required = true)]
+    #[arg(required_unless_present = "summarize")]
     pub inputs: Vec<PathBuf>,
-    /// Output folder: one `<stem>.<format>` per input, and `summary.json`.
-    #[arg(short, long)]
-    pub output: PathBuf,
+    /// Output folder: one `<stem>.<format>` per input (`<stem>-<hash>.<format>` where inputs
+    /// anywhere in the archive share a stem), and `summary.json`.
+    #[arg(short, long, required_unless_present = "summarize")]
+    pub output: Option<PathBuf>,
+    /// Merge the shard summaries in OUTDIR (`summary.shard-I-of-N.json`, every shard of one
+    /// run) into OUTDIR/summary.json, and do nothing else.
+    #[arg(long, value_name = "OUTDIR", conflicts_with_all = ["inputs", "output", "shard", "force"])]
+    pub summarize: Option<PathBuf>,
     /// Output format of the per-file results.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     pub format: Format,
     /// GeoJSON feature geometry: the centroid, or the oriented box.
     #[arg(long, value_enum, default_value_t = Geometry::Point)]
     pub geometry: Geometry,
-    /// Redo files whose output already exists (by default they are skipped: resume).
+    /// Redo files whose output already exists (by default an output made from the same input,
+    /// unchanged since, is skipped: resume).
     #[arg(long)]
     pub force: bool,
-    /// Process only shard I of N (0 <= I < N), by a stable hash of each input path: run one
-    /// process per shard (Slurm array task, Kubernetes indexed job) over the same inputs. Shards
-    /// may share OUTDIR: each writes its own `summary.shard-I-of-N.json`.
+    /// Process only shard I of N (0 <= I < N), by a stable hash of each input's path within the
+    /// archive: run one process per shard (Slurm array task, Kubernetes indexed job) over the
+    /// same inputs. Outputs are named from the whole archive, as an unsharded run names them,
+    /// so shards may share OUTDIR, even at once: each writes its own
+    /// `summary.shard-I-of-N.json`, and `--summarize OUTDIR` merges them.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     pub shard: Option<(u32, u32)>,
     /// Files processed at once, sharing --memory-mb (default: up to 4, no more than the cores,
@@ -790,6 +798,59 @@ fn check_output_folder(out: &std::path::Path) -> Result<()> {
     })
 }
 
+/// Errors when an output of `detect` (`-o`, `--quicklook`, a chip) would overwrite one of its
+/// inputs (the scene, `--mask`, `--land`, `--ndwi` files, `--ais`), through links, relative
+/// paths or hard links alike.
+fn check_outputs_spare_inputs(a: &DetectArgs) -> Result<()> {
+    let f = &a.flags;
+    let mut inputs: Vec<(PathBuf, &str)> = vec![(a.input.clone(), "the input")];
+    for (p, what) in [
+        (&f.mask, "the --mask"),
+        (&f.land, "the --land"),
+        (&a.ais.ais, "the --ais"),
+    ] {
+        if let Some(p) = p {
+            inputs.push((p.clone(), what));
+        }
+    }
+    if let Some(ndwi) = &f.ndwi {
+        for part in ndwi.split(',').map(str::trim) {
+            if part.parse::<u32>().is_err() && !part.is_empty() {
+                inputs.push((PathBuf::from(part), "an --ndwi band"));
+            }
+        }
+    }
+    let clash = |out: &std::path::Path, flag: &str, input: &std::path::Path, what: &str| {
+        Error::Invalid(format!(
+            "{}: {flag} names {what} {}; it would be overwritten (choose another output)",
+            out.display(),
+            input.display()
+        ))
+    };
+    for (out, flag) in [(&a.output, "-o"), (&a.quicklook, "--quicklook")] {
+        let Some(out) = out else { continue };
+        for (input, what) in &inputs {
+            if crate::write::same_file(input, out) {
+                return Err(clash(out, flag, input, what));
+            }
+        }
+    }
+    if let Some(dir) = &a.chips {
+        // Chips are `<number>.png` in the folder.
+        for (input, what) in &inputs {
+            let name = input.file_name().map(|n| n.to_string_lossy().into_owned());
+            let chip_like = name.as_deref().is_some_and(|n| {
+                n.strip_suffix(".png")
+                    .is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            });
+            if chip_like && crate::write::same_file(input, &dir.join(name.as_deref().unwrap())) {
+                return Err(clash(dir, "--chips", input, what));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn run_detect(a: &DetectArgs) -> Result<()> {
     let format = a.format.unwrap_or_else(|| match &a.output {
         Some(p) => match p.extension().map(|e| e.to_ascii_lowercase()) {
@@ -804,6 +865,7 @@ fn run_detect(a: &DetectArgs) -> Result<()> {
         check_output_folder(out)?;
     }
     let f = &a.flags;
+    check_outputs_spare_inputs(a)?;
     let mut src = open_source(&a.input, &f.read_options())?;
     // After the input opened: a bad scene fails before a large AIS file is read.
     let ais = a.ais.options()?;
@@ -848,26 +910,51 @@ fn run_detect(a: &DetectArgs) -> Result<()> {
 
 fn run_batch(a: &BatchArgs) -> Result<bool> {
     use std::io::IsTerminal;
+    if let Some(dir) = &a.summarize {
+        let (s, n) = crate::batch::merge_shard_summaries(dir)?;
+        eprintln!(
+            "vesselscan: {n} shards, {} files: {} ok, {} skipped, {} failed; summary in {}",
+            s.files.len(),
+            s.ok,
+            s.skipped,
+            s.failed,
+            dir.join(crate::batch::summary_name(None)).display()
+        );
+        return Ok(s.failed == 0);
+    }
+    let outdir = a
+        .output
+        .clone()
+        .expect("clap requires -o without --summarize");
     let f = &a.flags;
-    let inputs = crate::batch::expand_inputs(&a.inputs)?;
-    let inputs = match a.shard {
-        Some((i, n)) => crate::batch::shard(inputs, i, n),
-        None => inputs,
+    let expanded = crate::batch::expand_inputs(&a.inputs)?;
+    for (p, why) in &expanded.skipped {
+        eprintln!("vesselscan: {}: skipped: {why}", p.display());
+    }
+    let inputs = expanded.inputs;
+    if inputs.is_empty() {
+        return Err(Error::Invalid(
+            "no input to read: every raster found was skipped".into(),
+        ));
+    }
+    let in_shard = match a.shard {
+        Some((i, n)) => crate::batch::shard(&inputs, i, n).len(),
+        None => inputs.len(),
     };
-    std::fs::create_dir_all(&a.output).map_err(|source| Error::Write {
-        path: a.output.clone(),
+    std::fs::create_dir_all(&outdir).map_err(|source| Error::Write {
+        path: outdir.clone(),
         source,
     })?;
     let engine = open_engine(f.backend, f.adapter.as_deref())?;
     let opts = crate::batch::BatchOptions {
-        outdir: a.output.clone(),
+        outdir: outdir.clone(),
         shard: a.shard,
         format: a.format,
         geometry: a.geometry,
         force: a.force,
         read: f.read_options(),
         memory_mb: f.memory_mb,
-        jobs: crate::batch::jobs_for(a.jobs.map(|j| j as usize), inputs.len(), f.memory_mb),
+        jobs: crate::batch::jobs_for(a.jobs.map(|j| j as usize), in_shard, f.memory_mb),
         detect: f.detect_plan()?,
         ais: a.ais.options()?,
     };
@@ -876,17 +963,13 @@ fn run_batch(a: &BatchArgs) -> Result<bool> {
         eprintln!(
             "vesselscan: {} files, {} at a time, {each} MiB each (more for a scene that needs \
              it, which then waits for memory)",
-            inputs.len(),
-            opts.jobs,
+            in_shard, opts.jobs,
         );
     } else {
-        eprintln!(
-            "vesselscan: {} files, one at a time, {each} MiB",
-            inputs.len()
-        );
+        eprintln!("vesselscan: {} files, one at a time, {each} MiB", in_shard);
     }
     let bar = if std::io::stderr().is_terminal() {
-        let b = indicatif::ProgressBar::new(inputs.len() as u64);
+        let b = indicatif::ProgressBar::new(in_shard as u64);
         b.set_style(
             indicatif::ProgressStyle::with_template(
                 "{bar:30} {pos}/{len} files, {msg} [{elapsed_precise}, ETA {eta}]",
@@ -906,6 +989,12 @@ fn run_batch(a: &BatchArgs) -> Result<bool> {
             *m / t0.elapsed().as_secs_f64().max(1e-9)
         };
         let line = match r.status {
+            crate::batch::Status::Ok if r.redone.is_some() => format!(
+                "{}: {} detections (output made again: {})",
+                r.input,
+                r.detections.unwrap_or(0),
+                r.redone.as_deref().unwrap_or("")
+            ),
             crate::batch::Status::Ok => match r.dark {
                 Some(d) => format!(
                     "{}: {} detections, {d} dark (no AIS match)",
@@ -914,7 +1003,9 @@ fn run_batch(a: &BatchArgs) -> Result<bool> {
                 ),
                 None => format!("{}: {} detections", r.input, r.detections.unwrap_or(0)),
             },
-            crate::batch::Status::Skipped => format!("{}: skipped (output exists)", r.input),
+            crate::batch::Status::Skipped => {
+                format!("{}: skipped (output exists, made from it)", r.input)
+            }
             // The error names the file already.
             crate::batch::Status::Error => r.error.clone().unwrap_or_default(),
         };
@@ -938,7 +1029,7 @@ fn run_batch(a: &BatchArgs) -> Result<bool> {
         summary.ok,
         summary.skipped,
         summary.failed,
-        a.output.join(crate::batch::summary_name(a.shard)).display()
+        outdir.join(crate::batch::summary_name(a.shard)).display()
     );
     Ok(summary.failed == 0)
 }

@@ -102,7 +102,17 @@ fn folder_batch_reports_bad_files_and_resumes() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names, ["chip.json", "port.json", "summary.json"]);
+    assert_eq!(
+        names,
+        [".vesselscan", "chip.json", "port.json", "summary.json"]
+    );
+    // Each output's record of its input, and none for the failed file.
+    let mut records: Vec<String> = std::fs::read_dir(out.join(".vesselscan"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    records.sort();
+    assert_eq!(records, ["chip.json.json", "port.json.json"]);
     let chip: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("chip.json")).unwrap()).unwrap();
     assert_eq!(chip["detections"].as_array().unwrap().len(), 12);
@@ -258,7 +268,7 @@ fn parallel_jobs_write_the_same_outputs_as_one_job() {
         let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&out)
             .unwrap()
             .map(|e| e.unwrap().path())
-            .filter(|p| p.file_name().unwrap() != "summary.json")
+            .filter(|p| p.is_file() && p.file_name().unwrap() != "summary.json")
             .map(|p| {
                 let text = String::from_utf8(std::fs::read(&p).unwrap()).unwrap();
                 // Every line but the input path and the backend's provenance.
@@ -383,4 +393,244 @@ fn a_scene_takes_the_memory_it_needs_and_waits_for_it() {
         assert_eq!(got["detections"], want["detections"], "{name}");
         assert!(!got["detections"].as_array().unwrap().is_empty());
     }
+}
+
+/// An archive laid out one folder per scene with files named by band: `item0/B08.tif` ...
+/// `item6/B08.tif`, `a/B03.tif` and `b/B03.tif`, and `lonely.tif`; each a different small
+/// synth scene, so an output holding another scene's detections shows.
+fn band_archive(dir: &Path) -> PathBuf {
+    let a = dir.join("archive");
+    let mut files: Vec<PathBuf> = (0..7).map(|i| a.join(format!("item{i}/B08.tif"))).collect();
+    files.push(a.join("a/B03.tif"));
+    files.push(a.join("b/B03.tif"));
+    files.push(a.join("lonely.tif"));
+    for (seed, f) in files.iter().enumerate() {
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        let truth = dir.join(format!("truth{seed}.geojson"));
+        let o = run(&[
+            "synth",
+            "--width",
+            "192",
+            "--height",
+            "160",
+            "--vessels",
+            &(2 + seed % 4).to_string(),
+            "--seed",
+            &(seed + 1).to_string(),
+            "--truth",
+            truth.to_str().unwrap(),
+            f.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    a
+}
+
+/// The outputs in `out` (summaries and records aside), by name.
+fn outputs(out: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.is_file()
+                && !p
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("summary")
+        })
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// `(input, output, status, detections)` of each file of a summary.
+fn summary_rows(s: &serde_json::Value) -> Vec<(String, String, String, u64)> {
+    s["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["input"].as_str().unwrap().to_owned(),
+                f["output"].as_str().unwrap().to_owned(),
+                f["status"].as_str().unwrap().to_owned(),
+                f["detections"].as_u64().unwrap_or(u64::MAX),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn concurrent_shards_write_what_one_run_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = band_archive(dir.path());
+    let batch = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "batch",
+            a.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--backend",
+            "cpu",
+            "--min-area",
+            "4",
+        ];
+        args.extend_from_slice(extra);
+        Command::new(env!("CARGO_BIN_EXE_vesselscan"))
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let whole = dir.path().join("whole");
+    let o = batch(&whole, &[]).wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let want = outputs(&whole);
+    assert_eq!(want.len(), 10, "one output per input: {:?}", want.keys());
+    // Every scene's output holds its own detections: the ten differ.
+    let distinct: std::collections::BTreeSet<&Vec<u8>> = want.values().collect();
+    assert_eq!(distinct.len(), 10);
+    let want_rows = summary_rows(&summary(&whole));
+    assert!(want_rows.iter().all(|r| r.2 == "ok"), "{want_rows:?}");
+
+    for n in 2..=5u32 {
+        let out = dir.path().join(format!("shards-{n}"));
+        // All shards at once, into one folder.
+        let procs: Vec<_> = (0..n)
+            .map(|i| batch(&out, &["--shard", &format!("{i}/{n}")]))
+            .collect();
+        for p in procs {
+            let o = p.wait_with_output().unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        }
+        assert_eq!(outputs(&out), want, "{n} shards wrote other files");
+        // Every input in exactly one shard's summary.
+        let mut seen = Vec::new();
+        for i in 0..n {
+            let s: serde_json::Value = serde_json::from_slice(
+                &std::fs::read(out.join(format!("summary.shard-{i}-of-{n}.json"))).unwrap(),
+            )
+            .unwrap();
+            seen.extend(summary_rows(&s).into_iter().map(|r| r.0));
+        }
+        seen.sort();
+        assert_eq!(seen.len(), 10, "{seen:?}");
+        seen.dedup();
+        assert_eq!(seen.len(), 10, "an input in two shards");
+        // The merged summary is the unsharded run's.
+        let o = run(&["batch", "--summarize", out.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{err}");
+        assert!(
+            err.contains(&format!("{n} shards, 10 files: 10 ok")),
+            "{err}"
+        );
+        let rows: Vec<_> = summary_rows(&summary(&out))
+            .into_iter()
+            .map(|mut r| {
+                r.1 = r.1.replace(&format!("shards-{n}"), "whole");
+                r
+            })
+            .collect();
+        assert_eq!(rows, want_rows);
+        // A shard run again skips its files: their outputs were made from them.
+        let o = batch(&out, &["--shard", &format!("0/{n}")])
+            .wait_with_output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{err}");
+        assert!(
+            !err.contains(" detections"),
+            "a done file was redone: {err}"
+        );
+    }
+
+    // A missing shard, or shards of two runs mixed, is said; nothing is merged.
+    let out = dir.path().join("shards-3");
+    std::fs::remove_file(out.join("summary.json")).unwrap();
+    std::fs::remove_file(out.join("summary.shard-1-of-3.json")).unwrap();
+    let o = run(&["batch", "--summarize", out.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("shard 1 of 3 not found"), "{err}");
+    std::fs::copy(
+        dir.path().join("shards-2/summary.shard-0-of-2.json"),
+        out.join("summary.shard-0-of-2.json"),
+    )
+    .unwrap();
+    let o = run(&["batch", "--summarize", out.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("runs in 2 and 3 shards are mixed"), "{err}");
+    assert!(!out.join("summary.json").exists());
+}
+
+#[test]
+fn resume_redoes_an_output_not_made_from_its_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = band_archive(dir.path());
+    let out = dir.path().join("out");
+    let args = [
+        "batch",
+        a.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "-j",
+        "1",
+    ];
+    let o = run(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let first = outputs(&out);
+    let names = summary_rows(&summary(&out));
+    let out_of = |input: &str| -> String {
+        let r = names.iter().find(|r| r.0.ends_with(input)).unwrap();
+        Path::new(&r.1)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    };
+    // One input replaced by another scene (new size and time); one output overwritten by
+    // another scene's; one output left without its record (as a run killed between the two).
+    let changed = a.join("item2/B08.tif");
+    std::fs::copy(a.join("lonely.tif"), &changed).unwrap();
+    let lonely = out_of("lonely.tif");
+    let b03 = out_of("a/B03.tif");
+    std::fs::copy(out.join(&lonely), out.join(&b03)).unwrap();
+    std::fs::remove_file(out.join(".vesselscan").join(format!("{b03}.json"))).unwrap();
+    let item5 = out_of("item5/B08.tif");
+    std::fs::copy(
+        out.join(".vesselscan").join(format!("{lonely}.json")),
+        out.join(".vesselscan").join(format!("{item5}.json")),
+    )
+    .unwrap();
+    let o = run(&args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let s = summary(&out);
+    assert_eq!(
+        (s["ok"].as_u64(), s["skipped"].as_u64()),
+        (Some(3), Some(7)),
+        "{err}"
+    );
+    assert_eq!(status_of(&s, "item2/B08.tif"), "ok");
+    assert!(err.contains("the input changed since"), "{err}");
+    assert!(err.contains("no record of the input"), "{err}");
+    assert!(err.contains("it was made from lonely.tif"), "{err}");
+    let now = outputs(&out);
+    assert_eq!(
+        now[&b03], first[&b03],
+        "the overwritten output is made again"
+    );
+    assert_ne!(
+        now[&out_of("item2/B08.tif")],
+        first[&out_of("item2/B08.tif")]
+    );
 }

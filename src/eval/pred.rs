@@ -67,20 +67,37 @@ fn format_err(path: &Path, msg: impl Into<String>) -> Error {
     }
 }
 
-fn pred_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+/// The `*.json` / `*.geojson` regular files below `dir` (links followed, each folder once);
+/// FIFOs, sockets and devices with such names go to `special`, never read (a FIFO would block).
+fn pred_files(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    special: &mut Vec<PathBuf>,
+    seen: &mut std::collections::BTreeSet<PathBuf>,
+) -> Result<()> {
     let io = |source| Error::Io {
         path: dir.to_owned(),
         source,
     };
+    if !seen.insert(dir.canonicalize().map_err(io)?) {
+        return Ok(());
+    }
     for e in std::fs::read_dir(dir).map_err(io)? {
         let p = e.map_err(io)?.path();
-        if p.is_dir() {
-            pred_files(&p, out)?;
+        let Ok(meta) = std::fs::metadata(&p) else {
+            continue;
+        };
+        if meta.is_dir() {
+            pred_files(&p, out, special, seen)?;
         } else if p
             .extension()
             .is_some_and(|x| x.eq_ignore_ascii_case("json") || x.eq_ignore_ascii_case("geojson"))
         {
-            out.push(p);
+            if meta.is_file() {
+                out.push(p);
+            } else {
+                special.push(p);
+            }
         }
     }
     Ok(())
@@ -94,6 +111,9 @@ pub fn read_preds(path: &Path, exclude: Option<&Path>) -> Result<PredSet> {
         source,
     })?;
     if !meta.is_dir() {
+        if let Some(why) = crate::batch::special_file(&meta) {
+            return Err(format_err(path, why));
+        }
         return match parse_pred(path, &read(path)?)? {
             Some(f) => Ok(PredSet {
                 files: vec![f],
@@ -106,10 +126,15 @@ pub fn read_preds(path: &Path, exclude: Option<&Path>) -> Result<PredSet> {
         };
     }
     let mut list = Vec::new();
-    pred_files(path, &mut list)?;
+    let mut set = PredSet::default();
+    pred_files(
+        path,
+        &mut list,
+        &mut set.skipped,
+        &mut std::collections::BTreeSet::new(),
+    )?;
     list.sort();
     let exclude = exclude.and_then(|e| e.canonicalize().ok());
-    let mut set = PredSet::default();
     for p in list {
         if exclude.is_some() && p.canonicalize().ok() == exclude {
             set.skipped.push(p);

@@ -405,6 +405,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Whether `output` names the same file as `input` (through links, `..`, relative paths or a
+/// second hard link): writing it would destroy the input. An output that does not exist yet
+/// cannot be an input.
+pub fn same_file(input: &Path, output: &Path) -> bool {
+    let (Ok(a), Ok(b)) = (std::fs::metadata(input), std::fs::metadata(output)) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        a.dev() == b.dev() && a.ino() == b.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (a, b);
+        matches!((input.canonicalize(), output.canonicalize()), (Ok(x), Ok(y)) if x == y)
+    }
+}
+
 /// A temporary file in `path`'s folder, to be renamed over `path` once complete. On Unix it is
 /// created with mode 0666 less the umask, the mode a plain `File::create` would give the output
 /// (tempfile's default, 0600, would survive the rename).
