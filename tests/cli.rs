@@ -343,6 +343,50 @@ fn bad_options_fail_cleanly() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("no-such-gpu-xyz"));
 }
 
+/// Factors out of range are refused by the parser, before any work: a --suppress-inside of
+/// 1e12 grew the suppression's buckets without bound (24 GB, killed).
+#[test]
+fn out_of_range_factors_are_refused() {
+    for f in ["1e12", "-1", "nan", "inf"] {
+        let o = run(&[
+            "detect",
+            data("ssdd_001114.jpg").to_str().unwrap(),
+            "--backend",
+            "cpu",
+            &format!("--suppress-inside={f}"),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{f}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("--suppress-inside") && err.contains("not a factor in [0, 100]"),
+            "{f}: {err}"
+        );
+    }
+    // The same for fractions and sizes.
+    for (flag, v, says) in [
+        ("--min-score", "2", "not a fraction in [0, 1]"),
+        ("--cfar-min-ring", "1.5", "not a fraction in [0, 1]"),
+        ("--min-length-m", "-1", "not a number >= 0"),
+        ("--max-width-m", "nan", "not a number >= 0"),
+        ("--shore-buffer-m", "-inf", "not a number >= 0"),
+        ("--min-aspect", "-2", "not a number >= 0"),
+    ] {
+        let o = run(&[
+            "detect",
+            data("ssdd_001114.jpg").to_str().unwrap(),
+            "--backend",
+            "cpu",
+            &format!("{flag}={v}"),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{flag} {v}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(flag) && err.contains(says),
+            "{flag} {v}: {err}"
+        );
+    }
+}
+
 #[test]
 fn adapters_lists_json() {
     let o = run(&["adapters"]);
