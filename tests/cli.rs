@@ -436,6 +436,82 @@ fn unreadable_paths_fail_cleanly() {
     }
 }
 
+/// Blank scenes (constant, all NaN, all infinite, all nodata, one pixel) under the default
+/// preset and the optical one (its automatic water mask): no detection and exit 0 (the mask
+/// failed with "auto water mask: the 64x64 band has a single value", naming no file), or, where
+/// a scene truly cannot be processed, one line naming the file.
+#[test]
+fn blank_scenes_give_no_detections() {
+    use vesselscan::write::geotiff::{write_geotiff_image, GeoTiffOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let n = 64 * 64;
+    let nodata = GeoTiffOptions {
+        nodata: Some(0.0),
+        ..Default::default()
+    };
+    let plain = GeoTiffOptions::default();
+    let mut scenes = Vec::new();
+    let mut add = |name: &str, f: &dyn Fn(&Path)| {
+        let p = dir.path().join(name);
+        f(&p);
+        scenes.push(p);
+    };
+    add("constant_u16.tif", &|p| {
+        write_geotiff_image(p, 64, 64, &vec![500u16; n], &plain).unwrap();
+    });
+    add("constant_f32.tif", &|p| {
+        write_geotiff_image(p, 64, 64, &vec![0.25f32; n], &plain).unwrap();
+    });
+    add("nan.tif", &|p| {
+        write_geotiff_image(p, 64, 64, &vec![f32::NAN; n], &plain).unwrap();
+    });
+    add("inf.tif", &|p| {
+        write_geotiff_image(p, 64, 64, &vec![f32::INFINITY; n], &plain).unwrap();
+    });
+    add("minus_inf.tif", &|p| {
+        write_geotiff_image(p, 64, 64, &vec![f32::NEG_INFINITY; n], &plain).unwrap();
+    });
+    add("nodata.tif", &|p| {
+        write_geotiff_image(p, 64, 64, &vec![0u16; n], &nodata).unwrap();
+    });
+    add("one_pixel.tif", &|p| {
+        write_geotiff_image(p, 1, 1, &[700u16], &plain).unwrap();
+    });
+    for scene in &scenes {
+        for preset in [&[][..], &["--preset", "optical"][..]] {
+            let o = run(&[
+                &[
+                    "detect",
+                    scene.to_str().unwrap(),
+                    "--backend",
+                    "cpu",
+                    "--format",
+                    "csv",
+                ][..],
+                preset,
+            ]
+            .concat());
+            let lines = err_lines(&o);
+            if o.status.success() {
+                let out = String::from_utf8_lossy(&o.stdout);
+                assert_eq!(out.lines().count(), 1, "{scene:?} {preset:?}: {out}");
+            } else {
+                assert_eq!(o.status.code(), Some(1), "{scene:?} {preset:?}");
+                assert_eq!(lines.len(), 1, "{scene:?} {preset:?}: {lines:?}");
+                assert!(
+                    lines[0].contains(&*scene.to_string_lossy()),
+                    "names the file: {lines:?}"
+                );
+                // Only the one-pixel scene may be refused (too small for any neighbourhood).
+                assert!(
+                    scene.ends_with("one_pixel.tif"),
+                    "{scene:?} {preset:?}: {lines:?}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn a_full_disk_fails_cleanly_and_leaves_no_partial_file() {
     let input = data("ssdd_001114.jpg");
