@@ -436,6 +436,58 @@ fn unreadable_paths_fail_cleanly() {
     }
 }
 
+/// Special files as input: a FIFO (which blocked `detect` forever, waiting for a writer),
+/// a character device and a socket each get a one-line error naming them, at once.
+#[test]
+fn special_files_fail_cleanly_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("scene.tif");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let sock = dir.path().join("scene.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let null = Path::new("/dev/null");
+    for (input, says) in [
+        (fifo.as_path(), "fifo"),
+        (sock.as_path(), "socket"),
+        (null, "character device"),
+    ] {
+        let out = tempfile::tempdir().unwrap();
+        let mut child = bin()
+            .args(["detect", "--backend", "cpu", "-o"])
+            .arg(out.path().join("out.json"))
+            .arg(input)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let start = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if start.elapsed() > std::time::Duration::from_secs(30) {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                panic!("{input:?}: still running after 30 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "{input:?}");
+        let lines = err_lines(&o);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].contains(&*input.to_string_lossy())
+                && lines[0].to_lowercase().contains(says)
+                && lines[0].contains("not a regular file"),
+            "{lines:?}"
+        );
+        assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+    }
+    // The shared check, for callers that list folders.
+    let e = vesselscan::read::check_regular_file(&fifo).unwrap_err();
+    assert!(e.to_string().contains("FIFO"), "{e}");
+    assert!(vesselscan::read::check_regular_file(&data("ssdd_001114.jpg")).is_ok());
+}
+
 /// Blank scenes (constant, all NaN, all infinite, all nodata, one pixel) under the default
 /// preset and the optical one (its automatic water mask): no detection and exit 0 (the mask
 /// failed with "auto water mask: the 64x64 band has a single value", naming no file), or, where
