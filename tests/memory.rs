@@ -298,3 +298,67 @@ fn png_is_decoded_row_by_row() {
     });
     assert!(peak < 4 * MIB, "peak {peak}");
 }
+
+/// A 16384 x 16384 u8 TIFF of one Deflate tile whose stored bytes are 20: refused before a
+/// chunk buffer is sized from the tile (256 MiB in each parallel reader, whatever the file
+/// held).
+#[test]
+fn tiff_forged_tile_size_is_bounded_by_the_file() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let side = 16384u32;
+    let tile = zlib(&[0u8; 64]);
+    let entries: Vec<(u16, u16, u32)> = vec![
+        (256, 4, side),
+        (257, 4, side),
+        (258, 3, 8),
+        (259, 3, 8),
+        (262, 3, 1),
+        (277, 3, 1),
+        (322, 4, side),
+        (323, 4, side),
+        (324, 4, 0), // offset: patched below
+        (325, 4, tile.len() as u32),
+    ];
+    let data_at = 8 + 2 + 12 * entries.len() as u32 + 4;
+    let mut v = b"II*\0".to_vec();
+    v.extend(8u32.to_le_bytes());
+    v.extend((entries.len() as u16).to_le_bytes());
+    for (tag, ty, value) in entries {
+        v.extend(tag.to_le_bytes());
+        v.extend(ty.to_le_bytes());
+        v.extend(1u32.to_le_bytes());
+        let value = if tag == 324 { data_at } else { value };
+        if ty == 3 {
+            v.extend((value as u16).to_le_bytes());
+            v.extend([0, 0]);
+        } else {
+            v.extend(value.to_le_bytes());
+        }
+    }
+    v.extend(0u32.to_le_bytes());
+    v.extend(&tile);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("forged_tile.tif");
+    std::fs::write(&p, &v).unwrap();
+    for direct_decode in [true, false] {
+        let o = ReadOptions {
+            direct_decode,
+            max_pixels: u64::MAX,
+            ..Default::default()
+        };
+        let (r, peak, largest) = measure(|| {
+            let mut src = open_source(&p, &o)?;
+            let mut rows = vec![0u32; side as usize * 4];
+            src.read_rows_into(0, 4, &mut rows)
+        });
+        let e = r.expect_err("a forged tile").to_string();
+        assert!(
+            e.contains("forged_tile.tif") && e.contains("too few"),
+            "{e}"
+        );
+        assert!(
+            largest < 4 * MIB && peak < 8 * MIB,
+            "direct {direct_decode}: largest request {largest}, peak {peak}"
+        );
+    }
+}

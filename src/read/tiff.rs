@@ -109,6 +109,9 @@ struct Geom {
     white_is_zero: bool,
     /// Bytes in the file: no chunk is read (or buffered) past them.
     file_len: u64,
+    /// Most bytes one stored byte of a chunk can decode to, by the compression
+    /// ([`max_expansion`]).
+    max_ratio: u64,
 }
 
 /// How a chunk of the direct path is stored.
@@ -148,6 +151,24 @@ struct ChunkReader {
     packed: Vec<u8>,
     inflater: Option<libdeflater::Decompressor>,
     unzstd: Option<zstd::bulk::Decompressor<'static>>,
+}
+
+/// Chunks decoding to at most this many bytes more than their stored bytes can expand to
+/// are still decoded (the decoder then says what is wrong): short chunks of small files.
+const CHUNK_SLACK: u64 = 1 << 20;
+
+/// Most bytes one stored byte can decode to, by TIFF compression: none 1, PackBits 64 (a run
+/// of 128 in 2 bytes), Deflate 1032 (258 bytes in 2 bits), LZW under 2048 (strings grow by
+/// one byte a code until the 4094-entry table is cleared), ZSTD 32768 (a 128 KiB RLE block in
+/// 4 bytes), each rounded up.
+fn max_expansion(compression: u16) -> u64 {
+    match compression {
+        COMP_NONE => 1,
+        COMP_PACKBITS => 64,
+        COMP_DEFLATE | COMP_OLD_DEFLATE => 1040,
+        COMP_LZW => 2048,
+        _ => 1 << 16,
+    }
 }
 
 /// Decoders of the same file read at most this many rows of chunks at once.
@@ -388,19 +409,41 @@ fn buffered(file: SharedFile) -> BufReader<SharedFile> {
 }
 
 impl ChunkReader {
-    fn new(path: &Path, dec: Decoder<BufReader<SharedFile>>, g: &Geom) -> Result<ChunkReader> {
-        let mut buf = Vec::new();
-        buf.try_reserve_exact(g.chunk_bytes)
-            .map_err(|_| format(path, "TIFF: not enough memory for one chunk"))?;
-        buf.resize(g.chunk_bytes, 0);
+    /// A reader of the file; its chunk buffer is allocated when a chunk is first decoded
+    /// ([`ChunkReader::check_chunk`]).
+    fn new(_path: &Path, dec: Decoder<BufReader<SharedFile>>, _g: &Geom) -> Result<ChunkReader> {
         Ok(ChunkReader {
             dec,
-            buf,
+            buf: Vec::new(),
             ranges: None,
             packed: Vec::new(),
             inflater: None,
             unzstd: None,
         })
+    }
+
+    /// Before chunk `index` is decoded to `len` bytes: an error when the bytes the file holds
+    /// for it cannot decode to that many (a truncated file, or sizes forged to make a reader
+    /// allocate what the file cannot hold), else the chunk buffer, allocated once.
+    fn check_chunk(&mut self, path: &Path, g: &Geom, index: u32, len: usize) -> Result<()> {
+        let (off, count) = self.chunk_range(g.tiled, index).unwrap_or((0, 0));
+        let held = count.min(g.file_len.saturating_sub(off));
+        if len as u64 > held.saturating_mul(g.max_ratio).saturating_add(CHUNK_SLACK) {
+            return Err(format(
+                path,
+                format!(
+                    "TIFF: chunk {index} holds {held} bytes in the file, too few for the {len} \
+                     bytes it decodes to: the file is truncated or its sizes are wrong"
+                ),
+            ));
+        }
+        if self.buf.len() < g.chunk_bytes {
+            self.buf
+                .try_reserve_exact(g.chunk_bytes - self.buf.len())
+                .map_err(|_| format(path, "TIFF: not enough memory for one chunk"))?;
+            self.buf.resize(g.chunk_bytes, 0);
+        }
+        Ok(())
     }
 
     /// Offset and byte count of chunk `index` in the file.
@@ -509,7 +552,7 @@ impl ChunkReader {
                 let layout = self.dec.image_chunk_buffer_layout(index).map_err(err)?;
                 let row_stride = layout.row_stride.map_or(0, |r| r.get());
                 let len = layout.len;
-                if len > self.buf.len() || row_stride < rw * spp * bps || len < row_stride * rh {
+                if len > g.chunk_bytes || row_stride < rw * spp * bps || len < row_stride * rh {
                     return Err(format(
                         path,
                         format!(
@@ -518,6 +561,7 @@ impl ChunkReader {
                         ),
                     ));
                 }
+                self.check_chunk(path, g, index, len)?;
                 let rewrap = g.lzw_workaround && (rw as u64) < cw;
                 // WhiteIsZero: the direct path reads values as stored; the crate would invert
                 // them, so what it would decode goes through a BlackIsZero copy of the chunk.
@@ -971,6 +1015,7 @@ fn open_from(path: &Path, reader: BufReader<SharedFile>, opts: &ReadOptions) -> 
         direct,
         white_is_zero,
         file_len,
+        max_ratio: max_expansion(compression),
     };
     Ok((dec, header, geom))
 }
