@@ -471,6 +471,10 @@ impl ChunkReader {
         let Some((off, count)) = self.chunk_range(g.tiled, index) else {
             return false;
         };
+        // Over the limit: the crate refuses it, so the chunk goes to the crate (same error).
+        if count > MAX_CHUNK_BYTES as u64 {
+            return false;
+        }
         // Never more than the file holds past the offset: a forged byte count of 1 GiB on a
         // small file buffers the file's bytes, not 1 GiB.
         let Ok(count) = usize::try_from(count.min(g.file_len.saturating_sub(off))) else {
