@@ -874,6 +874,62 @@ fn jpeg_truncated_is_refused() {
     }
 }
 
+/// An interlaced (Adam7) PNG, which is decoded whole rather than row by row, reads as the same
+/// picture not interlaced, through `read_raster` and `open_source`.
+#[test]
+fn png_interlaced_reads_whole() {
+    let want = read("grey8.png", None);
+    let px = |x: u32, y: u32| want.keys[(y * W + x) as usize] as u8;
+    let mut raw = Vec::new();
+    for (x0, y0, dx, dy) in [
+        (0, 0, 8, 8),
+        (4, 0, 8, 8),
+        (0, 4, 4, 8),
+        (2, 0, 4, 4),
+        (0, 2, 2, 4),
+        (1, 0, 2, 2),
+        (0, 1, 1, 2),
+    ] {
+        if x0 >= W || y0 >= H {
+            continue;
+        }
+        for y in (y0..H).step_by(dy) {
+            raw.push(0); // filter: none
+            raw.extend((x0..W).step_by(dx).map(|x| px(x, y)));
+        }
+    }
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut z, &raw).unwrap();
+    let idat = z.finish().unwrap();
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut chunk = |ty: &[u8; 4], data: &[u8]| {
+        png.extend((data.len() as u32).to_be_bytes());
+        let mut crc = flate2::Crc::new();
+        crc.update(ty);
+        crc.update(data);
+        png.extend(ty);
+        png.extend(data);
+        png.extend(crc.sum().to_be_bytes());
+    };
+    let mut ihdr = Vec::new();
+    ihdr.extend(W.to_be_bytes());
+    ihdr.extend(H.to_be_bytes());
+    ihdr.extend([8, 0, 0, 0, 1]); // 8-bit grey, Adam7
+    chunk(b"IHDR", &ihdr);
+    chunk(b"IDAT", &idat);
+    chunk(b"IEND", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("adam7.png");
+    std::fs::write(&p, &png).unwrap();
+    let r = read_raster(&p, &opts(None)).unwrap();
+    assert_eq!((r.width, r.height, r.kind), (W, H, SampleKind::U8));
+    assert_eq!(r.keys, want.keys);
+    let mut src = open_source(&p, &opts(None)).unwrap();
+    let mut keys = vec![0; (W * H) as usize];
+    src.read_rows_into(0, H, &mut keys).unwrap();
+    assert_eq!(keys, want.keys);
+}
+
 /// A PNG with a bad checksum gets a readable line, not the decoder's debug dump of the chunk
 /// type (`ChunkType { type: IHDR, critical: true, ... }`); a PNG cut short is refused too.
 #[test]
