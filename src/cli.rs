@@ -314,6 +314,24 @@ fn non_negative(s: &str) -> std::result::Result<f64, String> {
     }
 }
 
+/// Largest `--suppress-inside` factor: a box grown by 100 times its longer side already
+/// covers any scene its detection fits in.
+const MAX_MARGIN_FACTOR: f64 = 100.0;
+
+fn fraction(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a fraction in [0, 1]")),
+    }
+}
+
+fn margin_factor(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=MAX_MARGIN_FACTOR).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a factor in [0, {MAX_MARGIN_FACTOR}]")),
+    }
+}
+
 impl AisFlags {
     /// The AIS options, with the file read (once: a batch shares it); None without `--ais`.
     pub fn options(&self) -> Result<Option<std::sync::Arc<crate::ais::AisOptions>>> {
@@ -472,7 +490,7 @@ pub struct DetectFlags {
     pub background_px: Option<f64>,
     /// CFAR: the fewest valid water pixels the ring must hold, as a fraction of the full ring
     /// (fewer: no decision, not a target).
-    #[arg(long, value_name = "FRACTION", default_value_t = crate::cfar::DEFAULT_MIN_RING_FRACTION)]
+    #[arg(long, value_name = "FRACTION", default_value_t = crate::cfar::DEFAULT_MIN_RING_FRACTION, value_parser = fraction)]
     pub cfar_min_ring: f64,
     /// Censored CFAR: a first CFAR pass at K marks the bright pixels, and they (grown by
     /// --censor-grow-px) stay out of the rings of the second pass, so ships beside ships and
@@ -497,11 +515,11 @@ pub struct DetectFlags {
     #[arg(long, value_name = "auto")]
     pub water: Option<WaterChoice>,
     /// Drop water within this many metres of land (needs a water mask and the pixel size).
-    #[arg(long, value_name = "M")]
+    #[arg(long, value_name = "M", value_parser = non_negative)]
     pub shore_buffer_m: Option<f64>,
     /// Keep detections whose score (0-1, a logistic of the significance of the object's mean
     /// over its local background) is at least S.
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", value_parser = fraction)]
     pub min_score: Option<f64>,
     /// Drop objects at most 2 px thick touching the scene's edge (JPEG edge columns, readout
     /// artefacts).
@@ -510,7 +528,7 @@ pub struct DetectFlags {
     /// Drop detections of under a quarter of a larger detection's area whose centroid lies in
     /// its box grown by F times its longer side (pieces of a ship split in two, sidelobe
     /// points); the sar preset uses 0.25.
-    #[arg(long, value_name = "F", value_parser = non_negative)]
+    #[arg(long, value_name = "F", value_parser = margin_factor)]
     pub suppress_inside: Option<f64>,
     /// A bundle of defaults chosen on ../shared/data (docs/QUALITY.md); flags given explicitly
     /// win. `sar`: censored CFAR k 3.5 (first pass k 3), guard 21 px, background 151 px,
@@ -535,16 +553,16 @@ pub struct DetectFlags {
     pub max_area: Option<u64>,
     /// Drop objects shorter than this on the ground (metres; needs georeferencing or
     /// --pixel-size-m).
-    #[arg(long, value_name = "M")]
+    #[arg(long, value_name = "M", value_parser = non_negative)]
     pub min_length_m: Option<f64>,
     /// Drop objects longer than this on the ground (metres).
-    #[arg(long, value_name = "M")]
+    #[arg(long, value_name = "M", value_parser = non_negative)]
     pub max_length_m: Option<f64>,
     /// Drop objects wider than this on the ground (metres).
-    #[arg(long, value_name = "M")]
+    #[arg(long, value_name = "M", value_parser = non_negative)]
     pub max_width_m: Option<f64>,
     /// Drop objects whose length / width is below this (ships are elongated: 2-3 is typical).
-    #[arg(long, value_name = "RATIO")]
+    #[arg(long, value_name = "RATIO", value_parser = non_negative)]
     pub min_aspect: Option<f64>,
     /// Ground size of a pixel in metres, for scenes without georeferencing (gives sizes in
     /// metres, not positions). Ignored when the file is georeferenced.

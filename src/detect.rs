@@ -93,7 +93,7 @@ pub const PIECE_AREA_RATIO: f64 = 0.25;
 pub fn suppress_inside(dets: &mut Vec<Detection>, margin: f64) {
     const CELL: f64 = 64.0;
     // Boxes over more cells than this are checked against every centroid instead.
-    const MAX_CELLS: i64 = 1024;
+    const MAX_CELLS: f64 = 1024.0;
     let grown: Vec<[f64; 4]> = dets
         .iter()
         .map(|d| {
@@ -106,11 +106,15 @@ pub fn suppress_inside(dets: &mut Vec<Detection>, margin: f64) {
     let mut cells: std::collections::HashMap<(i64, i64), Vec<usize>> = Default::default();
     let mut big = Vec::new();
     for (j, g) in grown.iter().enumerate() {
-        let (cx0, cy0, cx1, cy1) = (cell(g[0]), cell(g[1]), cell(g[2]), cell(g[3]));
-        if (cx1 - cx0 + 1) * (cy1 - cy0 + 1) > MAX_CELLS {
+        // Counted in f64: a huge margin puts the cells far beyond i64, where the product of
+        // the spans would overflow (and wrap to a small or negative count).
+        let span = |a: f64, b: f64| (b / CELL).floor() - (a / CELL).floor() + 1.0;
+        let n = span(g[0], g[2]) * span(g[1], g[3]);
+        if n.is_nan() || n > MAX_CELLS {
             big.push(j);
             continue;
         }
+        let (cx0, cy0, cx1, cy1) = (cell(g[0]), cell(g[1]), cell(g[2]), cell(g[3]));
         for cy in cy0..=cy1 {
             for cx in cx0..=cx1 {
                 cells.entry((cx, cy)).or_default().push(j);

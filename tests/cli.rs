@@ -343,6 +343,50 @@ fn bad_options_fail_cleanly() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("no-such-gpu-xyz"));
 }
 
+/// Factors out of range are refused by the parser, before any work: a --suppress-inside of
+/// 1e12 grew the suppression's buckets without bound (24 GB, killed).
+#[test]
+fn out_of_range_factors_are_refused() {
+    for f in ["1e12", "-1", "nan", "inf"] {
+        let o = run(&[
+            "detect",
+            data("ssdd_001114.jpg").to_str().unwrap(),
+            "--backend",
+            "cpu",
+            &format!("--suppress-inside={f}"),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{f}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("--suppress-inside") && err.contains("not a factor in [0, 100]"),
+            "{f}: {err}"
+        );
+    }
+    // The same for fractions and sizes.
+    for (flag, v, says) in [
+        ("--min-score", "2", "not a fraction in [0, 1]"),
+        ("--cfar-min-ring", "1.5", "not a fraction in [0, 1]"),
+        ("--min-length-m", "-1", "not a number >= 0"),
+        ("--max-width-m", "nan", "not a number >= 0"),
+        ("--shore-buffer-m", "-inf", "not a number >= 0"),
+        ("--min-aspect", "-2", "not a number >= 0"),
+    ] {
+        let o = run(&[
+            "detect",
+            data("ssdd_001114.jpg").to_str().unwrap(),
+            "--backend",
+            "cpu",
+            &format!("{flag}={v}"),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{flag} {v}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(flag) && err.contains(says),
+            "{flag} {v}: {err}"
+        );
+    }
+}
+
 #[test]
 fn adapters_lists_json() {
     let o = run(&["adapters"]);
@@ -389,6 +433,123 @@ fn unreadable_paths_fail_cleanly() {
     std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
     if std::fs::File::open(&locked).is_err() {
         assert_clean_failure(&locked, &[], "permission denied");
+    }
+}
+
+/// Special files as input: a FIFO (which blocked `detect` forever, waiting for a writer),
+/// a character device and a socket each get a one-line error naming them, at once.
+#[test]
+fn special_files_fail_cleanly_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("scene.tif");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let sock = dir.path().join("scene.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let null = Path::new("/dev/null");
+    for (input, says) in [
+        (fifo.as_path(), "fifo"),
+        (sock.as_path(), "socket"),
+        (null, "character device"),
+    ] {
+        let out = tempfile::tempdir().unwrap();
+        let mut child = bin()
+            .args(["detect", "--backend", "cpu", "-o"])
+            .arg(out.path().join("out.json"))
+            .arg(input)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let start = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if start.elapsed() > std::time::Duration::from_secs(30) {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                panic!("{input:?}: still running after 30 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "{input:?}");
+        let lines = err_lines(&o);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].contains(&*input.to_string_lossy())
+                && lines[0].to_lowercase().contains(says)
+                && lines[0].contains("not a regular file"),
+            "{lines:?}"
+        );
+        assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+    }
+    // The shared check, for callers that list folders.
+    let e = vesselscan::read::check_regular_file(&fifo).unwrap_err();
+    assert!(e.to_string().contains("FIFO"), "{e}");
+    assert!(vesselscan::read::check_regular_file(&data("ssdd_001114.jpg")).is_ok());
+}
+
+/// Blank scenes (constant, all NaN, all infinite, all nodata, one pixel) under the default
+/// preset and the optical one (its automatic water mask): no detection and exit 0 (the mask
+/// failed with "auto water mask: the 64x64 band has a single value", naming no file).
+#[test]
+fn blank_scenes_give_no_detections() {
+    use vesselscan::write::geotiff::{write_geotiff_image, GeoTiffOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let n = 64 * 64;
+    let nodata = GeoTiffOptions {
+        nodata: Some(0.0),
+        ..Default::default()
+    };
+    let plain = GeoTiffOptions::default();
+    let mut scenes = Vec::new();
+    let mut add = |name: &str, f: &dyn Fn(&Path)| {
+        let p = dir.path().join(name);
+        f(&p);
+        scenes.push(p);
+    };
+    add("constant_u16.tif", &|p| {
+        write_geotiff_image(p, 64, 64, &vec![500u16; n], &plain).unwrap();
+    });
+    add("constant_f32.tif", &|p| {
+        write_geotiff_image(p, 64, 64, &vec![0.25f32; n], &plain).unwrap();
+    });
+    add("nan.tif", &|p| {
+        write_geotiff_image(p, 64, 64, &vec![f32::NAN; n], &plain).unwrap();
+    });
+    add("inf.tif", &|p| {
+        write_geotiff_image(p, 64, 64, &vec![f32::INFINITY; n], &plain).unwrap();
+    });
+    add("minus_inf.tif", &|p| {
+        write_geotiff_image(p, 64, 64, &vec![f32::NEG_INFINITY; n], &plain).unwrap();
+    });
+    add("nodata.tif", &|p| {
+        write_geotiff_image(p, 64, 64, &vec![0u16; n], &nodata).unwrap();
+    });
+    add("one_pixel.tif", &|p| {
+        write_geotiff_image(p, 1, 1, &[700u16], &plain).unwrap();
+    });
+    for scene in &scenes {
+        for preset in [&[][..], &["--preset", "optical"][..]] {
+            let o = run(&[
+                &[
+                    "detect",
+                    scene.to_str().unwrap(),
+                    "--backend",
+                    "cpu",
+                    "--format",
+                    "csv",
+                ][..],
+                preset,
+            ]
+            .concat());
+            assert!(
+                o.status.success(),
+                "{scene:?} {preset:?}: {:?}",
+                err_lines(&o)
+            );
+            let out = String::from_utf8_lossy(&o.stdout);
+            assert_eq!(out.lines().count(), 1, "{scene:?} {preset:?}: {out}");
+        }
     }
 }
 

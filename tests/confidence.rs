@@ -177,10 +177,24 @@ fn suppress_inside_drops_pieces_of_larger_objects() {
         &r,
         &DetectOptions {
             suppress_inside: Some(0.0),
-            ..o
+            ..o.clone()
         },
     )
     .unwrap()
     .detections;
     assert_eq!(none.len(), 6);
+    // A huge margin (every box covers the scene many times over) finishes at once: its cells
+    // are not counted in i64, where their product wrapped and the buckets grew without bound.
+    let huge = detect(
+        &CpuEngine,
+        &r,
+        &DetectOptions {
+            suppress_inside: Some(1e12),
+            ..o
+        },
+    )
+    .unwrap()
+    .detections;
+    let boxes: Vec<[u64; 4]> = huge.iter().map(|d| d.bbox).collect();
+    assert_eq!(boxes, [[10, 10, 40, 16]]);
 }

@@ -2,6 +2,7 @@
 //! formulas `expected` recomputes here), crafted broken files, and the real data of
 //! `../shared/data` (skipped when it is missing).
 
+mod common;
 use std::path::{Path, PathBuf};
 use vesselscan::error::Error;
 use vesselscan::read::picture::read_picture;
@@ -185,22 +186,23 @@ fn tiff_direct_decode_variants() {
             check(name, &read(name, Some(b)), kind, u64::from(b - 1));
         }
     }
-    // Left to the crate: LZW, PackBits, the floating-point predictor, MinIsWhite.
+    // Left to the crate: LZW, PackBits, the floating-point predictor.
     for name in [
         "u16_strip_lzw.tif",
         "f32_tile16_zstd_pred3.tif",
         "u8_strip_packbits.tif",
         "f32_strip_lzw_pred3.tif",
-        "u16_strip_deflate_miniswhite.tif",
     ] {
         assert!(!direct(name), "{name} should decode through the crate");
     }
-    // MinIsWhite comes back inverted, as the crate decodes it.
+    // MinIsWhite is read as stored (GDAL's convention; see tiff_miniswhite_reads_as_stored),
+    // by the direct path too.
+    assert!(direct("u16_strip_deflate_miniswhite.tif"));
     let r = read("u16_strip_deflate_miniswhite.tif", None);
     for (i, &k) in r.keys.iter().enumerate() {
         let (x, y) = ((i % W as usize) as u64, (i / W as usize) as u64);
         let v = (1009 * x + 2843 * y) % 65536;
-        assert_eq!(k, key_u16(65535 - v as u16), "MinIsWhite pixel ({x}, {y})");
+        assert_eq!(k, key_u16(v as u16), "MinIsWhite pixel ({x}, {y})");
     }
 
     // The fixtures, and the fuzz corpus (which holds files the fuzzer found the two decodes
@@ -236,6 +238,214 @@ fn tiff_direct_decode_variants() {
         }
     }
     assert!(compared >= 120, "{compared} fixture bands compared");
+}
+
+/// Set SHORT tag `tag` of the first IFD of a classic TIFF (either byte order) to `value`.
+fn set_short_tag(data: &mut [u8], tag: u16, value: u16) {
+    let be = &data[..2] == b"MM";
+    let u16_at = |d: &[u8], i: usize| {
+        let b = [d[i], d[i + 1]];
+        (if be {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        }) as usize
+    };
+    let u32_at = |d: &[u8], i: usize| {
+        let b: [u8; 4] = d[i..i + 4].try_into().unwrap();
+        (if be {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }) as usize
+    };
+    let ifd = u32_at(data, 4);
+    for e in 0..u16_at(data, ifd) {
+        let entry = ifd + 2 + 12 * e;
+        if u16_at(data, entry) == usize::from(tag) {
+            assert_eq!(u16_at(data, entry + 2), 3, "tag {tag} is not a SHORT");
+            let v = if be {
+                value.to_be_bytes()
+            } else {
+                value.to_le_bytes()
+            };
+            data[entry + 8..entry + 10].copy_from_slice(&v);
+            return;
+        }
+    }
+    panic!("no tag {tag}");
+}
+
+/// Rename tag `from` of the first IFD of a classic TIFF (either byte order) to `to`.
+fn rename_tag(data: &mut [u8], from: u16, to: u16) {
+    let be = &data[..2] == b"MM";
+    let u16_at = |d: &[u8], i: usize| {
+        let b = [d[i], d[i + 1]];
+        if be {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        }
+    };
+    let b: [u8; 4] = data[4..8].try_into().unwrap();
+    let ifd = (if be {
+        u32::from_be_bytes(b)
+    } else {
+        u32::from_le_bytes(b)
+    }) as usize;
+    for e in 0..u16_at(data, ifd) as usize {
+        let entry = ifd + 2 + 12 * e;
+        if u16_at(data, entry) == from {
+            let v = if be {
+                to.to_be_bytes()
+            } else {
+                to.to_le_bytes()
+            };
+            data[entry..entry + 2].copy_from_slice(&v);
+            return;
+        }
+    }
+    panic!("no tag {from}");
+}
+
+/// Only the first IFD is read, so a chain of IFDs that loops back (the first IFD's next offset
+/// pointing at itself, or a second IFD's at the first or at itself) is accepted, as GDAL
+/// accepts it (the crate refused "a cycle in the list of IFDs").
+#[test]
+fn tiff_looping_ifd_chains_after_the_first_are_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::read(fx("u8_strip.tif")).unwrap();
+    assert_eq!(&base[..4], b"II*\0");
+    let ifd0 = u32::from_le_bytes(base[4..8].try_into().unwrap()) as usize;
+    let n = u16::from_le_bytes([base[ifd0], base[ifd0 + 1]]) as usize;
+    let next_at = ifd0 + 2 + 12 * n;
+    let want = read("u8_strip.tif", None).keys;
+    // 0: IFD0 -> IFD0; 1: IFD0 -> IFD1 -> IFD0; 2: IFD0 -> IFD1 -> IFD1.
+    for case in 0..3 {
+        let mut d = base.clone();
+        let ifd1 = d.len().next_multiple_of(2);
+        d.resize(ifd1, 0);
+        d.extend_from_slice(&base[ifd0..next_at]);
+        let (first_next, second_next) = match case {
+            0 => (ifd0, 0),
+            1 => (ifd1, ifd0),
+            _ => (ifd1, ifd1),
+        };
+        d.extend((second_next as u32).to_le_bytes());
+        d[next_at..next_at + 4].copy_from_slice(&(first_next as u32).to_le_bytes());
+        let p = dir.path().join(format!("loop{case}.tif"));
+        std::fs::write(&p, &d).unwrap();
+        for direct_decode in [true, false] {
+            let o = ReadOptions {
+                direct_decode,
+                ..opts(None)
+            };
+            let r = read_raster(&p, &o).unwrap_or_else(|e| panic!("case {case}: {e}"));
+            assert_eq!(r.keys, want, "case {case}");
+        }
+    }
+}
+
+/// Tiles addressed through StripOffsets / StripByteCounts (TileWidth and TileLength set, as in
+/// libtiff's `cramps-tile.tif`) read as tiles, as libtiff and GDAL read them: the crate's
+/// "inconsistent sizes encountered" before.
+#[test]
+fn tiff_tiles_in_strip_tags_read_as_tiles() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "u16_tile16.tif",
+        "u16_tile16_lzw_be.tif",
+        "u16_3band_planar_tile16_lzw.tif",
+    ] {
+        let mut data = std::fs::read(fx(name)).unwrap();
+        rename_tag(&mut data, 324, 273);
+        rename_tag(&mut data, 325, 279);
+        let p = dir.path().join(name);
+        std::fs::write(&p, &data).unwrap();
+        for band in [None, Some(1)] {
+            for direct_decode in [true, false] {
+                let o = ReadOptions {
+                    direct_decode,
+                    ..opts(band)
+                };
+                let r = read_raster(&p, &o).unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert_eq!(r.keys, read(name, band).keys, "{name}");
+            }
+        }
+        if common::have_gdal() {
+            let o = std::process::Command::new("gdallocationinfo")
+                .args(["-valonly", "-b", "1", p.to_str().unwrap(), "20", "17"])
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            let gdal: u16 = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap();
+            assert_eq!(read(name, None).keys[(17 * W + 20) as usize], key_u16(gdal));
+        }
+    }
+}
+
+/// WhiteIsZero (MinIsWhite) is read as stored, as GDAL and tifffile read it (the `tiff` crate
+/// inverts it): each fixture with its PhotometricInterpretation set to 0 reads exactly as the
+/// BlackIsZero original, by the direct path and through the crate, for every codec, sample
+/// type and layout; and the MinIsWhite fixture reads as GDAL reads it.
+#[test]
+fn tiff_miniswhite_reads_as_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "u8_strip.tif",
+        "u8_strip_packbits.tif",
+        "u16_strip_lzw.tif",
+        "u16_tile16_lzw_be.tif",
+        "u16_strip_deflate_pred2.tif",
+        "i16_strip.tif",
+        "i16_tile16_deflate_pred2.tif",
+        "u32_strip.tif",
+        "f32_strip.tif",
+        "f32_strip_lzw_pred3.tif",
+        "f32_tile16_zstd_pred3.tif",
+        "f32_tile16_lzw_pred3.tif",
+        "u16_3band_planar_tile16_lzw.tif",
+    ] {
+        let mut data = std::fs::read(fx(name)).unwrap();
+        set_short_tag(&mut data, 262, 0);
+        let p = dir.path().join(name);
+        std::fs::write(&p, &data).unwrap();
+        for direct_decode in [true, false] {
+            let o = ReadOptions {
+                direct_decode,
+                ..opts(None)
+            };
+            let r = read_raster(&p, &o).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(
+                r.keys,
+                read(name, None).keys,
+                "{name} direct {direct_decode}"
+            );
+        }
+    }
+    if !common::have_gdal() {
+        return;
+    }
+    let p = fx("u16_strip_deflate_miniswhite.tif");
+    let r = read("u16_strip_deflate_miniswhite.tif", None);
+    for (x, y) in [(0u32, 0u32), (1, 0), (5, 3), (36, 22), (20, 11)] {
+        let o = std::process::Command::new("gdallocationinfo")
+            .args([
+                "-valonly",
+                p.to_str().unwrap(),
+                &x.to_string(),
+                &y.to_string(),
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let gdal: u16 = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap();
+        assert_eq!(
+            r.keys[(y * W + x) as usize],
+            key_u16(gdal),
+            "pixel ({x}, {y})"
+        );
+    }
 }
 
 /// Point strip `index` of a classic little-endian TIFF (StripOffsets and StripByteCounts held
@@ -638,6 +848,120 @@ fn max_pixels_is_enforced() {
 
 // ---------------------------------------------------------------------------------------------
 // PNG / JPEG
+
+/// A JPEG cut anywhere inside or after its scan (its end-of-image marker missing) is refused
+/// as truncated: the decoder filled the missing rows with grey, silently.
+#[test]
+fn jpeg_truncated_is_refused() {
+    let data_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    let full = std::fs::read(data_dir.join("ssdd_001114.jpg")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("cut.jpg");
+    std::fs::write(&p, &full).unwrap();
+    let whole = read_raster(&p, &opts(None)).unwrap();
+    assert_eq!((whole.width, whole.height), (501, 279));
+    for cut in [700, full.len() / 2, full.len() - 2] {
+        std::fs::write(&p, &full[..cut]).unwrap();
+        let e = read_raster(&p, &opts(None))
+            .expect_err("a cut JPEG")
+            .to_string();
+        assert!(
+            e.contains("cut.jpg") && e.contains("truncated"),
+            "{cut}: {e}"
+        );
+        assert_eq!(e.lines().count(), 1);
+        assert!(open_source(&p, &opts(None)).is_err());
+    }
+}
+
+/// An interlaced (Adam7) PNG, which is decoded whole rather than row by row, reads as the same
+/// picture not interlaced, through `read_raster` and `open_source`.
+#[test]
+fn png_interlaced_reads_whole() {
+    let want = read("grey8.png", None);
+    let px = |x: u32, y: u32| want.keys[(y * W + x) as usize] as u8;
+    let mut raw = Vec::new();
+    for (x0, y0, dx, dy) in [
+        (0, 0, 8, 8),
+        (4, 0, 8, 8),
+        (0, 4, 4, 8),
+        (2, 0, 4, 4),
+        (0, 2, 2, 4),
+        (1, 0, 2, 2),
+        (0, 1, 1, 2),
+    ] {
+        if x0 >= W || y0 >= H {
+            continue;
+        }
+        for y in (y0..H).step_by(dy) {
+            raw.push(0); // filter: none
+            raw.extend((x0..W).step_by(dx).map(|x| px(x, y)));
+        }
+    }
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut z, &raw).unwrap();
+    let idat = z.finish().unwrap();
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut chunk = |ty: &[u8; 4], data: &[u8]| {
+        png.extend((data.len() as u32).to_be_bytes());
+        let mut crc = flate2::Crc::new();
+        crc.update(ty);
+        crc.update(data);
+        png.extend(ty);
+        png.extend(data);
+        png.extend(crc.sum().to_be_bytes());
+    };
+    let mut ihdr = Vec::new();
+    ihdr.extend(W.to_be_bytes());
+    ihdr.extend(H.to_be_bytes());
+    ihdr.extend([8, 0, 0, 0, 1]); // 8-bit grey, Adam7
+    chunk(b"IHDR", &ihdr);
+    chunk(b"IDAT", &idat);
+    chunk(b"IEND", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("adam7.png");
+    std::fs::write(&p, &png).unwrap();
+    let r = read_raster(&p, &opts(None)).unwrap();
+    assert_eq!((r.width, r.height, r.kind), (W, H, SampleKind::U8));
+    assert_eq!(r.keys, want.keys);
+    let mut src = open_source(&p, &opts(None)).unwrap();
+    let mut keys = vec![0; (W * H) as usize];
+    src.read_rows_into(0, H, &mut keys).unwrap();
+    assert_eq!(keys, want.keys);
+}
+
+/// A PNG with a bad checksum gets a readable line, not the decoder's debug dump of the chunk
+/// type (`ChunkType { type: IHDR, critical: true, ... }`); a PNG cut short is refused too.
+#[test]
+fn png_corrupt_and_truncated_errors_are_one_readable_line() {
+    let full = std::fs::read(fx("grey8.png")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bad.png");
+    let mut bad = full.clone();
+    bad[17] ^= 0x40; // in IHDR's width
+    std::fs::write(&p, &bad).unwrap();
+    let e = read_raster(&p, &opts(None)).unwrap_err().to_string();
+    assert!(!e.contains("ChunkType") && !e.contains('{'), "{e}");
+    assert!(
+        e.contains("bad.png") && e.contains("CRC") && e.contains("IHDR"),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1);
+    std::fs::write(&p, &full[..full.len() * 2 / 3]).unwrap();
+    for e in [
+        read_raster(&p, &opts(None)).map(|_| ()).unwrap_err(),
+        open_source(&p, &opts(None))
+            .and_then(|mut s| {
+                let mut keys = vec![0; (W * H) as usize];
+                s.read_rows_into(0, H, &mut keys)
+            })
+            .unwrap_err(),
+    ] {
+        let e = e.to_string();
+        assert!(e.contains("bad.png") && !e.contains('{'), "{e}");
+        assert_eq!(e.lines().count(), 1);
+    }
+}
 
 #[test]
 fn png_grey() {

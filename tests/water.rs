@@ -641,13 +641,19 @@ fn auto_mask_of_a_synthetic_scene() {
     // Without a pixel size: no quay margin, the moored ship is land, the free one water.
     let m = WaterMask::auto_from_nir(&r, None).unwrap();
     assert!(m.is_water(215, 103) && !m.is_water(121, 65));
-    // A constant band has nothing to split.
-    let flat = Raster {
-        keys: vec![7; (w * h) as usize],
-        ..r.clone()
-    };
-    let e = WaterMask::auto_from_nir(&flat, None).unwrap_err();
-    assert!(e.to_string().contains("single value"), "{e}");
+    // A constant band, or one all nodata, has nothing to split: no water (a blank scene
+    // gives no detection, not an error).
+    for v in [7, 0] {
+        let flat = Raster {
+            keys: vec![v; (w * h) as usize],
+            nodata: Some(0.0),
+            ..r.clone()
+        };
+        let (m, info) =
+            WaterMask::auto_from_nir_with(&flat, &AutoParams::for_scene(w, h, None)).unwrap();
+        assert_eq!(m.count_water(), 0);
+        assert!(info.threshold.is_nan());
+    }
 }
 
 #[test]

@@ -7,6 +7,11 @@
 
 use proj4rs::proj::Proj;
 
+/// Largest longitude (degrees, either sign) a geographic CRS's model coordinates may hold:
+/// scenes in 0..360 or running past the antimeridian stay within it; beyond, the position is
+/// outside the Earth, as a latitude beyond 90 is.
+pub const MAX_LON: f64 = 360.0;
+
 /// A CRS we can take to WGS 84.
 #[derive(Clone)]
 pub struct Crs {
@@ -64,8 +69,11 @@ impl Crs {
     /// projection is undefined.
     pub fn to_lonlat(&self, x: f64, y: f64) -> Option<(f64, f64)> {
         let Some(proj) = &self.proj else {
-            return (x.is_finite() && y.abs() <= 90.0).then_some((x, y));
+            return (x.abs() <= MAX_LON && y.abs() <= 90.0).then_some((x, y));
         };
+        if self.geographic && (x.is_nan() || x.abs() > MAX_LON) {
+            return None;
+        }
         let mut p = if self.geographic {
             (x.to_radians(), y.to_radians(), 0.0)
         } else {

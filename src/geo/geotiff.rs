@@ -240,6 +240,30 @@ mod tests {
     }
 
     #[test]
+    fn longitudes_outside_the_earth_are_unusable() {
+        for lon in [1e300, -361.0, 1e10] {
+            let t = GeoTags {
+                tiepoints: Some(vec![0.0, 0.0, 0.0, lon, 50.0, 0.0]),
+                pixel_scale: Some(vec![0.01, 0.01, 0.0]),
+                key_directory: Some(keys(2, 1, GEOGRAPHIC_TYPE, 4326)),
+                ..Default::default()
+            };
+            match t.status().checked(64, 64) {
+                GeoStatus::Unusable(why) => assert!(why.contains("outside the Earth"), "{why}"),
+                s => panic!("lon {lon}: {s:?}"),
+            }
+        }
+        // 0..360 scenes stay usable.
+        let t = GeoTags {
+            tiepoints: Some(vec![0.0, 0.0, 0.0, 350.0, 50.0, 0.0]),
+            pixel_scale: Some(vec![0.01, 0.01, 0.0]),
+            key_directory: Some(keys(2, 1, GEOGRAPHIC_TYPE, 4326)),
+            ..Default::default()
+        };
+        assert!(matches!(t.status().checked(64, 64), GeoStatus::Some(_)));
+    }
+
+    #[test]
     fn unusable_tags_say_why() {
         let t = GeoTags {
             tiepoints: Some(vec![0.0; 6]),

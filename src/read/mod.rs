@@ -78,23 +78,159 @@ enum FileKind {
     Picture,
 }
 
-fn sniff(path: &Path) -> Result<FileKind> {
-    use std::io::Read;
-    let mut magic = [0u8; 8];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut magic))
-        .map_err(|source| Error::Io {
+/// An error unless `path` is a regular file (or a link to one): a FIFO, a socket, a device or
+/// a directory gets a one-line error naming it, before anything opens it for reading (opening
+/// a FIFO blocks until something writes to it). A missing file is [`Error::Io`].
+pub fn check_regular_file(path: &Path) -> Result<()> {
+    let meta = std::fs::metadata(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    check_file_type(path, &meta.file_type())
+}
+
+fn check_file_type(path: &Path, t: &std::fs::FileType) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let what = if t.is_file() {
+        return Ok(());
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else {
+        "not a regular file"
+    };
+    Err(Error::Format {
+        path: path.to_owned(),
+        msg: format!("{what}, not a regular file: give an image file"),
+    })
+}
+
+/// A file opened once and shared by several readers, each with its own position: reads go
+/// through `pread` (`read_at`), so readers of the same file never move each other's offset
+/// and the file is not opened again by name.
+#[derive(Debug)]
+pub struct SharedFile {
+    file: std::sync::Arc<std::fs::File>,
+    pos: u64,
+    len: u64,
+    /// Bytes read differently from what the file holds: (offset, bytes), for every reader
+    /// (see [`SharedFile::patch`]).
+    patches: std::sync::Arc<Vec<(u64, Vec<u8>)>>,
+}
+
+impl SharedFile {
+    /// Open `path` for reading, refused before it is opened unless it is a regular file
+    /// ([`check_regular_file`]).
+    pub fn open(path: &Path) -> Result<SharedFile> {
+        let io = |source| Error::Io {
             path: path.to_owned(),
             source,
+        };
+        check_regular_file(path)?;
+        let file = std::fs::File::open(path).map_err(io)?;
+        // What was opened, in case the path changed since it was checked.
+        let meta = file.metadata().map_err(io)?;
+        check_file_type(path, &meta.file_type())?;
+        Ok(SharedFile {
+            file: std::sync::Arc::new(file),
+            pos: 0,
+            len: meta.len(),
+            patches: Default::default(),
+        })
+    }
+    /// A second reader of the same open file, at its start.
+    pub fn reader(&self) -> SharedFile {
+        SharedFile {
+            file: self.file.clone(),
+            pos: 0,
+            len: self.len,
+            patches: self.patches.clone(),
+        }
+    }
+    /// Read `bytes` at `offset` in place of what the file holds there (for this reader and the
+    /// readers made from it afterwards); the file itself is not written.
+    pub fn patch(&mut self, offset: u64, bytes: Vec<u8>) {
+        std::sync::Arc::make_mut(&mut self.patches).push((offset, bytes));
+    }
+    /// The file's length when it was opened.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+    /// Whether the file was empty when opened.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl std::io::Read for SharedFile {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let n = self.file.read_at(buf, self.pos)?;
+        for (at, bytes) in self.patches.iter() {
+            let (a, b) = (self.pos, self.pos + n as u64);
+            let (from, to) = ((*at).max(a), (at + bytes.len() as u64).min(b));
+            if from < to {
+                buf[(from - a) as usize..(to - a) as usize]
+                    .copy_from_slice(&bytes[(from - at) as usize..(to - at) as usize]);
+            }
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl std::io::Seek for SharedFile {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        let pos = match to {
+            std::io::SeekFrom::Start(p) => Some(p),
+            std::io::SeekFrom::End(d) => self.len.checked_add_signed(d),
+            std::io::SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        self.pos = pos.ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "seek before the start of the file",
+            )
         })?;
+        Ok(self.pos)
+    }
+}
+
+/// Open `path` for reading, once: refused unless it is a regular file
+/// ([`check_regular_file`]), then its magic bytes tell the reader (read through the same
+/// handle, which is handed on at its start).
+fn open_input(path: &Path) -> Result<(SharedFile, FileKind)> {
+    use std::io::Read;
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut f = SharedFile::open(path)?;
+    let mut magic = [0u8; 8];
+    let mut n = 0;
+    while n < magic.len() {
+        match f.read(&mut magic[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io(e)),
+        }
+    }
     let magic = &magic[..n];
-    if magic.starts_with(b"II") || magic.starts_with(b"MM") {
-        Ok(FileKind::Tiff)
+    let kind = if magic.starts_with(b"II") || magic.starts_with(b"MM") {
+        FileKind::Tiff
     } else if magic.starts_with(&[0x89, b'P', b'N', b'G']) || magic.starts_with(&[0xFF, 0xD8, 0xFF])
     {
-        Ok(FileKind::Picture)
+        FileKind::Picture
     } else {
-        Err(Error::Format {
+        return Err(Error::Format {
             path: path.to_owned(),
             msg: if n == 0 {
                 "empty file"
@@ -102,15 +238,16 @@ fn sniff(path: &Path) -> Result<FileKind> {
                 "not a TIFF, PNG or JPEG file"
             }
             .into(),
-        })
-    }
+        });
+    };
+    Ok((f.reader(), kind))
 }
 
 /// Read one band of `path`, choosing the reader by the file's magic bytes (not its extension).
 pub fn read_raster(path: &Path, opts: &ReadOptions) -> Result<Raster> {
-    match sniff(path)? {
-        FileKind::Tiff => tiff::read_tiff(path, opts),
-        FileKind::Picture => picture::read_picture(path, opts),
+    match open_input(path)? {
+        (f, FileKind::Tiff) => tiff::read_tiff_from(path, f, opts),
+        (f, FileKind::Picture) => picture::read_picture_from(path, f, opts),
     }
 }
 
@@ -131,15 +268,17 @@ pub fn window_rows_for(width: u32, memory_mb: u64) -> u32 {
 }
 
 /// Open `path` as a source of windows: TIFFs are read window by window ([`tiff::TiffBand`]),
-/// PNG and JPEG (small by nature) are read whole, within `opts.max_pixels`.
+/// PNG row by row ([`picture::open_picture`]; interlaced PNG and JPEG are decoded whole, within
+/// `opts.max_pixels`). The file is opened once, and refused before it is opened when it is
+/// not a regular file ([`check_regular_file`]).
 ///
 /// A Sentinel-1 measurement TIFF inside a SAFE product (`X.SAFE/measurement/<name>.tiff`) is
 /// georeferenced by the geolocation grid of its annotation (`X.SAFE/annotation/<name>.xml`),
 /// in place of the TIFF's own tags.
 pub fn open_source(path: &Path, opts: &ReadOptions) -> Result<Box<dyn window::RasterSource>> {
-    Ok(match sniff(path)? {
-        FileKind::Tiff => {
-            let mut band = tiff::TiffBand::open(path, opts)?;
+    Ok(match open_input(path)? {
+        (f, FileKind::Tiff) => {
+            let mut band = tiff::TiffBand::open_file(path, f, opts)?;
             if let Some(xml) = crate::geo::gcp::find_s1_annotation(path) {
                 let a = crate::geo::gcp::read_s1_annotation(&xml)?;
                 if a.time.is_some() {
@@ -150,7 +289,7 @@ pub fn open_source(path: &Path, opts: &ReadOptions) -> Result<Box<dyn window::Ra
             }
             Box::new(band)
         }
-        FileKind::Picture => Box::new(window::Owned(picture::read_picture(path, opts)?)),
+        (f, FileKind::Picture) => picture::open_picture(path, f, opts)?,
     })
 }
 

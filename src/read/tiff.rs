@@ -21,9 +21,10 @@
 //! the size of the raster is checked against [`ReadOptions::max_pixels`] before the keys are
 //! allocated.
 //!
-//! Photometric interpretation is not applied except what the `tiff` crate does itself: a
-//! WhiteIsZero grey image comes back inverted (as the crate decodes it).
-use super::{alloc_keys, check_size, Raster, ReadOptions};
+//! Photometric interpretation is not applied: values are read as stored, WhiteIsZero
+//! (MinIsWhite) included, as GDAL and tifffile read them (the `tiff` crate would invert
+//! WhiteIsZero chunks; those it decodes go through a BlackIsZero copy, see `read_one_chunk`).
+use super::{alloc_keys, check_size, Raster, ReadOptions, SharedFile};
 use crate::error::{Error, Result};
 use crate::sample::{key_f32, key_i16, key_u16, key_u32, key_u8, SampleKind};
 use std::io::{BufReader, Read, Seek};
@@ -45,7 +46,12 @@ const COMP_ZSTD: u16 = 50000;
 
 /// Read band `opts.band` (1-based, default 1) of the first image of a TIFF file.
 pub fn read_tiff(path: &Path, opts: &ReadOptions) -> Result<Raster> {
-    let mut band = TiffBand::open(path, opts)?;
+    read_tiff_from(path, SharedFile::open(path)?, opts)
+}
+
+/// [`read_tiff`] of `file`, already open (`path` names it in errors).
+pub fn read_tiff_from(path: &Path, file: SharedFile, opts: &ReadOptions) -> Result<Raster> {
+    let mut band = TiffBand::open_file(path, file, opts)?;
     let h = band.header.height;
     check_size(path, band.header.width.into(), h.into(), opts.max_pixels)?;
     let keys = band.read_rows(0, h)?;
@@ -61,6 +67,8 @@ pub fn read_tiff(path: &Path, opts: &ReadOptions) -> Result<Raster> {
 /// rows of chunks.
 pub struct TiffBand {
     path: PathBuf,
+    /// The open file: every decoder reads it through its own [`SharedFile::reader`].
+    file: SharedFile,
     /// Size, sample type, band, bands and nodata (`keys` empty).
     pub header: Raster,
     geom: Geom,
@@ -95,6 +103,15 @@ struct Geom {
     tile_spec: TileSpec,
     /// Set when chunks can be decoded without the `tiff` crate ([`Direct`]).
     direct: Option<Direct>,
+    /// WhiteIsZero (PhotometricInterpretation 0): chunks the crate decodes (it inverts them)
+    /// are decoded through a one-chunk BlackIsZero TIFF instead, so that values are read as
+    /// stored, as GDAL reads them ([`read_one_chunk`]).
+    white_is_zero: bool,
+    /// Bytes in the file: no chunk is read (or buffered) past them.
+    file_len: u64,
+    /// Most bytes one stored byte of a chunk can decode to, by the compression
+    /// ([`max_expansion`]).
+    max_ratio: u64,
 }
 
 /// How a chunk of the direct path is stored.
@@ -126,7 +143,7 @@ struct Direct {
 
 /// One decoder of the file with its chunk buffer.
 struct ChunkReader {
-    dec: Decoder<BufReader<std::fs::File>>,
+    dec: Decoder<BufReader<SharedFile>>,
     buf: Vec<u8>,
     /// The file's chunk offsets and byte counts (read when first needed).
     ranges: Option<(Vec<u64>, Vec<u64>)>,
@@ -134,6 +151,24 @@ struct ChunkReader {
     packed: Vec<u8>,
     inflater: Option<libdeflater::Decompressor>,
     unzstd: Option<zstd::bulk::Decompressor<'static>>,
+}
+
+/// Chunks decoding to at most this many bytes more than their stored bytes can expand to
+/// are still decoded (the decoder then says what is wrong): short chunks of small files.
+const CHUNK_SLACK: u64 = 1 << 20;
+
+/// Most bytes one stored byte can decode to, by TIFF compression: none 1, PackBits 64 (a run
+/// of 128 in 2 bytes), Deflate 1032 (258 bytes in 2 bits), LZW under 2048 (strings grow by
+/// one byte a code until the 4094-entry table is cleared), ZSTD 32768 (a 128 KiB RLE block in
+/// 4 bytes), each rounded up.
+fn max_expansion(compression: u16) -> u64 {
+    match compression {
+        COMP_NONE => 1,
+        COMP_PACKBITS => 64,
+        COMP_DEFLATE | COMP_OLD_DEFLATE => 1040,
+        COMP_LZW => 2048,
+        _ => 1 << 16,
+    }
 }
 
 /// Decoders of the same file read at most this many rows of chunks at once.
@@ -144,7 +179,16 @@ impl TiffBand {
     /// compression, band, chunk size). The scene size is not limited here: a caller that holds
     /// the whole scene checks it ([`read_tiff`]); a windowed reader holds one window.
     pub fn open(path: &Path, opts: &ReadOptions) -> Result<TiffBand> {
-        let (mut dec, header, geom) = open_from(path, open_file(path)?, opts)?;
+        TiffBand::open_file(path, SharedFile::open(path)?, opts)
+    }
+
+    /// [`TiffBand::open`] of `file`, already open (`path` names it in errors); decoders read
+    /// it through their own [`SharedFile::reader`], never opening it again.
+    pub fn open_file(path: &Path, mut file: SharedFile, opts: &ReadOptions) -> Result<TiffBand> {
+        for (at, bytes) in first_ifd_patches(&file) {
+            file.patch(at, bytes);
+        }
+        let (mut dec, header, geom) = open_from(path, buffered(file.reader()), opts)?;
         let geo = geo_tags(&mut dec)
             .status()
             .checked(header.width, header.height);
@@ -167,6 +211,7 @@ impl TiffBand {
         let reader = ChunkReader::new(path, dec, &geom)?;
         Ok(TiffBand {
             path: path.to_owned(),
+            file,
             header,
             geom,
             geo,
@@ -237,7 +282,7 @@ impl TiffBand {
         while self.readers.len() < nr * nc {
             let (dec, _, _) = open_from(
                 &self.path,
-                open_file(&self.path)?,
+                buffered(self.file.reader()),
                 &ReadOptions {
                     band: Some(self.header.band),
                     ..Default::default()
@@ -291,28 +336,114 @@ impl TiffBand {
     }
 }
 
-fn open_file(path: &Path) -> Result<BufReader<std::fs::File>> {
-    let file = std::fs::File::open(path).map_err(|source| Error::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    Ok(BufReader::with_capacity(1 << 16, file))
+/// How the first IFD is read, where it differs from the file ([`SharedFile::patch`]):
+///
+/// * Its next-IFD offset reads 0: only the first image is read, so what follows it does not
+///   matter (a chain of IFDs that loops back, even to the first, was refused by the `tiff`
+///   crate; GDAL reads such files with a warning).
+/// * Tiles addressed through StripOffsets / StripByteCounts (TileWidth and TileLength set, no
+///   TileOffsets / TileByteCounts), as some libtiff files have them (libtiff keeps both in one
+///   field, so libtiff and GDAL read them as tiles; the crate takes them for strips and finds
+///   their count inconsistent): the two entries read as TileOffsets / TileByteCounts.
+///
+/// Nothing for a file whose first IFD cannot be read (the crate then says what is wrong).
+fn first_ifd_patches(f: &SharedFile) -> Vec<(u64, Vec<u8>)> {
+    (|| -> Option<Vec<(u64, Vec<u8>)>> {
+        let mut r = f.reader();
+        let mut head = [0u8; 16];
+        r.read_exact(&mut head[..8]).ok()?;
+        let be = match &head[..2] {
+            b"II" => false,
+            b"MM" => true,
+            _ => return None,
+        };
+        let uint = |b: &[u8]| {
+            let f = |v: u64, x: &u8| v << 8 | u64::from(*x);
+            if be {
+                b.iter().fold(0, f)
+            } else {
+                b.iter().rev().fold(0, f)
+            }
+        };
+        let (big, ifd) = match uint(&head[2..4]) {
+            42 => (false, uint(&head[4..8])),
+            43 => {
+                r.read_exact(&mut head[8..16]).ok()?;
+                (true, uint(&head[8..16]))
+            }
+            _ => return None,
+        };
+        let (count_len, entry_len) = if big { (8, 20) } else { (2, 12) };
+        r.seek(std::io::SeekFrom::Start(ifd)).ok()?;
+        r.read_exact(&mut head[..count_len]).ok()?;
+        let n = uint(&head[..count_len]);
+        if n > 4096 {
+            return None;
+        }
+        let next_len = if big { 8 } else { 4 };
+        let mut entries = vec![0u8; n as usize * entry_len + next_len];
+        r.read_exact(&mut entries).ok()?;
+        let next_at = ifd + count_len as u64 + n * entry_len as u64;
+        let mut patches = vec![(next_at, vec![0u8; next_len])];
+        entries.truncate(n as usize * entry_len);
+        let at = |tag: u16| {
+            entries
+                .chunks_exact(entry_len)
+                .position(|e| uint(&e[..2]) == u64::from(tag))
+                .map(|i| ifd + count_len as u64 + (i * entry_len) as u64)
+        };
+        let has = |tag: u16| at(tag).is_some();
+        if has(322) && has(323) && !has(324) && !has(325) {
+            if let (Some(o), Some(c)) = (at(273), at(279)) {
+                let tag = |t: u16| if be { t.to_be_bytes() } else { t.to_le_bytes() }.to_vec();
+                patches.extend([(o, tag(324)), (c, tag(325))]);
+            }
+        }
+        Some(patches)
+    })()
+    .unwrap_or_default()
+}
+
+fn buffered(file: SharedFile) -> BufReader<SharedFile> {
+    BufReader::with_capacity(1 << 16, file)
 }
 
 impl ChunkReader {
-    fn new(path: &Path, dec: Decoder<BufReader<std::fs::File>>, g: &Geom) -> Result<ChunkReader> {
-        let mut buf = Vec::new();
-        buf.try_reserve_exact(g.chunk_bytes)
-            .map_err(|_| format(path, "TIFF: not enough memory for one chunk"))?;
-        buf.resize(g.chunk_bytes, 0);
+    /// A reader of the file; its chunk buffer is allocated when a chunk is first decoded
+    /// ([`ChunkReader::check_chunk`]).
+    fn new(_path: &Path, dec: Decoder<BufReader<SharedFile>>, _g: &Geom) -> Result<ChunkReader> {
         Ok(ChunkReader {
             dec,
-            buf,
+            buf: Vec::new(),
             ranges: None,
             packed: Vec::new(),
             inflater: None,
             unzstd: None,
         })
+    }
+
+    /// Before chunk `index` is decoded to `len` bytes: an error when the bytes the file holds
+    /// for it cannot decode to that many (a truncated file, or sizes forged to make a reader
+    /// allocate what the file cannot hold), else the chunk buffer, allocated once.
+    fn check_chunk(&mut self, path: &Path, g: &Geom, index: u32, len: usize) -> Result<()> {
+        let (off, count) = self.chunk_range(g.tiled, index).unwrap_or((0, 0));
+        let held = count.min(g.file_len.saturating_sub(off));
+        if len as u64 > held.saturating_mul(g.max_ratio).saturating_add(CHUNK_SLACK) {
+            return Err(format(
+                path,
+                format!(
+                    "TIFF: chunk {index} holds {held} bytes in the file, too few for the {len} \
+                     bytes it decodes to: the file is truncated or its sizes are wrong"
+                ),
+            ));
+        }
+        if self.buf.len() < g.chunk_bytes {
+            self.buf
+                .try_reserve_exact(g.chunk_bytes - self.buf.len())
+                .map_err(|_| format(path, "TIFF: not enough memory for one chunk"))?;
+            self.buf.resize(g.chunk_bytes, 0);
+        }
+        Ok(())
     }
 
     /// Offset and byte count of chunk `index` in the file.
@@ -340,7 +471,13 @@ impl ChunkReader {
         let Some((off, count)) = self.chunk_range(g.tiled, index) else {
             return false;
         };
-        let Ok(count) = usize::try_from(count) else {
+        // Over the limit: the crate refuses it, so the chunk goes to the crate (same error).
+        if count > MAX_CHUNK_BYTES as u64 {
+            return false;
+        }
+        // Never more than the file holds past the offset: a forged byte count of 1 GiB on a
+        // small file buffers the file's bytes, not 1 GiB.
+        let Ok(count) = usize::try_from(count.min(g.file_len.saturating_sub(off))) else {
             return false;
         };
         let raw = d.codec == Codec::None;
@@ -419,7 +556,7 @@ impl ChunkReader {
                 let layout = self.dec.image_chunk_buffer_layout(index).map_err(err)?;
                 let row_stride = layout.row_stride.map_or(0, |r| r.get());
                 let len = layout.len;
-                if len > self.buf.len() || row_stride < rw * spp * bps || len < row_stride * rh {
+                if len > g.chunk_bytes || row_stride < rw * spp * bps || len < row_stride * rh {
                     return Err(format(
                         path,
                         format!(
@@ -428,12 +565,33 @@ impl ChunkReader {
                         ),
                     ));
                 }
-                if g.lzw_workaround && (rw as u64) < cw {
-                    // See `read_full_tile`: decode the whole padded tile through a one-tile TIFF.
+                self.check_chunk(path, g, index, len)?;
+                let rewrap = g.lzw_workaround && (rw as u64) < cw;
+                // WhiteIsZero: the direct path reads values as stored; the crate would invert
+                // them, so what it would decode goes through a BlackIsZero copy of the chunk.
+                let direct_ok = |r: &mut ChunkReader| match g.direct {
+                    Some(d) => {
+                        let rows_c = len / row_stride;
+                        let need = (rows_c - 1) * d.row_bytes + row_stride;
+                        r.read_direct(g, &d, index, need)
+                    }
+                    None => false,
+                };
+                if rewrap || (g.white_is_zero && !direct_ok(self)) {
+                    // See `read_one_chunk`: decode the whole chunk (a tile with its padding)
+                    // through a one-chunk TIFF.
                     let Some((off, count)) = self.chunk_range(g.tiled, index) else {
-                        return Err(format(path, format!("TIFF: tile {index} has no offset")));
+                        return Err(format(path, format!("TIFF: chunk {index} has no offset")));
                     };
-                    let tile = read_full_tile(&mut self.dec, path, &g.tile_spec, off, count)?;
+                    let chunk_h = if g.tiled { ch as u32 } else { rh as u32 };
+                    let tile = read_one_chunk(
+                        &mut self.dec,
+                        path,
+                        &g.tile_spec,
+                        chunk_h,
+                        (off, count),
+                        g.file_len,
+                    )?;
                     let (row_stride, tspp) = (
                         g.tile_spec.width as usize * g.tile_spec.samples * bps,
                         g.tile_spec.samples,
@@ -442,6 +600,15 @@ impl ChunkReader {
                         let src = &tile[r * row_stride..r * row_stride + rw * tspp * bps];
                         let dst = &mut rows[out_row(r)][xo..xo + rw];
                         convert_row(kind, src, tspp, g.band_off, dst);
+                    }
+                    continue;
+                }
+                if let (true, Some(d)) = (g.white_is_zero, g.direct) {
+                    // Decoded above by `direct_ok`.
+                    for r in r_from..r_to {
+                        let src = &self.buf[r * d.row_bytes..][..rw * d.samples * bps];
+                        let dst = &mut rows[out_row(r)][xo..xo + rw];
+                        direct_row(kind, &d, src, g.band_off, dst);
                     }
                     continue;
                 }
@@ -639,11 +806,12 @@ fn parse_nodata(path: &Path, s: &str) -> Result<f64> {
         .map_err(|_| format(path, format!("GDAL_NODATA tag {s:?} is not a number")))
 }
 
-type Opened = (Decoder<BufReader<std::fs::File>>, Raster, Geom);
+type Opened = (Decoder<BufReader<SharedFile>>, Raster, Geom);
 
 /// Parse the first IFD and check the band: the decoder, the band's header and its geometry.
-fn open_from(path: &Path, reader: BufReader<std::fs::File>, opts: &ReadOptions) -> Result<Opened> {
+fn open_from(path: &Path, reader: BufReader<SharedFile>, opts: &ReadOptions) -> Result<Opened> {
     let err = |e: TiffError| tiff_err(path, e);
+    let file_len = reader.get_ref().len();
     // The first IFD is parsed with the crate's default limits (tag values up to 256 MiB); chunks
     // are then bounded by ours.
     let mut limits = Limits::unlimited();
@@ -782,7 +950,7 @@ fn open_from(path: &Path, reader: BufReader<std::fs::File>, opts: &ReadOptions) 
     let band_off = if planar { 0 } else { (band - 1) as usize };
     // tiff 0.11.3 fails on some LZW tiles narrower than the tile width (right edge): it reads
     // them row by row, and its LZW reader reports "no lzw end code found". Such tiles are
-    // decoded whole instead (see `read_full_tile`).
+    // decoded whole instead (see `read_one_chunk`).
     let lzw_workaround = compression == COMP_LZW && chunk_type == ChunkType::Tile;
     let predictor = dec
         .find_tag_unsigned::<u16>(Tag::Predictor)
@@ -800,7 +968,6 @@ fn open_from(path: &Path, reader: BufReader<std::fs::File>, opts: &ReadOptions) 
             COMP_NONE | COMP_DEFLATE | COMP_OLD_DEFLATE | COMP_ZSTD
         )
         && (predictor == 1 || (predictor == 2 && kind != SampleKind::F32))
-        && !white_is_zero
         && out_samples as usize == chunk_samples)
         .then(|| Direct {
             codec: match compression {
@@ -815,12 +982,12 @@ fn open_from(path: &Path, reader: BufReader<std::fs::File>, opts: &ReadOptions) 
         });
     let tile_spec = TileSpec {
         width: cw as u32,
-        height: ch as u32,
         bits: bits0,
         samples: if planar { 1 } else { samples as usize },
         predictor,
         sample_format: format0,
         big_endian: dec.byte_order() == tiff::tags::ByteOrder::BigEndian,
+        compression,
     };
     if width == 0 || height == 0 {
         check_size(path, width.into(), height.into(), u64::MAX)?;
@@ -850,6 +1017,9 @@ fn open_from(path: &Path, reader: BufReader<std::fs::File>, opts: &ReadOptions) 
         tiled: chunk_type == ChunkType::Tile,
         tile_spec,
         direct,
+        white_is_zero,
+        file_len,
+        max_ratio: max_expansion(compression),
     };
     Ok((dec, header, geom))
 }
@@ -857,27 +1027,32 @@ fn open_from(path: &Path, reader: BufReader<std::fs::File>, opts: &ReadOptions) 
 /// What a one-tile TIFF needs to decode a tile of the file.
 struct TileSpec {
     width: u32,
-    height: u32,
     bits: u16,
     samples: usize,
     predictor: u16,
     sample_format: u16,
     big_endian: bool,
+    compression: u16,
 }
 
-/// Decode one whole LZW tile (padding included) at `off`/`count` of the file, by wrapping its
-/// compressed bytes in a minimal one-tile TIFF of the same byte order, sample type and predictor,
-/// which the `tiff` crate then reads in one piece. Returns the samples, native endian,
-/// `spec.samples` a pixel, `spec.width` pixels a row.
-fn read_full_tile<R: Read + Seek>(
+/// Decode one whole chunk (a tile with its padding, or a strip of `height` rows) at
+/// `off`/`count` of the file, by wrapping its compressed bytes in a minimal one-strip TIFF of
+/// the same byte order, sample type, compression and predictor, BlackIsZero, which the `tiff`
+/// crate then reads in one piece. Used for LZW tiles narrower than the tile width (tiff 0.11.3
+/// fails on some of them read row by row) and for WhiteIsZero files (the crate would invert
+/// them). Returns the samples, native endian, `spec.samples` a pixel, `spec.width` pixels a row.
+/// At most the bytes the file holds past `off` are read.
+fn read_one_chunk<R: Read + Seek>(
     dec: &mut Decoder<R>,
     path: &Path,
     spec: &TileSpec,
-    off: u64,
-    count: u64,
+    height: u32,
+    (off, count): (u64, u64),
+    file_len: u64,
 ) -> Result<Vec<u8>> {
+    let count = count.min(file_len.saturating_sub(off));
     if count > MAX_CHUNK_BYTES as u64 {
-        return Err(format(path, format!("TIFF: a tile of {count} bytes")));
+        return Err(format(path, format!("TIFF: a chunk of {count} bytes")));
     }
     let mut data = vec![0u8; count as usize];
     let r = dec.inner();
@@ -889,21 +1064,20 @@ fn read_full_tile<R: Read + Seek>(
     let u16b = |v: u16| if be { v.to_be_bytes() } else { v.to_le_bytes() };
     let u32b = |v: u32| if be { v.to_be_bytes() } else { v.to_le_bytes() };
     // (tag, type, value): SHORT = 3, LONG = 4; sorted by tag.
-    let n_entries = 13u16;
+    let n_entries = 12u16;
     let data_off = 8 + 2 + 12 * u32::from(n_entries) + 4;
-    let entries: [(u16, u16, u32); 13] = [
+    let entries: [(u16, u16, u32); 12] = [
         (256, 4, spec.width),
-        (257, 4, spec.height),
+        (257, 4, height),
         (258, 3, spec.bits.into()),
-        (259, 3, COMP_LZW.into()),
+        (259, 3, spec.compression.into()),
         (262, 3, 1),
+        (273, 4, data_off),
         (277, 3, spec.samples as u32),
+        (278, 4, height),
+        (279, 4, count as u32),
         (284, 3, 1),
         (317, 3, spec.predictor.into()),
-        (322, 4, spec.width),
-        (323, 4, spec.height),
-        (324, 4, data_off),
-        (325, 4, count as u32),
         (339, 3, spec.sample_format.into()),
     ];
     let mut t: Vec<u8> = Vec::with_capacity(data_off as usize + data.len());
@@ -924,6 +1098,7 @@ fn read_full_tile<R: Read + Seek>(
     }
     t.extend(u32b(0));
     t.extend_from_slice(&data);
+    drop(data);
 
     let err = |e: TiffError| tiff_err(path, e);
     let mut limits = Limits::unlimited();
@@ -933,9 +1108,9 @@ fn read_full_tile<R: Read + Seek>(
         .map_err(err)?
         .with_limits(limits);
     let layout = one.image_chunk_buffer_layout(0).map_err(err)?;
-    let want = spec.width as usize * spec.height as usize * spec.samples * (spec.bits as usize / 8);
+    let want = spec.width as usize * height as usize * spec.samples * (spec.bits as usize / 8);
     if layout.len != want {
-        return Err(format(path, "TIFF: unexpected layout of an LZW tile"));
+        return Err(format(path, "TIFF: unexpected layout of a chunk"));
     }
     let mut out = vec![0u8; want];
     one.read_chunk_bytes(0, &mut out).map_err(err)?;

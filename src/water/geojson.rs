@@ -103,8 +103,10 @@ impl WaterMask {
                 for [lon, lat] in clipped {
                     let p = georef.pixel_of(lon, lat).ok_or_else(|| {
                         fail(format!(
-                            "{where_} ring {r}: vertex ({lon}, {lat}) has no position in the \
+                            "{where_} ring {r}: vertex ({}, {}) has no position in the \
                              scene's {}",
+                            num(lon),
+                            num(lat),
                             georef.crs_name()
                         ))
                     })?;
@@ -192,6 +194,16 @@ fn collect(
     Ok(())
 }
 
+/// A coordinate for a message: as written when of a usual size, else in scientific notation
+/// (a latitude of 1e300 printed plainly is 301 digits).
+fn num(v: f64) -> String {
+    if v == 0.0 || (1e-6..1e7).contains(&v.abs()) {
+        format!("{v}")
+    } else {
+        format!("{v:.6e}")
+    }
+}
+
 /// The rings of a Polygon's coordinates, checked.
 fn polygon(c: &Value, name: &str) -> std::result::Result<Polygon, String> {
     let rings = c
@@ -222,7 +234,7 @@ fn polygon(c: &Value, name: &str) -> std::result::Result<Polygon, String> {
                 return Err(bad("not finite"));
             }
             if lat.abs() > 90.0 {
-                return Err(bad(&format!("latitude {lat} outside [-90, 90]")));
+                return Err(bad(&format!("latitude {} outside [-90, 90]", num(lat))));
             }
             v.push([lon, lat]);
         }
@@ -394,6 +406,18 @@ fn fill_polygon(m: &mut WaterMask, rings: &[Vec<[f64; 2]>]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn huge_coordinates_are_printed_short() {
+        let c: Value = serde_json::from_str("[[[0, 1e300], [1, 0], [0, 1]]]").unwrap();
+        let e = polygon(&c, "feature 0").unwrap_err();
+        assert_eq!(
+            e,
+            "feature 0 ring 0 position 0: latitude 1.000000e300 outside [-90, 90]"
+        );
+        assert_eq!(num(-91.5), "-91.5");
+        assert_eq!(num(1e-300), "1.000000e-300");
+    }
 
     #[test]
     fn clipping_keeps_the_area_inside() {

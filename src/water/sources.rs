@@ -328,8 +328,8 @@ impl WaterMask {
     ///    the water. The cost: a band of quay (40 m) counts as water, and thin land pieces up
     ///    to `max_vessel_px` (short piers) become water.
     ///
-    /// Nodata, NaN and infinite pixels are never water. Errors when the band has fewer than
-    /// two distinct valid values (nothing to split). Measured on the 12 Sentinel-2 port
+    /// Nodata, NaN and infinite pixels are never water. A band of fewer than two distinct
+    /// valid values (blank, all nodata) has nothing to split: no water (threshold NaN). Measured on the 12 Sentinel-2 port
     /// scenes of sen2ships (10 m pixels, EPSG:3857; pixel size from the georeferencing): 283
     /// of the 286 annotated ship centres in the water (the three misses 0.5 to 0.7 px from
     /// it), water 27 % to 81 % of the scenes; with `quay_margin_px = 0`, 119 of 286 (most
@@ -368,15 +368,19 @@ impl WaterMask {
             }
             Ok(())
         })?;
+        // No valid pixel, or one value: nothing dark to tell from bright, so no water (and no
+        // target: a blank scene gives no detection, not an error).
+        let no_water = || -> Result<(WaterMask, AutoInfo)> {
+            Ok((
+                WaterMask::filled(w, h, false)?,
+                AutoInfo {
+                    threshold: f64::NAN,
+                    params: *p,
+                },
+            ))
+        };
         if lo >= hi {
-            return Err(Error::Invalid(format!(
-                "auto water mask: the {w}x{h} band has {} (no dark and bright to split)",
-                if lo > hi {
-                    "no valid pixel"
-                } else {
-                    "a single value"
-                }
-            )));
+            return no_water();
         }
         let bin = crate::threshold::Binning::for_range(lo, hi);
         let mut hist = vec![0u64; bin.bins as usize];
@@ -412,12 +416,10 @@ impl WaterMask {
         } else {
             // Nearly every pixel has one value: split the raw values.
             crate::threshold::otsu(&hist, value)
-        }
-        .ok_or_else(|| {
-            Error::Invalid(format!(
-                "auto water mask: the {w}x{h} band has a single value (no dark and bright to split)"
-            ))
-        })?;
+        };
+        let Some(split) = split else {
+            return no_water();
+        };
         let t = bin.key_of(split as u32 + 1) as u32;
         let mut m = WaterMask::filled(w, h, false)?;
         for_each_window(src, rows, 0, &mut |win| {
