@@ -93,31 +93,6 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     }
 }
 
-/// Why a file that is not a regular file cannot be an input, or None for a regular file.
-pub fn special_file(meta: &std::fs::Metadata) -> Option<&'static str> {
-    let t = meta.file_type();
-    if t.is_file() {
-        return None;
-    }
-    if t.is_dir() {
-        return Some("a folder");
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if t.is_fifo() {
-            return Some("a FIFO (named pipe), not a regular file");
-        }
-        if t.is_socket() {
-            return Some("a socket, not a regular file");
-        }
-        if t.is_block_device() || t.is_char_device() {
-            return Some("a device, not a regular file");
-        }
-    }
-    Some("not a regular file")
-}
-
 /// Adds the rasters below `dir`, relative to `root`. Links are followed, each folder is
 /// walked once (a link to a folder above ends there), and only regular files are taken.
 fn walk(dir: &Path, root: &Path, st: &mut Expansion) -> Result<()> {
@@ -143,12 +118,12 @@ fn walk(dir: &Path, root: &Path, st: &mut Expansion) -> Result<()> {
         if meta.is_dir() {
             walk(&p, root, st)?;
         } else if is_raster(&p) {
-            match special_file(&meta) {
+            match crate::read::not_regular(&meta.file_type()) {
                 None => {
                     let rel = relative_to(&p, root);
                     st.add(p, rel);
                 }
-                Some(why) => st.skipped.push((p, why.to_string())),
+                Some(what) => st.skipped.push((p, format!("{what}, not a regular file"))),
             }
         }
     }
@@ -650,10 +625,7 @@ fn run_one(
     }
     let r = (|| {
         let path = &input.path;
-        let meta = std::fs::metadata(path).map_err(io_err(path))?;
-        if let Some(why) = special_file(&meta) {
-            return Err(Error::Invalid(format!("{}: {why}", path.display())));
-        }
+        crate::read::check_regular_file(path)?;
         if crate::write::same_file(path, &output) {
             return Err(Error::Invalid(format!(
                 "{}: the output {} would overwrite it",

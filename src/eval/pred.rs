@@ -111,8 +111,8 @@ pub fn read_preds(path: &Path, exclude: Option<&Path>) -> Result<PredSet> {
         source,
     })?;
     if !meta.is_dir() {
-        if let Some(why) = crate::batch::special_file(&meta) {
-            return Err(format_err(path, why));
+        if let Some(what) = crate::read::not_regular(&meta.file_type()) {
+            return Err(format_err(path, format!("{what}, not a regular file")));
         }
         return match parse_pred(path, &read(path)?)? {
             Some(f) => Ok(PredSet {

@@ -90,26 +90,38 @@ pub fn check_regular_file(path: &Path) -> Result<()> {
 }
 
 fn check_file_type(path: &Path, t: &std::fs::FileType) -> Result<()> {
-    use std::os::unix::fs::FileTypeExt;
-    let what = if t.is_file() {
-        return Ok(());
-    } else if t.is_dir() {
-        "a directory"
-    } else if t.is_fifo() {
-        "a FIFO (named pipe)"
-    } else if t.is_socket() {
-        "a socket"
-    } else if t.is_char_device() {
-        "a character device"
-    } else if t.is_block_device() {
-        "a block device"
-    } else {
-        "not a regular file"
-    };
-    Err(Error::Format {
-        path: path.to_owned(),
-        msg: format!("{what}, not a regular file: give an image file"),
-    })
+    match not_regular(t) {
+        None => Ok(()),
+        Some(what) => Err(Error::Format {
+            path: path.to_owned(),
+            msg: format!("{what}, not a regular file: give an image file"),
+        }),
+    }
+}
+
+/// What a file that is not a regular file is (`"a FIFO (named pipe)"`, ...), or None for a
+/// regular file. Such files are never opened for reading: a FIFO would block.
+pub fn not_regular(t: &std::fs::FileType) -> Option<&'static str> {
+    if t.is_file() {
+        return None;
+    }
+    if t.is_dir() {
+        return Some("a directory");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return Some("a FIFO (named pipe)");
+        } else if t.is_socket() {
+            return Some("a socket");
+        } else if t.is_char_device() {
+            return Some("a character device");
+        } else if t.is_block_device() {
+            return Some("a block device");
+        }
+    }
+    Some("not a regular file")
 }
 
 /// A file opened once and shared by several readers, each with its own position: reads go
