@@ -222,6 +222,26 @@ pub fn sar_geometry(
     })
 }
 
+/// The reports the scene (`width` x `height` pixels placed by `georef`, acquired at `t`, with
+/// the azimuth-shift geometry `sar`) can use: one pass over the AIS file keeping those within
+/// the gap limit of `t` and inside the footprint grown by [`reach_m`]. [`annotate`] calls it;
+/// `write::run_scene` calls it on a thread of its own while the detector runs, and gives the
+/// result to [`annotate_with`].
+pub fn read_near(
+    georef: &Georef,
+    width: u32,
+    height: u32,
+    t: f64,
+    sar: Option<&SarGeometry>,
+    opts: &AisOptions,
+) -> Result<reports::AisReports> {
+    let window = reports::Window {
+        time: Some((t, opts.max_gap_s)),
+        area: footprint_area(georef, width, height, reach_m(opts, sar)),
+    };
+    opts.file.read(&window)
+}
+
 /// Match `dets` of the scene `input` (`width` x `height` pixels, placed on the Earth by
 /// `georef`) against the AIS vessels at acquisition time `time` (seconds since 1970 UTC, and
 /// where it came from; see [`acquisition_time`]), AIS positions moved by the azimuth shift of
@@ -238,6 +258,23 @@ pub fn annotate(
     sar: Option<SarGeometry>,
     opts: &AisOptions,
 ) -> Result<AisResult> {
+    annotate_with(input, dets, georef, width, height, time, sar, opts, None)
+}
+
+/// [`annotate`] with the reports already read by [`read_near`] (same scene, time and
+/// geometry) when `read` is given.
+#[allow(clippy::too_many_arguments)]
+pub fn annotate_with(
+    input: &Path,
+    dets: &mut [Detection],
+    georef: Option<&Georef>,
+    width: u32,
+    height: u32,
+    time: (f64, String),
+    sar: Option<SarGeometry>,
+    opts: &AisOptions,
+    read: Option<reports::AisReports>,
+) -> Result<AisResult> {
     let georef = georef.filter(|g| g.has_position()).ok_or_else(|| {
         Error::Invalid(format!(
             "{}: AIS matching needs positions on the Earth and the scene has no usable georeferencing",
@@ -245,11 +282,10 @@ pub fn annotate(
         ))
     })?;
     let (t, time_source) = time;
-    let window = reports::Window {
-        time: Some((t, opts.max_gap_s)),
-        area: footprint_area(georef, width, height, reach_m(opts, sar.as_ref())),
+    let read = match read {
+        Some(r) => r,
+        None => read_near(georef, width, height, t, sar.as_ref(), opts)?,
     };
-    let read = opts.file.read(&window)?;
     let (mut vessels, stats) = track::positions_at(&read.reports, t, opts.max_gap_s);
     // Name and length: the latest of the whole file, not only of the reports kept.
     for v in &mut vessels {

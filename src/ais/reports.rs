@@ -640,7 +640,7 @@ impl AisFile {
                 }
             }
             if in_time && window.area.is_none_or(|a| a.contains(row.lon, row.lat)) {
-                out.reports.push(row.report(line));
+                out.reports.push(row.report(&self.columns, line));
             }
         }
         out.vessels = seen.len();
@@ -712,34 +712,57 @@ impl TimeCache {
     }
 }
 
-/// One data row, its text borrowed from the record.
+/// One data row, its text borrowed from the record: what every row needs parsed (the rest
+/// only for the rows kept, in [`Row::report`]).
 struct Row<'a> {
+    rec: &'a csv::ByteRecord,
     mmsi: u64,
     t: f64,
     lat: f64,
     lon: f64,
-    sog_kn: Option<f64>,
-    cog_deg: Option<f64>,
     length_m: Option<f64>,
-    width_m: Option<f64>,
     name: Option<Cow<'a, str>>,
 }
 
 impl Row<'_> {
-    fn report(self, line: usize) -> AisReport {
+    fn report(self, cols: &Columns, line: usize) -> AisReport {
+        let num = |f: Field| optional_number(self.rec, cols, f);
         AisReport {
             mmsi: self.mmsi,
             t: self.t,
             lat: self.lat,
             lon: self.lon,
-            sog_kn: self.sog_kn,
-            cog_deg: self.cog_deg,
+            sog_kn: num(Field::Sog).filter(|v| (0.0..102.3).contains(v)),
+            cog_deg: num(Field::Cog).filter(|v| (0.0..360.0).contains(v)),
             length_m: self.length_m,
-            width_m: self.width_m,
+            width_m: num(Field::Width).filter(|&v| v > 0.0),
             name: self.name.map(Cow::into_owned),
             line,
         }
     }
+}
+
+/// The trimmed text of field `f` (empty when the header or the row lacks it).
+fn text<'a>(rec: &'a csv::ByteRecord, cols: &Columns, f: Field) -> &'a [u8] {
+    cols.at(f)
+        .and_then(|i| rec.get(i))
+        .map(|b| b.trim_ascii())
+        .unwrap_or_default()
+}
+
+/// A finite number.
+fn number(b: &[u8]) -> Option<f64> {
+    std::str::from_utf8(b)
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|v| v.is_finite())
+}
+
+/// An optional numeric field: `None` when absent, empty or not a finite number.
+fn optional_number(rec: &csv::ByteRecord, cols: &Columns, f: Field) -> Option<f64> {
+    Some(text(rec, cols, f))
+        .filter(|b| !b.is_empty())
+        .and_then(number)
 }
 
 /// Parses one data row; `Err` says why it is bad (without the line number).
@@ -755,21 +778,10 @@ fn parse_row<'a>(
             cols.header_fields
         ));
     }
-    let field = |f: Field| {
-        cols.at(f)
-            .and_then(|i| rec.get(i))
-            .map(|b| b.trim_ascii())
-            .unwrap_or_default()
-    };
+    let field = |f: Field| text(rec, cols, f);
     let bad = |f: Field| {
         let text = String::from_utf8_lossy(field(f));
         format!("bad {} '{}'", cols.name(f), show(&text))
-    };
-    let number = |b: &[u8]| {
-        std::str::from_utf8(b)
-            .ok()
-            .and_then(|s| s.parse::<f64>().ok())
-            .filter(|v| v.is_finite())
     };
     let mmsi = std::str::from_utf8(field(Field::Mmsi))
         .ok()
@@ -785,18 +797,16 @@ fn parse_row<'a>(
     };
     let lat = coord(Field::Lat, 90.0)?;
     let lon = coord(Field::Lon, 180.0)?;
-    let opt = |f: Field| Some(field(f)).filter(|b| !b.is_empty());
-    let num = |f: Field| opt(f).and_then(number);
     Ok(Row {
+        rec,
         mmsi,
         t,
         lat,
         lon,
-        sog_kn: num(Field::Sog).filter(|v| (0.0..102.3).contains(v)),
-        cog_deg: num(Field::Cog).filter(|v| (0.0..360.0).contains(v)),
-        length_m: num(Field::Length).filter(|&v| v > 0.0),
-        width_m: num(Field::Width).filter(|&v| v > 0.0),
-        name: opt(Field::Name).map(String::from_utf8_lossy),
+        length_m: optional_number(rec, cols, Field::Length).filter(|&v| v > 0.0),
+        name: Some(field(Field::Name))
+            .filter(|b| !b.is_empty())
+            .map(String::from_utf8_lossy),
     })
 }
 
@@ -855,16 +865,17 @@ pub fn parse_utc(s: &str) -> Option<f64> {
     if text.len() < 16 {
         return None;
     }
-    if let Ok(ts) = text.parse::<jiff::Timestamp>() {
-        return Some(ts.as_second() as f64 + f64::from(ts.subsec_nanosecond()) * 1e-9);
-    }
-    // Without an offset: UTC. (A civil date-time parse would drop an offset it does not
-    // understand, so any sign of one after the date sends the text away.)
-    if text[10..].contains(['+', '-', 'Z', 'z', '[']) {
-        return None;
-    }
-    let dt = text.parse::<jiff::civil::DateTime>().ok()?;
-    let ts = jiff::tz::Offset::UTC.to_timestamp(dt).ok()?;
+    // With an offset (or Z): a timestamp. Without one: a civil date and time, taken as UTC
+    // (parsed as such directly, and only then, since a civil parse drops an offset).
+    let ts = if text
+        .get(10..)
+        .is_some_and(|t| t.contains(['+', '-', 'Z', 'z', '[']))
+    {
+        text.parse::<jiff::Timestamp>().ok()?
+    } else {
+        let dt = text.parse::<jiff::civil::DateTime>().ok()?;
+        jiff::tz::Offset::UTC.to_timestamp(dt).ok()?
+    };
     Some(ts.as_second() as f64 + f64::from(ts.subsec_nanosecond()) * 1e-9)
 }
 
