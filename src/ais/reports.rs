@@ -850,7 +850,7 @@ pub fn parse_utc(s: &str) -> Option<f64> {
     }
     let mut text: Cow<'_, str> = Cow::Borrowed(s);
     // " UTC": the same as Z.
-    if s.len() > 3 && s[s.len() - 3..].eq_ignore_ascii_case("UTC") {
+    if s.len() > 3 && b[b.len() - 3..].eq_ignore_ascii_case(b"UTC") {
         let rest = s[..s.len() - 3].trim_end();
         text = Cow::Owned(format!("{rest}Z"));
     }
@@ -1189,6 +1189,11 @@ mod tests {
             "-",
             "2024-02-09T02:1é:00Z",
             "yesterday",
+            // Multi-byte characters where the forms are looked for (found by fuzzing).
+            "%\u{24b} ",
+            "\u{24b}UTC",
+            "2024-02-09T02:1\u{24b}",
+            "2024\u{24b}02-09T02:13:00",
         ] {
             assert_eq!(parse_utc(bad), None, "{bad}");
         }
