@@ -16,11 +16,12 @@
 //! footprint grown by what a vessel at [`MAX_SPEED_KN`] covers in the gap limit, plus the
 //! gate and the largest azimuth shift. So its memory follows the reports near the scene (plus
 //! a few bytes per distinct vessel of the file), not the file, and the matching runs on those
-//! vessels only, per connected component of the gate graph. A batch shares the opened file
-//! (`AisOptions.file`, its header checked once) and reads it once per scene: N scenes cost N
-//! passes over the file (each about a second per few million rows; see docs/BENCHMARKS.md),
-//! each in the same bounded memory, so a batch over many scenes stays linear in scenes x rows
-//! and flat in memory.
+//! vessels only, per connected component of the gate graph. `write::run_scene` runs the
+//! streaming ([`read_near`]) on a thread of its own while the detector works. A batch shares
+//! the opened file (`AisOptions.file`, its header checked once) and reads it once per scene:
+//! N scenes cost N passes over the file (each about 0.3-0.4 s of one core per million rows,
+//! plus gunzip; see docs/BENCHMARKS.md), each in the same bounded memory, so a batch over many
+//! scenes stays linear in scenes x rows and flat in memory.
 
 pub mod matching;
 pub mod reports;
