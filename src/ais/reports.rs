@@ -1230,6 +1230,92 @@ mod tests {
     }
 
     #[test]
+    fn rows_are_capped_not_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // A quote left open with 1.5 MiB after it: an error naming the row's line, not a
+        // field as long as the file.
+        let mut text = format!("{HEADER}\n1,2024-02-09T02:13:00,1,2\n2,2024-02-09T02:13:00,\"");
+        text.push_str(&"x,".repeat(3 << 19));
+        let path = write_temp(&dir, "open.csv", text.as_bytes());
+        match read_ais(&path, BadRows::Skip) {
+            Err(Error::Format { msg, .. }) => {
+                assert_eq!(msg, "line 3: a row longer than 1 MiB (a quote left open?)")
+            }
+            other => panic!("{other:?}"),
+        }
+        // Just under the cap reads (one bad row).
+        let mut text = format!("{HEADER}\n1,2024-02-09T02:13:00,\"");
+        text.push_str(&"x".repeat((1 << 20) - 100));
+        text.push_str("\",2\n3,2024-02-09T02:13:00,1,2\n");
+        let path = write_temp(&dir, "long.csv", text.as_bytes());
+        let f = read_ais(&path, BadRows::Skip).unwrap();
+        assert_eq!((f.rows, f.skipped, f.reports[0].line), (2, 1, 3));
+    }
+
+    #[test]
+    fn areas_across_the_antimeridian_and_near_a_pole() {
+        let a = Area::around(&[(179.9, 10.0), (-179.9, 10.2)], 1000.0).unwrap();
+        assert!(!a.all_lons);
+        for (lon, lat) in [
+            (180.0, 10.1),
+            (-180.0, 10.1),
+            (179.95, 10.0),
+            (-179.91, 10.2),
+        ] {
+            assert!(a.contains(lon, lat), "{lon} {lat}");
+        }
+        for (lon, lat) in [(0.0, 10.1), (179.0, 10.1), (-179.0, 10.1), (180.0, 10.5)] {
+            assert!(!a.contains(lon, lat), "{lon} {lat}");
+        }
+        // Grown by 10 km: about 0.09 degrees of latitude, more of longitude at 60 N.
+        let b = Area::around(&[(10.0, 60.0)], 10_000.0).unwrap();
+        assert!(b.contains(10.0, 60.08) && !b.contains(10.0, 60.1));
+        assert!(b.contains(10.17, 60.0) && !b.contains(10.2, 60.0));
+        let p = Area::around(&[(0.0, 89.5)], 1000.0).unwrap();
+        assert!(p.all_lons && p.contains(-120.0, 89.5));
+        assert!(Area::around(&[], 1.0).is_none());
+        assert!(Area::around(&[(f64::NAN, 1.0)], 1.0).is_none());
+    }
+
+    #[test]
+    fn a_window_keeps_what_reaches_it_and_counts_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // Vessel 1: in the box, one report in time and one 2 h before with its name.
+        // Vessel 2: in time, outside the box. Vessel 3: in the box, hours away (stale).
+        let text = format!(
+            "{HEADER}\n\
+             1,2024-02-09T00:13:00,50.0,10.0,,,,FIRST NAME,,,,,120\n\
+             2,2024-02-09T02:10:00,55.0,10.0\n\
+             1,2024-02-09T02:20:00,50.01,10.01\n\
+             3,2024-02-09T06:13:00,50.0,10.0,,,,THREE\n\
+             1,2024-02-09T02:20:00,50.02,10.02,,,,SAME TIME\n"
+        );
+        let path = write_temp(&dir, "w.csv", text.as_bytes());
+        let file = AisFile::open(&path, BadRows::Error, &ColumnNames::default()).unwrap();
+        let t = parse_utc("2024-02-09T02:13:00Z").unwrap();
+        let window = Window {
+            time: Some((t, 1800.0)),
+            area: Area::around(&[(10.0, 50.0)], 20_000.0),
+        };
+        let r = file.read(&window).unwrap();
+        assert_eq!((r.rows, r.skipped, r.vessels, r.in_time), (5, 0, 3, 2));
+        let kept: Vec<_> = r.reports.iter().map(|r| (r.mmsi, r.line)).collect();
+        assert_eq!(kept, [(1, 4), (1, 6)]);
+        // The latest name and length of the whole file, not only of the reports kept.
+        assert_eq!(
+            r.info[&1],
+            VesselInfo {
+                name: Some("SAME TIME".into()),
+                length_m: Some(120.0)
+            }
+        );
+        assert_eq!(r.info.len(), 1);
+        // No window: everything.
+        let all = file.read(&Window::default()).unwrap();
+        assert_eq!((all.reports.len(), all.in_time, all.info.len()), (5, 3, 3));
+    }
+
+    #[test]
     fn long_values_truncated_in_messages() {
         assert_eq!(show("abc"), "abc");
         let long = "x".repeat(100);
