@@ -231,16 +231,30 @@ pub enum Orbit {
 /// Matching against AIS (`--ais`), shared by detect and batch.
 #[derive(Debug, Clone, clap::Args)]
 pub struct AisFlags {
-    /// AIS reports to match the detections against: CSV in the MarineCadastre layout (MMSI,
-    /// BaseDateTime, LAT, LON, SOG, COG, Heading, VesselName, ..., Length, Width, ...; times in
-    /// UTC), plain or gzip. Each detection gets ais_mmsi, ais_name, ais_distance_m,
-    /// ais_length_m and dark; the AIS vessels in the footprint with no detection are listed.
+    /// AIS reports to match the detections against: CSV, plain or gzip, with a header;
+    /// MarineCadastre (MMSI, BaseDateTime, LAT, LON, SOG, COG, ..., VesselName, Length, Width)
+    /// and Global Fishing Watch / BigQuery (ssvid, timestamp, lat, lon, speed_knots, course,
+    /// ..., shipname, length_m) columns are found by name; others with --ais-columns. Streamed:
+    /// only reports near each scene's time and footprint are kept. Each detection gets
+    /// ais_mmsi, ais_name, ais_distance_m, ais_length_m and dark; the AIS vessels in the
+    /// footprint with no detection are listed.
     #[arg(long, value_name = "CSV", help_heading = "AIS")]
     pub ais: Option<PathBuf>,
-    /// Acquisition time, UTC (e.g. 2024-02-09T02:13:00Z). Default: the TIFF DateTime tag, or
-    /// the middle of a Sentinel-1 annotation's start and stop times.
+    /// Acquisition time (e.g. 2024-02-09T02:13:00Z, 2024-02-09 02:13:00 UTC,
+    /// 2024-02-09T04:13+02:00, Unix seconds; without an offset, UTC). Default: the TIFF
+    /// DateTime tag, or the middle of a Sentinel-1 annotation's start and stop times.
     #[arg(long, value_name = "TIME", requires = "ais", value_parser = parse_time, help_heading = "AIS")]
     pub time: Option<f64>,
+    /// The AIS file's column names, for a header the reader does not know:
+    /// mmsi=NAME,time=NAME,lat=NAME,lon=NAME (required unless found by their usual names),
+    /// sog=, cog=, name=, length=, width= (optional). Names are case-insensitive.
+    #[arg(
+        long,
+        value_name = "KEY=COLUMN,...",
+        requires = "ais",
+        help_heading = "AIS"
+    )]
+    pub ais_columns: Option<String>,
     /// Largest distance between a detection and an AIS position that may match, metres.
     #[arg(long, value_name = "M", default_value_t = 500.0, value_parser = positive, help_heading = "AIS")]
     pub ais_gate_m: f64,
@@ -297,7 +311,9 @@ pub struct AisFlags {
 
 fn parse_time(s: &str) -> std::result::Result<f64, String> {
     crate::ais::reports::parse_utc(s)
-        .ok_or_else(|| format!("{s:?} is not a UTC date and time (e.g. 2024-02-09T02:13:00Z)"))
+        .ok_or_else(|| {
+            format!("{s:?} is not a date and time (e.g. 2024-02-09T02:13:00Z, 2024-02-09 02:13:00 UTC, 2024-02-09T04:13:00+02:00, or Unix seconds)")
+        })
 }
 
 fn positive(s: &str) -> std::result::Result<f64, String> {
@@ -333,7 +349,8 @@ fn margin_factor(s: &str) -> std::result::Result<f64, String> {
 }
 
 impl AisFlags {
-    /// The AIS options, with the file read (once: a batch shares it); None without `--ais`.
+    /// The AIS options, with the file's header read (once: a batch shares it; each scene
+    /// streams the rows); None without `--ais`.
     pub fn options(&self) -> Result<Option<std::sync::Arc<crate::ais::AisOptions>>> {
         let Some(path) = &self.ais else {
             return Ok(None);
@@ -369,7 +386,14 @@ impl AisFlags {
                 })
             }
         };
-        let file = crate::ais::reports::read_ais(path, self.ais_bad_rows)?;
+        let columns = match &self.ais_columns {
+            None => crate::ais::reports::ColumnNames::default(),
+            Some(text) => crate::ais::reports::ColumnNames::parse(text).map_err(|why| {
+                Error::Invalid(format!("{}: --ais-columns: {why}", path.display()))
+            })?,
+        };
+        // The header is read (and its columns found) now; each scene streams the rows.
+        let file = crate::ais::reports::AisFile::open(path, self.ais_bad_rows, &columns)?;
         Ok(Some(std::sync::Arc::new(crate::ais::AisOptions {
             file: std::sync::Arc::new(file),
             time: self.time,

@@ -701,3 +701,366 @@ fn sen2ships_detections_and_a_sentinel1_annotation_time() {
         .contains("Sentinel-1 annotation"));
     assert_eq!(a["stale"], a["vessels"], "2024 reports are stale in 2021");
 }
+
+/// The rows of a MarineCadastre text (`ais_text`), as string records (the header first).
+fn records(text: &str) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+/// CSV text of `rows` (fields quoted where they must be).
+fn csv_text(rows: &[Vec<String>]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in rows {
+        w.write_record(r).unwrap();
+    }
+    String::from_utf8(w.into_inner().unwrap()).unwrap()
+}
+
+/// The same tracks as a Global Fishing Watch / BigQuery export: ssvid, timestamp with " UTC",
+/// lat, lon, speed_knots, course, heading, shipname, length_m (another column order).
+fn gfw_text(mc: &str) -> String {
+    let recs = records(mc);
+    let mut rows = vec![[
+        "ssvid",
+        "timestamp",
+        "lat",
+        "lon",
+        "speed_knots",
+        "course",
+        "heading",
+        "shipname",
+        "length_m",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for r in &recs[1..] {
+        let f = |i: usize| r.get(i).cloned().unwrap_or_default();
+        rows.push(vec![
+            f(0),
+            format!("{} UTC", f(1).replace('T', " ")),
+            f(2),
+            f(3),
+            f(4),
+            f(5),
+            f(6),
+            f(7),
+            f(12),
+        ]);
+    }
+    csv_text(&rows)
+}
+
+/// Detect with `--ais file` and extra arguments: the document and stderr.
+fn detect_ais(s: &Scene, out_name: &str, ais: &Path, extra: &[&str]) -> (Value, String) {
+    let out = s.dir.join(out_name);
+    let mut args = detect_args(&s.tif, &out);
+    args.extend(["--ais", ais.to_str().unwrap()]);
+    args.extend(extra);
+    let err = ok(&run(&args));
+    (doc(&out), err)
+}
+
+/// A document with the file name and the first skipped row's column name made equal to
+/// `like`'s, for comparing runs on two layouts of the same tracks.
+fn same_but_file(mut j: Value, like: &Value) -> Value {
+    j["ais"]["file"] = like["ais"]["file"].clone();
+    j["ais"]["first_skipped"] = like["ais"]["first_skipped"].clone();
+    j
+}
+
+#[test]
+fn gfw_export_matches_like_marinecadastre() {
+    let s = scene();
+    let (mc, mmsi_of) = ais_text(&s);
+    let mc_path = s.dir.join("mc.csv");
+    write(&mc_path, &mc, false);
+    let (j, _) = detect_ais(&s, "mc.json", &mc_path, &["--time", T]);
+    assert!(j["ais"]["matched"].as_u64().unwrap() >= 3, "{}", j["ais"]);
+    let gfw = gfw_text(&mc);
+    assert!(gfw.starts_with("ssvid,timestamp,lat,lon,speed_knots,course"));
+    assert!(gfw.contains(" UTC,"), "{gfw}");
+    for gzip in [false, true] {
+        let p = s.dir.join(if gzip { "gfw.csv.gz" } else { "gfw.csv" });
+        write(&p, &gfw, gzip);
+        let (g, _) = detect_ais(&s, "gfw.json", &p, &["--time", T]);
+        assert_eq!(same_but_file(g.clone(), &j), j, "gzip {gzip}");
+        assert_eq!(
+            g["ais"]["first_skipped"].as_str().unwrap(),
+            j["ais"]["first_skipped"]
+                .as_str()
+                .unwrap()
+                .replace("LAT", "lat")
+        );
+    }
+    // Names came through the shipname column.
+    let named = j["detections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["ais_name"].is_string())
+        .count();
+    assert!(named >= 3 && mmsi_of.len() >= named);
+}
+
+#[test]
+fn ais_columns_map_an_odd_header() {
+    let s = scene();
+    let (mc, _) = ais_text(&s);
+    let mc_path = s.dir.join("mc.csv");
+    write(&mc_path, &mc, false);
+    let (j, _) = detect_ais(&s, "mc.json", &mc_path, &["--time", T]);
+    // Columns no alias knows, Unix-second times, another order.
+    let recs = records(&mc);
+    let mut rows = vec![[
+        "Y",
+        "X",
+        "when",
+        "vessel id",
+        "knots",
+        "hdg",
+        "callsign name",
+        "loa",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for r in &recs[1..] {
+        let f = |i: usize| r.get(i).cloned().unwrap_or_default();
+        let t = vesselscan::ais::reports::parse_utc(&f(1)).unwrap();
+        rows.push(vec![
+            f(2),
+            f(3),
+            format!("{t}"),
+            f(0),
+            f(4),
+            f(5),
+            f(7),
+            f(12),
+        ]);
+    }
+    let odd = s.dir.join("odd.csv");
+    write(&odd, &csv_text(&rows), false);
+    let map =
+        "mmsi=VESSEL ID,time=when,lat=y,lon=x,sog=knots,cog=hdg,name=callsign name,length=loa";
+    let (o, _) = detect_ais(&s, "odd.json", &odd, &["--time", T, "--ais-columns", map]);
+    assert_eq!(same_but_file(o.clone(), &j), j);
+    assert!(o["ais"]["first_skipped"]
+        .as_str()
+        .unwrap()
+        .contains("bad Y 'abc'"));
+
+    // Without the map: one line naming the file and the column it could not find.
+    let out = s.dir.join("none.json");
+    let mut args = detect_args(&s.tif, &out);
+    args.extend(["--ais", odd.to_str().unwrap(), "--time", T]);
+    let o = run(&args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("odd.csv") && err.contains("no MMSI column") && err.contains("--ais-columns"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn bad_ais_columns_are_one_line_errors() {
+    let s = scene();
+    let (mc, _) = ais_text(&s);
+    let mc_path = s.dir.join("mc.csv");
+    write(&mc_path, &mc, false);
+    for (map, needles) in [
+        ("mmsi=MMSI,speed=SOG", &["unknown key 'speed'", "sog"][..]),
+        ("mmsi", &["'mmsi' is not key=COLUMN"][..]),
+        ("time=", &["time= names no column"][..]),
+        ("lat=LAT,lat=LAT", &["lat given twice"][..]),
+        (
+            "time=when",
+            &["time=when", "no column 'when'", "BaseDateTime"][..],
+        ),
+        ("length=LOA", &["no column 'LOA'"][..]),
+    ] {
+        let out = s.dir.join("bad.json");
+        let mut args = detect_args(&s.tif, &out);
+        args.extend([
+            "--ais",
+            mc_path.to_str().unwrap(),
+            "--time",
+            T,
+            "--ais-columns",
+            map,
+        ]);
+        let o = run(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{map}");
+        assert_eq!(err.trim().lines().count(), 1, "{map}: {err}");
+        assert!(err.contains("mc.csv"), "{map}: {err}");
+        for n in needles {
+            assert!(err.contains(n), "{map}: {err}");
+        }
+        assert!(!out.exists());
+    }
+}
+
+#[test]
+fn quoted_names_with_commas_quotes_and_line_breaks() {
+    let s = scene();
+    let (mc, _) = ais_text(&s);
+    let plain = s.dir.join("plain.csv");
+    write(&plain, &mc, false);
+    let (j, _) = detect_ais(&s, "plain.json", &plain, &["--time", T]);
+    // Every broadcasting vessel's name gets a comma, doubled quotes and a line break.
+    let quoted = mc.replace("\"SHIP, NO ", "\"SHIP, \"\"NO\"\"\nNUMBER ");
+    let breaks = quoted.matches("\"\"\nNUMBER").count();
+    assert!(breaks >= 8, "{breaks}");
+    let p = s.dir.join("quoted.csv");
+    write(&p, &quoted, false);
+    let (q, _) = detect_ais(&s, "quoted.json", &p, &["--time", T]);
+    let a = &q["ais"];
+    // As many rows as the plain file, the bad one alone skipped, on its line moved down.
+    assert_eq!(a["rows"], j["ais"]["rows"]);
+    assert_eq!(a["rows"].as_u64().unwrap() as usize, mc.lines().count() - 1);
+    assert_eq!(a["skipped_rows"], 1);
+    let bad_line = quoted.lines().position(|l| l.contains(",abc,")).unwrap() + 1;
+    assert_eq!(
+        a["first_skipped"].as_str().unwrap(),
+        format!("line {bad_line}: bad LAT 'abc'")
+    );
+    for k in [
+        "matched",
+        "dark",
+        "vessels",
+        "stale",
+        "in_footprint",
+        "unmatched_ais",
+    ] {
+        assert_eq!(a[k], j["ais"][k], "{k}");
+    }
+    let dq = q["detections"].as_array().unwrap();
+    let dj = j["detections"].as_array().unwrap();
+    let mut renamed = 0;
+    for (x, y) in dq.iter().zip(dj) {
+        assert_eq!(x["ais_mmsi"], y["ais_mmsi"]);
+        assert_eq!(x["ais_distance_m"], y["ais_distance_m"]);
+        if let Some(n) = y["ais_name"]
+            .as_str()
+            .filter(|n| n.starts_with("SHIP, NO "))
+        {
+            let want = n.replace("SHIP, NO ", "SHIP, \"NO\"\nNUMBER ");
+            assert_eq!(x["ais_name"].as_str(), Some(want.as_str()));
+            renamed += 1;
+        }
+    }
+    assert!(renamed >= 2, "{renamed}");
+}
+
+#[test]
+fn time_forms_on_the_command_line() {
+    let s = scene();
+    let (mc, _) = ais_text(&s);
+    let p = s.dir.join("mc.csv");
+    write(&p, &mc, false);
+    let (j, _) = detect_ais(&s, "z.json", &p, &["--time", T]);
+    for form in [
+        "2024-02-09T02:13:00Z",
+        "2024-02-09 02:13:00 UTC",
+        "2024-02-09T02:13Z",
+        "2024-02-09T02:13:00.000Z",
+        "2024-02-09T04:13:00+02:00",
+        "2024-02-08T21:13:00-05:00",
+        "2024-02-09 02:13:00",
+        "1707444780",
+    ] {
+        let (k, _) = detect_ais(&s, "form.json", &p, &["--time", form]);
+        assert_eq!(k["ais"]["time"], T, "{form}");
+        assert_eq!(k["detections"], j["detections"], "{form}");
+    }
+    for bad in [
+        "2024-02-09",
+        "2024-02-09T02:13:00+5",
+        "2024-02-30T00:00:00Z",
+        "soon",
+    ] {
+        let out = s.dir.join("bad.json");
+        let mut args = detect_args(&s.tif, &out);
+        args.extend(["--ais", p.to_str().unwrap(), "--time", bad]);
+        let o = run(&args);
+        assert!(!o.status.success(), "{bad}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("not a date and time"));
+    }
+}
+
+#[test]
+fn a_larger_file_keeps_only_what_reaches_the_scene() {
+    let s = scene();
+    let (mc, _) = ais_text(&s);
+    let (j, _) = detect_ais(
+        &s,
+        "small.json",
+        &{
+            let p = s.dir.join("small.csv");
+            write(&p, &mc, false);
+            p
+        },
+        &["--time", T],
+    );
+    // The scene's rows, then 3,000 more vessels reporting every 10 minutes over a day (gzip):
+    // a third 1 to 3 degrees of latitude away (beyond what 50 kn covers in 30 minutes), the
+    // others in the scene but hours away from its time. None of them can reach the scene.
+    let (lon0, lat0, _) = s.truth[0];
+    let mut text = mc.clone();
+    let (mut extra_rows, mut in_time_far) = (0usize, BTreeSet::new());
+    let base = 2 * 3600 + 13 * 60;
+    for v in 0..3000u64 {
+        let mmsi = 500_000_000 + v;
+        let far = v % 3 == 0;
+        for k in 0..144i64 {
+            let dt = k * 600 - base; // from midnight
+            if !far && dt.abs() <= 3 * 3600 {
+                continue;
+            }
+            let (lon, lat) = if far {
+                (
+                    lon0 + (v % 7) as f64 * 0.01,
+                    lat0 + 1.0 + (v % 200) as f64 * 0.01,
+                )
+            } else {
+                (lon0, lat0)
+            };
+            if dt.abs() <= 1800 {
+                in_time_far.insert(mmsi);
+            }
+            text.push_str(&row(mmsi, dt, lon, lat, 10.0, 0.0, "X", 50.0));
+            text.push('\n');
+            extra_rows += 1;
+        }
+    }
+    let p = s.dir.join("big.csv.gz");
+    write(&p, &text, true);
+    let (b, _) = detect_ais(&s, "big.json", &p, &["--time", T]);
+    let (a, sa) = (&b["ais"], &j["ais"]);
+    assert_eq!(
+        a["rows"].as_u64().unwrap() as usize,
+        sa["rows"].as_u64().unwrap() as usize + extra_rows
+    );
+    assert_eq!(
+        a["vessels"].as_u64().unwrap(),
+        sa["vessels"].as_u64().unwrap() + 3000
+    );
+    // The far vessels reported within the gap limit are not stale; the others are.
+    assert_eq!(
+        a["stale"].as_u64().unwrap() as usize,
+        sa["stale"].as_u64().unwrap() as usize + 3000 - in_time_far.len()
+    );
+    assert_eq!(in_time_far.len(), 1000);
+    // Only the scene's own reports were kept, and the matches are the small file's.
+    assert_eq!(a["reports_near"], sa["reports_near"]);
+    assert_eq!(b["detections"], j["detections"]);
+    assert_eq!(b["ais_unmatched"], j["ais_unmatched"]);
+}

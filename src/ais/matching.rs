@@ -131,20 +131,63 @@ pub struct Candidate {
 
 /// One-to-one pairs (detection index, expected index, distance in metres): as many pairs
 /// within the gate as possible, and among those the least total cost (Hungarian method).
+///
+/// The pairs within the gate are found through the vessels sorted by latitude (a binary search
+/// per detection), and the assignment is solved per connected component of the gate graph
+/// ([`max_matching_min_cost_by_components`](crate::eval::hungarian::max_matching_min_cost_by_components)):
+/// the result of one dense detections x vessels assignment at the cost of the small
+/// components, about linear in detections + vessels + pairs within the gate.
 pub fn match_pairs(
     dets: &[Candidate],
     ais: &[Expected],
     rules: &MatchRules,
 ) -> Vec<(usize, usize, f64)> {
+    let (edges, dist) = gate_edges(dets, ais, rules);
+    crate::eval::hungarian::max_matching_min_cost_by_components(dets.len(), ais.len(), &edges)
+        .into_iter()
+        .map(|(i, j)| (i, j, dist[&(i, j)]))
+        .collect()
+}
+
+/// Pairs (detection, vessel, cost) within the gate, sorted by detection then vessel, and
+/// their distances in metres.
+#[allow(clippy::type_complexity)]
+fn gate_edges(
+    dets: &[Candidate],
+    ais: &[Expected],
+    rules: &MatchRules,
+) -> (
+    Vec<(usize, usize, f64)>,
+    std::collections::HashMap<(usize, usize), f64>,
+) {
     let mut edges = Vec::new();
     let mut dist = std::collections::HashMap::new();
     // Degrees of latitude the gate spans, to skip far pairs cheaply.
     let gate_deg = rules.gate_m / 111_000.0 * 1.01 + 1e-9;
+    // Vessels by latitude (NaN positions cannot match and are left out).
+    let mut by_lat: Vec<(f64, usize)> = ais
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.lat.is_finite())
+        .map(|(j, a)| (a.lat, j))
+        .collect();
+    by_lat.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut near = Vec::new();
     for (i, d) in dets.iter().enumerate() {
-        for (j, a) in ais.iter().enumerate() {
-            if (d.lat - a.lat).abs() > gate_deg {
-                continue;
-            }
+        if !d.lat.is_finite() {
+            continue;
+        }
+        let from = by_lat.partition_point(|&(lat, _)| lat < d.lat - gate_deg);
+        near.clear();
+        near.extend(
+            by_lat[from..]
+                .iter()
+                .take_while(|&&(lat, _)| lat <= d.lat + gate_deg)
+                .map(|&(_, j)| j),
+        );
+        near.sort_unstable();
+        for &j in &near {
+            let a = &ais[j];
             let m = distance_m(d.lon, d.lat, a.lon, a.lat);
             if m > rules.gate_m || !m.is_finite() {
                 continue;
@@ -160,10 +203,7 @@ pub fn match_pairs(
             dist.insert((i, j), m);
         }
     }
-    crate::eval::hungarian::max_matching_min_cost(dets.len(), ais.len(), &edges)
-        .into_iter()
-        .map(|(i, j)| (i, j, dist[&(i, j)]))
-        .collect()
+    (edges, dist)
 }
 
 #[cfg(test)]
@@ -299,5 +339,108 @@ mod tests {
             ..MatchRules::default()
         };
         assert_eq!(match_pairs(&dets, &ais, &r)[0].1, 0);
+    }
+    /// The old way: every detection against every vessel, one dense assignment.
+    fn dense_pairs(
+        dets: &[Candidate],
+        ais: &[Expected],
+        rules: &MatchRules,
+    ) -> Vec<(usize, usize, f64)> {
+        let mut edges = Vec::new();
+        for (i, d) in dets.iter().enumerate() {
+            for (j, a) in ais.iter().enumerate() {
+                let m = distance_m(d.lon, d.lat, a.lon, a.lat);
+                if m > rules.gate_m || !m.is_finite() {
+                    continue;
+                }
+                let mut cost = m / rules.gate_m;
+                if let (Some(ld), Some(la)) = (d.length_m, a.vessel.length_m) {
+                    cost += rules.length_weight * ((ld - la).abs() / ld.max(la)).min(1.0);
+                }
+                edges.push((i, j, cost));
+            }
+        }
+        crate::eval::hungarian::max_matching_min_cost(dets.len(), ais.len(), &edges)
+            .into_iter()
+            .map(|(i, j)| {
+                (
+                    i,
+                    j,
+                    distance_m(dets[i].lon, dets[i].lat, ais[j].lon, ais[j].lat),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn component_matching_equals_the_dense_assignment() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut uniform = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let rules = MatchRules::default();
+        for case in 0..300 {
+            // Crowded scenes: up to 60 detections and vessels in a few kilometres, so gates
+            // overlap and components have several nodes; every other case on a 50 m grid with
+            // lengths from a short list (equal costs: ties).
+            let ties = case % 2 == 1;
+            let (n, m) = ((uniform() * 60.0) as usize, (uniform() * 60.0) as usize);
+            let span = 0.01 + uniform() * 0.05;
+            let mut pos = |lat0: f64| {
+                let (mut x, mut y) = (uniform() * span, lat0 + uniform() * span);
+                if ties {
+                    let g = 50.0 / 111_000.0;
+                    (x, y) = ((x / g).round() * g, (y / g).round() * g);
+                }
+                (x, y)
+            };
+            let lens = [Some(50.0), Some(100.0), None];
+            let dets: Vec<Candidate> = (0..n)
+                .map(|k| {
+                    let (lon, lat) = pos(40.0);
+                    Candidate {
+                        lon,
+                        lat,
+                        length_m: lens[k % 3],
+                    }
+                })
+                .collect();
+            let ais = expected(
+                (0..m)
+                    .map(|k| {
+                        let (lon, lat) = pos(40.0);
+                        vessel(k as u64, lon, lat, lens[(k / 2) % 3])
+                    })
+                    .collect(),
+                None,
+            );
+            let got = match_pairs(&dets, &ais, &rules);
+            let want = dense_pairs(&dets, &ais, &rules);
+            let total = |p: &[(usize, usize, f64)]| -> f64 {
+                p.iter()
+                    .map(|&(i, j, d)| {
+                        let mut c = d / rules.gate_m;
+                        if let (Some(ld), Some(la)) = (dets[i].length_m, ais[j].vessel.length_m) {
+                            c += rules.length_weight * ((ld - la).abs() / ld.max(la)).min(1.0);
+                        }
+                        c
+                    })
+                    .sum()
+            };
+            assert_eq!(got.len(), want.len(), "case {case}");
+            assert!((total(&got) - total(&want)).abs() < 1e-9, "case {case}");
+            if ties {
+                assert_eq!(
+                    got,
+                    match_pairs(&dets, &ais, &rules),
+                    "case {case}: deterministic"
+                );
+            } else {
+                assert_eq!(got, want, "case {case}");
+            }
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! AIS: ship transponder reports matched against detections, to flag the vessels that are not
 //! broadcasting ("dark" vessels).
 //!
-//! * [`reports`]: AIS reports from CSV in the MarineCadastre layout, plain or gzip.
+//! * [`reports`]: AIS reports from CSV (MarineCadastre, Global Fishing Watch / BigQuery, or
+//!   any header mapped with `--ais-columns`), plain or gzip, streamed.
 //! * [`track`]: each vessel's position at the acquisition time (interpolated along the great
 //!   circle between the reports that bracket it, or extrapolated with speed and course up to a
 //!   gap limit).
@@ -9,6 +10,18 @@
 //!   least cost within a gate.
 //!
 //! [`annotate`] runs all three for one scene's detections.
+//!
+//! Cost: [`annotate`] streams the AIS file once per scene and keeps only the reports that can
+//! matter to it: within the gap limit of the acquisition time, and inside the scene's
+//! footprint grown by what a vessel at [`MAX_SPEED_KN`] covers in the gap limit, plus the
+//! gate and the largest azimuth shift. So its memory follows the reports near the scene (plus
+//! a few bytes per distinct vessel of the file), not the file, and the matching runs on those
+//! vessels only, per connected component of the gate graph. `write::run_scene` runs the
+//! streaming ([`read_near`]) on a thread of its own while the detector works. A batch shares
+//! the opened file (`AisOptions.file`, its header checked once) and reads it once per scene:
+//! N scenes cost N passes over the file (each about 0.3-0.4 s of one core per million rows,
+//! plus gunzip; see docs/BENCHMARKS.md), each in the same bounded memory, so a batch over many
+//! scenes stays linear in scenes x rows and flat in memory.
 
 pub mod matching;
 pub mod reports;
@@ -23,6 +36,12 @@ use serde::Serialize;
 use std::path::Path;
 use std::sync::Arc;
 
+/// The speed, knots, no vessel is taken to exceed when deciding which reports can reach a
+/// scene: generous (the fastest ferries and patrol boats do about 40 kn). A vessel whose
+/// reports imply more (or a bad position) may be left out where the old dense reading would
+/// have moved it into the scene.
+pub const MAX_SPEED_KN: f64 = 50.0;
+
 /// Default gap limit: a track whose nearest report is further than this from the acquisition
 /// time is stale and left out.
 pub const DEFAULT_MAX_GAP_S: f64 = 30.0 * 60.0;
@@ -30,7 +49,8 @@ pub const DEFAULT_MAX_GAP_S: f64 = 30.0 * 60.0;
 /// What `--ais` asks for.
 #[derive(Debug, Clone)]
 pub struct AisOptions {
-    /// The reports, read once (shared by the scenes of a batch).
+    /// The AIS file, its header read once (shared by the scenes of a batch); each scene
+    /// streams it with its own window (see the module's doc).
     pub file: Arc<AisFile>,
     /// Acquisition time given on the command line (seconds since 1970 UTC); else each scene's
     /// own (TIFF DateTime tag, or a Sentinel-1 annotation's start and stop times).
@@ -106,12 +126,14 @@ pub struct AisSummary {
     pub azimuth_correction: Option<SarGeometry>,
     /// Data rows of the file, and rows skipped as bad.
     pub rows: usize,
+    /// Reports kept for this scene: within the gap limit of its time and near its footprint.
+    pub reports_near: usize,
     pub skipped_rows: usize,
     /// "line N: why" of the first row skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_skipped: Option<String>,
     /// Distinct vessels in the file, those without a report within the gap limit, duplicate
-    /// reports dropped (one MMSI twice at one time).
+    /// reports dropped (one MMSI twice at one time, among the reports near the scene).
     pub vessels: usize,
     pub stale: usize,
     pub duplicates: usize,
@@ -201,6 +223,26 @@ pub fn sar_geometry(
     })
 }
 
+/// The reports the scene (`width` x `height` pixels placed by `georef`, acquired at `t`, with
+/// the azimuth-shift geometry `sar`) can use: one pass over the AIS file keeping those within
+/// the gap limit of `t` and inside the footprint grown by [`reach_m`]. [`annotate`] calls it;
+/// `write::run_scene` calls it on a thread of its own while the detector runs, and gives the
+/// result to [`annotate_with`].
+pub fn read_near(
+    georef: &Georef,
+    width: u32,
+    height: u32,
+    t: f64,
+    sar: Option<&SarGeometry>,
+    opts: &AisOptions,
+) -> Result<reports::AisReports> {
+    let window = reports::Window {
+        time: Some((t, opts.max_gap_s)),
+        area: footprint_area(georef, width, height, reach_m(opts, sar)),
+    };
+    opts.file.read(&window)
+}
+
 /// Match `dets` of the scene `input` (`width` x `height` pixels, placed on the Earth by
 /// `georef`) against the AIS vessels at acquisition time `time` (seconds since 1970 UTC, and
 /// where it came from; see [`acquisition_time`]), AIS positions moved by the azimuth shift of
@@ -217,6 +259,23 @@ pub fn annotate(
     sar: Option<SarGeometry>,
     opts: &AisOptions,
 ) -> Result<AisResult> {
+    annotate_with(input, dets, georef, width, height, time, sar, opts, None)
+}
+
+/// [`annotate`] with the reports already read by [`read_near`] (same scene, time and
+/// geometry) when `read` is given.
+#[allow(clippy::too_many_arguments)]
+pub fn annotate_with(
+    input: &Path,
+    dets: &mut [Detection],
+    georef: Option<&Georef>,
+    width: u32,
+    height: u32,
+    time: (f64, String),
+    sar: Option<SarGeometry>,
+    opts: &AisOptions,
+    read: Option<reports::AisReports>,
+) -> Result<AisResult> {
     let georef = georef.filter(|g| g.has_position()).ok_or_else(|| {
         Error::Invalid(format!(
             "{}: AIS matching needs positions on the Earth and the scene has no usable georeferencing",
@@ -224,7 +283,18 @@ pub fn annotate(
         ))
     })?;
     let (t, time_source) = time;
-    let (vessels, stats) = track::positions_at(&opts.file.reports, t, opts.max_gap_s);
+    let read = match read {
+        Some(r) => r,
+        None => read_near(georef, width, height, t, sar.as_ref(), opts)?,
+    };
+    let (mut vessels, stats) = track::positions_at(&read.reports, t, opts.max_gap_s);
+    // Name and length: the latest of the whole file, not only of the reports kept.
+    for v in &mut vessels {
+        if let Some(info) = read.info.get(&v.mmsi) {
+            v.name.clone_from(&info.name);
+            v.length_m = info.length_m;
+        }
+    }
     let expected = matching::expected(vessels, sar.as_ref());
     let inside = |lon: f64, lat: f64| {
         georef
@@ -278,7 +348,7 @@ pub fn annotate(
             gap_s: e.vessel.gap_s,
         })
         .collect();
-    let f = &opts.file;
+    let f = &read;
     let summary = AisSummary {
         file: f.path.display().to_string(),
         time: reports::format_utc(t),
@@ -288,10 +358,11 @@ pub fn annotate(
         length_weight: opts.rules.length_weight,
         azimuth_correction: sar,
         rows: f.rows,
+        reports_near: f.reports.len(),
         skipped_rows: f.skipped,
         first_skipped: f.first_skipped.clone(),
-        vessels: stats.vessels,
-        stale: stats.stale,
+        vessels: f.vessels,
+        stale: f.vessels - f.in_time,
         duplicates: stats.duplicates,
         in_footprint: in_fp.iter().filter(|&&b| b).count(),
         matched: pairs.len(),
@@ -299,4 +370,45 @@ pub fn annotate(
         unmatched_ais: unmatched.len(),
     };
     Ok(AisResult { summary, unmatched })
+}
+
+/// How far from the footprint a report can be and still matter, metres: what a vessel at
+/// [`MAX_SPEED_KN`] covers in the gap limit, the gate, the largest azimuth shift at that speed,
+/// and a kilometre for the footprint's outline being sampled.
+pub fn reach_m(opts: &AisOptions, sar: Option<&SarGeometry>) -> f64 {
+    let v = MAX_SPEED_KN * matching::KNOT_MPS;
+    let shift = sar.map_or(0.0, |g| {
+        (g.slant_range_m / g.platform_speed_mps * v * g.incidence_deg.to_radians().sin()).abs()
+    });
+    let reach = v * opts.max_gap_s + opts.rules.gate_m + shift + 1000.0;
+    if reach.is_finite() {
+        reach
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// The lon/lat box of a `width` x `height` scene (its outline sampled, 16 points a side),
+/// grown by `margin_m`; `None` (no box: every position) when the georeferencing places none
+/// of those points or the margin is not finite.
+pub fn footprint_area(
+    georef: &Georef,
+    width: u32,
+    height: u32,
+    margin_m: f64,
+) -> Option<reports::Area> {
+    if !margin_m.is_finite() {
+        return None;
+    }
+    let (w, h) = (f64::from(width), f64::from(height));
+    let mut points = Vec::with_capacity(70);
+    for k in 0..=16 {
+        let f = f64::from(k) / 16.0;
+        for (x, y) in [(w * f, 0.0), (w * f, h), (0.0, h * f), (w, h * f)] {
+            points.extend(georef.lonlat(x, y));
+        }
+    }
+    // The centre first: the box's longitudes are taken around it.
+    points.insert(0, georef.lonlat(w / 2.0, h / 2.0)?);
+    reports::Area::around(&points, margin_m)
 }

@@ -1,14 +1,27 @@
-//! Reading AIS (ship transponder) position reports from CSV files in the MarineCadastre layout
-//! (`MMSI,BaseDateTime,LAT,LON,SOG,COG,Heading,VesselName,...`), plain or gzip-compressed.
+//! Reading AIS (ship transponder) position reports from CSV, plain or gzip-compressed (told by
+//! the magic bytes, not the name), streamed.
 //!
-//! Columns are found by header name (case-insensitive, any order, extra columns ignored). The file
-//! is streamed line by line; only the parsed reports are kept in memory. AIS "not available"
+//! Layouts: columns are found by header name, case-insensitive, any order, extra columns
+//! ignored, through aliases ([`Field::aliases`]) that cover MarineCadastre
+//! (`MMSI,BaseDateTime,LAT,LON,SOG,COG,Heading,VesselName,...,Length,Width,...`) and Global
+//! Fishing Watch / BigQuery exports (`ssvid,timestamp,lat,lon,speed_knots,course`, optional
+//! `heading`, `length_m`, `shipname`); any other header is mapped with [`ColumnNames`]
+//! (`--ais-columns mmsi=...,time=...`). Times: see [`parse_utc`]. AIS "not available"
 //! sentinels (SOG 102.3, COG 360, Length 0, ...) become `None`.
+//!
+//! The CSV is read with the `csv` crate (RFC 4180: quoted commas, doubled quotes, line breaks
+//! inside quotes; line numbers are where a row starts). Memory does not follow the file: a
+//! row longer than [`MAX_ROW_BYTES`] is an error (a quote left open would otherwise swallow
+//! the file), and [`AisFile::read`] keeps only the reports inside a [`Window`] plus a few
+//! bytes per distinct vessel.
 
 use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use flate2::read::MultiGzDecoder;
 
@@ -35,7 +48,8 @@ pub struct AisReport {
     pub width_m: Option<f64>,
     /// Vessel name, trimmed (`None`: absent or empty).
     pub name: Option<String>,
-    /// 1-based line number of the row in the file (the header is line 1 unless blank lines precede it).
+    /// 1-based line number where the row starts in the file (the header is line 1 unless blank
+    /// lines precede it; a quoted line break inside a row moves the rows after it down).
     pub line: usize,
 }
 
@@ -49,35 +63,131 @@ pub enum BadRows {
     Error,
 }
 
-/// The reports of one AIS file, with counts of what was read and skipped.
-#[derive(Debug, Clone, Default)]
-pub struct AisFile {
-    /// The file read.
-    pub path: PathBuf,
-    /// The usable reports, in file order.
-    pub reports: Vec<AisReport>,
-    /// Data rows read (not counting the header and blank lines), skipped ones included.
-    pub rows: usize,
-    /// Bad rows skipped (with [`BadRows::Skip`]).
-    pub skipped: usize,
-    /// `"line N: why"` of the first skipped row.
-    pub first_skipped: Option<String>,
+/// The longest row read, bytes: a longer one is an error (so that a quote left open, or a file
+/// that claims one endless field, cannot make the reader hold the whole file).
+pub const MAX_ROW_BYTES: u64 = 1 << 20;
+
+/// A column the reader uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Mmsi,
+    Time,
+    Lat,
+    Lon,
+    Sog,
+    Cog,
+    Name,
+    Length,
+    Width,
 }
 
-/// The MarineCadastre layout, as quoted in error messages.
-const LAYOUT: &str = "MarineCadastre layout: MMSI,BaseDateTime,LAT,LON,...";
+impl Field {
+    pub const ALL: [Field; 9] = [
+        Field::Mmsi,
+        Field::Time,
+        Field::Lat,
+        Field::Lon,
+        Field::Sog,
+        Field::Cog,
+        Field::Name,
+        Field::Length,
+        Field::Width,
+    ];
+
+    /// Its key in `--ais-columns`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Field::Mmsi => "mmsi",
+            Field::Time => "time",
+            Field::Lat => "lat",
+            Field::Lon => "lon",
+            Field::Sog => "sog",
+            Field::Cog => "cog",
+            Field::Name => "name",
+            Field::Length => "length",
+            Field::Width => "width",
+        }
+    }
+
+    /// Header names that find it (case-insensitive), in order of preference.
+    pub fn aliases(self) -> &'static [&'static str] {
+        match self {
+            Field::Mmsi => &["mmsi", "ssvid"],
+            Field::Time => &[
+                "basedatetime",
+                "base_date_time",
+                "timestamp",
+                "time",
+                "datetime",
+                "date_time",
+            ],
+            Field::Lat => &["lat", "latitude"],
+            Field::Lon => &["lon", "longitude", "lng", "long"],
+            Field::Sog => &["sog", "speed_knots", "speed"],
+            Field::Cog => &["cog", "course"],
+            Field::Name => &["vesselname", "vessel_name", "shipname", "ship_name", "name"],
+            Field::Length => &["length", "length_m"],
+            Field::Width => &["width", "width_m", "beam"],
+        }
+    }
+
+    /// Whether a row is unusable without it.
+    pub fn required(self) -> bool {
+        matches!(self, Field::Mmsi | Field::Time | Field::Lat | Field::Lon)
+    }
+}
+
+/// Header names for some [`Field`]s, given with `--ais-columns mmsi=ID,time=WHEN,...`; the
+/// others are found through their aliases.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ColumnNames(pub Vec<(Field, String)>);
+
+impl ColumnNames {
+    /// Parses `key=NAME,key=NAME,...` (keys: mmsi, time, lat, lon, sog, cog, name, length,
+    /// width). `Err` says what is wrong, in one line.
+    pub fn parse(s: &str) -> std::result::Result<ColumnNames, String> {
+        let known = || {
+            Field::ALL
+                .iter()
+                .map(|f| f.key())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut out: Vec<(Field, String)> = Vec::new();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let Some((key, name)) = part.split_once('=') else {
+                return Err(format!("'{part}' is not key=COLUMN (keys: {})", known()));
+            };
+            let key = key.trim();
+            let Some(field) = Field::ALL
+                .into_iter()
+                .find(|f| f.key().eq_ignore_ascii_case(key))
+            else {
+                return Err(format!("unknown key '{key}' (keys: {})", known()));
+            };
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(format!("{key}= names no column"));
+            }
+            if out.iter().any(|(f, _)| *f == field) {
+                return Err(format!("{key} given twice"));
+            }
+            out.push((field, name.to_owned()));
+        }
+        if out.is_empty() {
+            return Err(format!("no key=COLUMN pairs (keys: {})", known()));
+        }
+        Ok(ColumnNames(out))
+    }
+}
 
 /// Where the columns we use are in the file.
+#[derive(Debug, Clone)]
 struct Columns {
-    mmsi: usize,
-    time: usize,
-    lat: usize,
-    lon: usize,
-    sog: Option<usize>,
-    cog: Option<usize>,
-    name: Option<usize>,
-    length: Option<usize>,
-    width: Option<usize>,
+    /// Column index of each [`Field`] (in [`Field::ALL`] order).
+    index: [Option<usize>; 9],
+    /// The header's own name of each found column, for messages.
+    names: [String; 9],
     /// Fields a row needs at least (one past the last required column).
     needed: usize,
     /// Fields in the header.
@@ -85,164 +195,618 @@ struct Columns {
 }
 
 impl Columns {
-    fn from_header(line: &str) -> std::result::Result<Self, String> {
-        let names = split_csv(line).map_err(|why| format!("AIS header: {why}"))?;
+    fn from_header(header: &[String], given: &ColumnNames) -> std::result::Result<Self, String> {
         let find = |want: &str| {
-            names
+            header
                 .iter()
-                .position(|n| n.trim().eq_ignore_ascii_case(want))
+                .position(|n| n.trim().eq_ignore_ascii_case(want.trim()))
         };
-        let need = |want: &str| {
-            find(want).ok_or_else(|| format!("AIS header has no {want} column ({LAYOUT})"))
-        };
-        let (mmsi, time, lat, lon) = (
-            need("MMSI")?,
-            need("BaseDateTime")?,
-            need("LAT")?,
-            need("LON")?,
-        );
+        let mut index = [None; 9];
+        let mut names: [String; 9] = Default::default();
+        for (k, field) in Field::ALL.into_iter().enumerate() {
+            let found = match given.0.iter().find(|(f, _)| *f == field) {
+                Some((_, name)) => Some(find(name).ok_or_else(|| {
+                    format!(
+                        "--ais-columns {}={name}: the header has no column '{name}' (it has: {})",
+                        field.key(),
+                        show(&header.join(","))
+                    )
+                })?),
+                None => field.aliases().iter().find_map(|a| find(a)),
+            };
+            if found.is_none() && field.required() {
+                return Err(format!(
+                    "AIS header has no {} column (looked for {}; name it with --ais-columns {}=COLUMN)",
+                    field.key().to_ascii_uppercase(),
+                    field.aliases().join(", "),
+                    field.key()
+                ));
+            }
+            if let Some(i) = found {
+                names[k] = header[i].trim().to_owned();
+            }
+            index[k] = found;
+        }
+        let needed = Field::ALL
+            .iter()
+            .zip(&index)
+            .filter(|(f, _)| f.required())
+            .filter_map(|(_, i)| *i)
+            .max()
+            .map_or(0, |i| i + 1);
         Ok(Columns {
-            mmsi,
-            time,
-            lat,
-            lon,
-            sog: find("SOG"),
-            cog: find("COG"),
-            name: find("VesselName"),
-            length: find("Length"),
-            width: find("Width"),
-            needed: mmsi.max(time).max(lat).max(lon) + 1,
-            header_fields: names.len(),
+            index,
+            names,
+            needed,
+            header_fields: header.len(),
         })
+    }
+
+    fn at(&self, f: Field) -> Option<usize> {
+        self.index[f as usize]
+    }
+
+    fn name(&self, f: Field) -> &str {
+        &self.names[f as usize]
     }
 }
 
-/// Reads an AIS CSV file (MarineCadastre layout), plain text or gzip (detected by the magic bytes
-/// `1f 8b`, not by the name). A UTF-8 BOM and blank lines are ignored; fields may be double-quoted.
-///
-/// Errors: [`Error::Io`] when the file cannot be read; [`Error::Format`] for an empty file, a header
-/// without one of the required columns (MMSI, BaseDateTime, LAT, LON), text that is not UTF-8,
-/// and, with [`BadRows::Error`], the first bad row (`"line N: bad LAT 'abc'"`).
-pub fn read_ais(path: &Path, bad: BadRows) -> Result<AisFile> {
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let format = |msg: String| Error::Format {
-        path: path.to_path_buf(),
-        msg,
-    };
-    let mut raw = BufReader::with_capacity(1 << 16, File::open(path).map_err(io)?);
-    let gzip = {
-        let head = raw.fill_buf().map_err(io)?;
-        head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b
-    };
-    let mut reader: Box<dyn BufRead> = if gzip {
-        Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(raw)))
-    } else {
-        Box::new(raw)
-    };
+/// A lon/lat box: the reports a scene can use lie inside it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Area {
+    pub lat_min: f64,
+    pub lat_max: f64,
+    /// Longitudes from `lon_center + lon_lo` to `lon_center + lon_hi` (degrees, across the
+    /// antimeridian when it comes to that); every longitude when `all_lons`.
+    pub lon_center: f64,
+    pub lon_lo: f64,
+    pub lon_hi: f64,
+    pub all_lons: bool,
+}
 
-    let mut out = AisFile {
-        path: path.to_path_buf(),
-        ..AisFile::default()
-    };
-    let mut columns: Option<Columns> = None;
-    let mut buf = Vec::with_capacity(256);
-    let mut line_no = 0usize;
-    loop {
-        buf.clear();
-        if reader.read_until(b'\n', &mut buf).map_err(io)? == 0 {
-            break;
+impl Area {
+    /// The smallest box holding the points `(lon, lat)` (longitudes taken around the first
+    /// point's), grown by `margin_m` metres on every side. `None` without points.
+    pub fn around(points: &[(f64, f64)], margin_m: f64) -> Option<Area> {
+        let &(lon0, _) = points.iter().find(|p| p.0.is_finite() && p.1.is_finite())?;
+        let (mut lat_min, mut lat_max) = (f64::INFINITY, f64::NEG_INFINITY);
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for &(lon, lat) in points.iter().filter(|p| p.0.is_finite() && p.1.is_finite()) {
+            lat_min = lat_min.min(lat);
+            lat_max = lat_max.max(lat);
+            let d = wrap180(lon - lon0);
+            lo = lo.min(d);
+            hi = hi.max(d);
         }
-        line_no += 1;
-        let mut bytes = buf.as_slice();
-        while let [rest @ .., b'\n' | b'\r'] = bytes {
-            bytes = rest;
-        }
-        if line_no == 1 {
-            bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        }
-        let text = std::str::from_utf8(bytes).map_err(|e| {
-            format(format!(
-                "line {line_no}: not UTF-8 text (bad byte at column {})",
-                e.valid_up_to() + 1
-            ))
-        })?;
-        if text.trim().is_empty() {
-            continue;
-        }
-        let Some(cols) = &columns else {
-            columns = Some(Columns::from_header(text).map_err(format)?);
-            continue;
+        // Degrees of a great circle per metre on the sphere of the track module.
+        let deg = (margin_m.max(0.0) / super::track::EARTH_RADIUS_M).to_degrees();
+        let (lat_min, lat_max) = ((lat_min - deg).max(-90.0), (lat_max + deg).min(90.0));
+        let polar = lat_min.abs().max(lat_max.abs());
+        let all_lons = polar >= 89.0 || {
+            let grow = deg / polar.to_radians().cos();
+            lo -= grow;
+            hi += grow;
+            hi - lo >= 360.0
         };
-        out.rows += 1;
-        match parse_row(text, cols, line_no) {
-            Ok(report) => out.reports.push(report),
-            Err(why) => match bad {
-                BadRows::Error => return Err(format(format!("line {line_no}: {why}"))),
-                BadRows::Skip => {
-                    out.skipped += 1;
-                    if out.first_skipped.is_none() {
-                        out.first_skipped = Some(format!("line {line_no}: {why}"));
+        Some(Area {
+            lat_min,
+            lat_max,
+            lon_center: lon0,
+            lon_lo: lo,
+            lon_hi: hi,
+            all_lons,
+        })
+    }
+
+    pub fn contains(&self, lon: f64, lat: f64) -> bool {
+        if !(self.lat_min..=self.lat_max).contains(&lat) {
+            return false;
+        }
+        if self.all_lons {
+            return true;
+        }
+        let d = wrap180(lon - self.lon_center);
+        // A box reaching past +-180 from its centre also holds the wrapped-around side.
+        (self.lon_lo..=self.lon_hi).contains(&d)
+            || (self.lon_lo..=self.lon_hi).contains(&(d + 360.0))
+            || (self.lon_lo..=self.lon_hi).contains(&(d - 360.0))
+    }
+}
+
+/// A longitude difference brought into [-180, 180).
+fn wrap180(d: f64) -> f64 {
+    (d + 180.0).rem_euclid(360.0) - 180.0
+}
+
+/// Which reports [`AisFile::read`] keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Window {
+    /// Acquisition time and gap limit, seconds: only reports with `|t_report - t| <= gap`
+    /// (and vessels with one are counted as not stale).
+    pub time: Option<(f64, f64)>,
+    /// Only reports inside this box.
+    pub area: Option<Area>,
+}
+
+/// The latest name and length a vessel reported anywhere in the file (at equal times, the
+/// first in the file).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VesselInfo {
+    pub name: Option<String>,
+    pub length_m: Option<f64>,
+}
+
+/// What one pass over an AIS file gave: the reports inside the window, and counts of the
+/// whole file.
+#[derive(Debug, Clone, Default)]
+pub struct AisReports {
+    /// The file read.
+    pub path: PathBuf,
+    /// The usable reports inside the window, in file order.
+    pub reports: Vec<AisReport>,
+    /// Data rows read (not counting the header and blank lines), skipped ones included.
+    pub rows: usize,
+    /// Bad rows skipped (with [`BadRows::Skip`]).
+    pub skipped: usize,
+    /// `"line N: why"` of the first skipped row.
+    pub first_skipped: Option<String>,
+    /// Distinct MMSIs of the usable rows of the whole file.
+    pub vessels: usize,
+    /// Of those, the vessels with a report within the window's time (all without a time).
+    pub in_time: usize,
+    /// Latest name and length of each vessel of `reports`.
+    pub info: HashMap<u64, VesselInfo>,
+}
+
+/// An AIS file whose header has been read: [`AisFile::read`] streams its rows, as often as
+/// needed (once per scene).
+#[derive(Debug, Clone)]
+pub struct AisFile {
+    /// The file.
+    pub path: PathBuf,
+    pub bad: BadRows,
+    columns: Columns,
+}
+
+/// A reader that refuses to go more than [`MAX_ROW_BYTES`] past the start of the current row,
+/// and notes where the line breaks it hands out are (for line numbers).
+struct Bounded<R> {
+    inner: R,
+    /// Bytes handed out so far.
+    done: u64,
+    /// Bytes it may hand out in all (moved on after every row).
+    until: Rc<Cell<u64>>,
+    refused: Rc<Cell<bool>>,
+    /// Where each line's text starts (the first byte after a run of `\r`/`\n`) with the
+    /// line breaks before it, for those handed out and not yet passed by a row start (at most
+    /// the read-ahead's worth).
+    starts: Rc<RefCell<VecDeque<(u64, usize)>>>,
+    /// Line breaks handed out so far.
+    newlines: usize,
+    /// Whether the last byte handed out was a `\r` or `\n` (true at the start).
+    in_run: bool,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.until.get().saturating_sub(self.done);
+        if left == 0 && !buf.is_empty() {
+            self.refused.set(true);
+            return Err(std::io::Error::other(format!(
+                "a row longer than {} MiB",
+                MAX_ROW_BYTES >> 20
+            )));
+        }
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        let data = &buf[..n];
+        let mut starts = self.starts.borrow_mut();
+        let mut i = 0;
+        while i < n {
+            if self.in_run {
+                while i < n && matches!(data[i], b'\n' | b'\r') {
+                    self.newlines += usize::from(data[i] == b'\n');
+                    i += 1;
+                }
+                if i < n {
+                    starts.push_back((self.done + i as u64, self.newlines));
+                    self.in_run = false;
+                }
+            } else {
+                match memchr::memchr2(b'\n', b'\r', &data[i..]) {
+                    Some(k) => {
+                        i += k;
+                        self.in_run = true;
+                    }
+                    None => i = n,
+                }
+            }
+        }
+        self.done += n as u64;
+        Ok(n)
+    }
+}
+
+/// Slack over [`MAX_ROW_BYTES`] for what the CSV reader buffers ahead.
+const READ_AHEAD: u64 = 1 << 16;
+
+/// An open CSV stream over a file (gunzipped when it starts with the gzip magic bytes).
+struct Stream {
+    csv: csv::Reader<Bounded<Box<dyn Read>>>,
+    until: Rc<Cell<u64>>,
+    refused: Rc<Cell<bool>>,
+    starts: Rc<RefCell<VecDeque<(u64, usize)>>>,
+    /// The line of the last row start seen.
+    last_line: usize,
+    record: csv::ByteRecord,
+}
+
+impl Stream {
+    fn open(path: &Path) -> Result<Stream> {
+        let io = |source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut raw = BufReader::with_capacity(1 << 16, File::open(path).map_err(io)?);
+        let gzip = {
+            let head = raw.fill_buf().map_err(io)?;
+            head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b
+        };
+        let inner: Box<dyn Read> = if gzip {
+            Box::new(MultiGzDecoder::new(raw))
+        } else {
+            Box::new(raw)
+        };
+        let until = Rc::new(Cell::new(MAX_ROW_BYTES + READ_AHEAD));
+        let refused = Rc::new(Cell::new(false));
+        let starts = Rc::new(RefCell::new(VecDeque::new()));
+        let csv = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .buffer_capacity(1 << 16)
+            .from_reader(Bounded {
+                inner,
+                done: 0,
+                until: until.clone(),
+                refused: refused.clone(),
+                starts: starts.clone(),
+                newlines: 0,
+                in_run: true,
+            });
+        Ok(Stream {
+            csv,
+            until,
+            refused,
+            starts,
+            last_line: 1,
+            record: csv::ByteRecord::new(),
+        })
+    }
+
+    /// The 1-based line of the first text at or after byte `at` (the CSV reader's offset of a
+    /// row, which may lie before the line breaks that precede the row's text); `at` never
+    /// goes back.
+    fn line_at(&mut self, at: u64) -> usize {
+        let mut starts = self.starts.borrow_mut();
+        while starts.front().is_some_and(|&(o, _)| o < at) {
+            starts.pop_front();
+        }
+        if let Some(&(_, breaks)) = starts.front() {
+            self.last_line = breaks + 1;
+        }
+        self.last_line
+    }
+
+    /// The next row that is not blank, and the line it starts on; `None` at the end.
+    fn next(&mut self, path: &Path) -> Result<Option<usize>> {
+        loop {
+            let start = self.csv.position().byte();
+            let start_line = self.line_at(start);
+            match self.csv.read_byte_record(&mut self.record) {
+                Ok(false) => return Ok(None),
+                Ok(true) => {}
+                Err(e) => {
+                    if self.refused.get() {
+                        return Err(Error::Format {
+                            path: path.to_path_buf(),
+                            msg: format!(
+                                "line {start_line}: a row longer than {} MiB (a quote left open?)",
+                                MAX_ROW_BYTES >> 20
+                            ),
+                        });
+                    }
+                    let source = match e.into_kind() {
+                        csv::ErrorKind::Io(e) => e,
+                        other => std::io::Error::other(format!("{other:?}")),
+                    };
+                    return Err(Error::Io {
+                        path: path.to_path_buf(),
+                        source,
+                    });
+                }
+            }
+            let next_row = self.csv.position().byte();
+            self.until.set(next_row + MAX_ROW_BYTES + READ_AHEAD);
+            // csv's own line count misses blank lines and CRLF line breaks.
+            let line = match self.record.position() {
+                Some(p) => self.line_at(p.byte()),
+                None => start_line,
+            };
+            let blank = self.record.iter().all(|f| f.trim_ascii().is_empty());
+            if !blank {
+                return Ok(Some(line));
+            }
+        }
+    }
+}
+
+impl AisFile {
+    /// Opens `path` and reads its header: the columns named in `given`, the others found by
+    /// their aliases. Errors name the file: it cannot be read, has no header, or lacks a
+    /// column.
+    pub fn open(path: &Path, bad: BadRows, given: &ColumnNames) -> Result<AisFile> {
+        let format = |msg: String| Error::Format {
+            path: path.to_path_buf(),
+            msg,
+        };
+        let mut stream = Stream::open(path)?;
+        let Some(_) = stream.next(path)? else {
+            return Err(format(
+                "empty AIS file: no header (MarineCadastre MMSI,BaseDateTime,LAT,LON,... or GFW ssvid,timestamp,lat,lon,...)"
+                    .into(),
+            ));
+        };
+        let header: Vec<String> = stream
+            .record
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let f = if i == 0 {
+                    f.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(f)
+                } else {
+                    f
+                };
+                String::from_utf8_lossy(f).into_owned()
+            })
+            .collect();
+        let columns = Columns::from_header(&header, given).map_err(format)?;
+        Ok(AisFile {
+            path: path.to_path_buf(),
+            bad,
+            columns,
+        })
+    }
+
+    /// Streams the file once and keeps the usable reports inside `window`. Time: one pass
+    /// over every row (each row's MMSI, time and position are checked, so the counts of bad
+    /// rows, vessels and stale vessels are those of the whole file). Memory: the reports kept,
+    /// plus one entry per distinct vessel (its MMSI, whether it reported in time, its latest
+    /// name and length), whatever the file's size.
+    pub fn read(&self, window: &Window) -> Result<AisReports> {
+        let path = &self.path;
+        let mut stream = Stream::open(path)?;
+        // The header again.
+        stream.next(path)?;
+        let mut out = AisReports {
+            path: path.to_path_buf(),
+            ..AisReports::default()
+        };
+        #[derive(Default)]
+        struct Seen {
+            in_time: bool,
+            name: Option<(f64, String)>,
+            length: Option<(f64, f64)>,
+        }
+        let mut seen: HashMap<u64, Seen, MmsiHash> = HashMap::default();
+        let mut times = TimeCache::default();
+        while let Some(line) = stream.next(path)? {
+            out.rows += 1;
+            let row = match parse_row(&stream.record, &self.columns, &mut times) {
+                Ok(row) => row,
+                Err(why) => {
+                    let msg = format!("line {line}: {why}");
+                    match self.bad {
+                        BadRows::Error => {
+                            return Err(Error::Format {
+                                path: path.to_path_buf(),
+                                msg,
+                            })
+                        }
+                        BadRows::Skip => {
+                            out.skipped += 1;
+                            out.first_skipped.get_or_insert(msg);
+                            continue;
+                        }
                     }
                 }
-            },
+            };
+            let in_time = window.time.is_none_or(|(t, gap)| (row.t - t).abs() <= gap);
+            let v = seen.entry(row.mmsi).or_default();
+            v.in_time |= in_time;
+            if let Some(name) = &row.name {
+                match &mut v.name {
+                    Some((t, _)) if *t >= row.t => {}
+                    Some((t, s)) => {
+                        *t = row.t;
+                        s.clear();
+                        s.push_str(name);
+                    }
+                    None => v.name = Some((row.t, name.to_string())),
+                }
+            }
+            if let Some(len) = row.length_m {
+                if v.length.is_none_or(|(t, _)| t < row.t) {
+                    v.length = Some((row.t, len));
+                }
+            }
+            if in_time && window.area.is_none_or(|a| a.contains(row.lon, row.lat)) {
+                out.reports.push(row.report(&self.columns, line));
+            }
+        }
+        out.vessels = seen.len();
+        out.in_time = seen.values().filter(|v| v.in_time).count();
+        for r in &out.reports {
+            out.info.entry(r.mmsi).or_insert_with(|| {
+                let v = &seen[&r.mmsi];
+                VesselInfo {
+                    name: v.name.as_ref().map(|(_, s)| s.clone()),
+                    length_m: v.length.map(|(_, l)| l),
+                }
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Reads every usable report of the AIS file `path` (columns found by their aliases).
+pub fn read_ais(path: &Path, bad: BadRows) -> Result<AisReports> {
+    AisFile::open(path, bad, &ColumnNames::default())?.read(&Window::default())
+}
+
+/// A hasher for MMSIs (integers): a multiply and a shift, enough for a map of vessels.
+#[derive(Default, Clone, Copy)]
+struct MmsiHash;
+
+impl std::hash::BuildHasher for MmsiHash {
+    type Hasher = MmsiHasher;
+    fn build_hasher(&self) -> MmsiHasher {
+        MmsiHasher(0)
+    }
+}
+
+struct MmsiHasher(u64);
+
+impl std::hash::Hasher for MmsiHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         }
     }
-    if columns.is_none() {
-        return Err(format(format!("empty AIS file: no header ({LAYOUT})")));
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(29);
     }
-    Ok(out)
+}
+
+/// The last time text parsed and its value: rows of one moment often follow each other.
+#[derive(Default)]
+struct TimeCache {
+    text: Vec<u8>,
+    value: f64,
+}
+
+impl TimeCache {
+    fn parse(&mut self, text: &[u8]) -> Option<f64> {
+        if !self.text.is_empty() && self.text == text {
+            return Some(self.value);
+        }
+        let v = parse_utc(std::str::from_utf8(text).ok()?)?;
+        self.text.clear();
+        self.text.extend_from_slice(text);
+        self.value = v;
+        Some(v)
+    }
+}
+
+/// One data row, its text borrowed from the record: what every row needs parsed (the rest
+/// only for the rows kept, in [`Row::report`]).
+struct Row<'a> {
+    rec: &'a csv::ByteRecord,
+    mmsi: u64,
+    t: f64,
+    lat: f64,
+    lon: f64,
+    length_m: Option<f64>,
+    name: Option<Cow<'a, str>>,
+}
+
+impl Row<'_> {
+    fn report(self, cols: &Columns, line: usize) -> AisReport {
+        let num = |f: Field| optional_number(self.rec, cols, f);
+        AisReport {
+            mmsi: self.mmsi,
+            t: self.t,
+            lat: self.lat,
+            lon: self.lon,
+            sog_kn: num(Field::Sog).filter(|v| (0.0..102.3).contains(v)),
+            cog_deg: num(Field::Cog).filter(|v| (0.0..360.0).contains(v)),
+            length_m: self.length_m,
+            width_m: num(Field::Width).filter(|&v| v > 0.0),
+            name: self.name.map(Cow::into_owned),
+            line,
+        }
+    }
+}
+
+/// The trimmed text of field `f` (empty when the header or the row lacks it).
+fn text<'a>(rec: &'a csv::ByteRecord, cols: &Columns, f: Field) -> &'a [u8] {
+    cols.at(f)
+        .and_then(|i| rec.get(i))
+        .map(|b| b.trim_ascii())
+        .unwrap_or_default()
+}
+
+/// A finite number.
+fn number(b: &[u8]) -> Option<f64> {
+    std::str::from_utf8(b)
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|v| v.is_finite())
+}
+
+/// An optional numeric field: `None` when absent, empty or not a finite number.
+fn optional_number(rec: &csv::ByteRecord, cols: &Columns, f: Field) -> Option<f64> {
+    Some(text(rec, cols, f))
+        .filter(|b| !b.is_empty())
+        .and_then(number)
 }
 
 /// Parses one data row; `Err` says why it is bad (without the line number).
-fn parse_row(text: &str, cols: &Columns, line: usize) -> std::result::Result<AisReport, String> {
-    let fields = split_csv(text)?;
-    if fields.len() < cols.needed {
+fn parse_row<'a>(
+    rec: &'a csv::ByteRecord,
+    cols: &Columns,
+    times: &mut TimeCache,
+) -> std::result::Result<Row<'a>, String> {
+    if rec.len() < cols.needed {
         return Err(format!(
             "too few fields ({} of {})",
-            fields.len(),
+            rec.len(),
             cols.header_fields
         ));
     }
-    let req = |i: usize| fields[i].trim();
-    let mmsi = req(cols.mmsi)
-        .parse::<u64>()
-        .map_err(|_| format!("bad MMSI '{}'", show(req(cols.mmsi))))?;
-    let t = parse_utc(req(cols.time))
-        .ok_or_else(|| format!("bad BaseDateTime '{}'", show(req(cols.time))))?;
-    let coord = |i: usize, name: &str, limit: f64| {
-        let s = req(i);
-        match s.parse::<f64>() {
-            Ok(v) if v.is_finite() && v.abs() <= limit => Ok(v),
-            _ => Err(format!("bad {name} '{}'", show(s))),
-        }
+    let field = |f: Field| text(rec, cols, f);
+    let bad = |f: Field| {
+        let text = String::from_utf8_lossy(field(f));
+        format!("bad {} '{}'", cols.name(f), show(&text))
     };
-    let lat = coord(cols.lat, "LAT", 90.0)?;
-    let lon = coord(cols.lon, "LON", 180.0)?;
-
-    let opt = |i: Option<usize>| {
-        i.and_then(|i| fields.get(i))
-            .map(|s| s.trim())
-            .filter(|s| !s.is_empty())
+    let mmsi = std::str::from_utf8(field(Field::Mmsi))
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .ok_or_else(|| bad(Field::Mmsi))?;
+    let t = times
+        .parse(field(Field::Time))
+        .ok_or_else(|| bad(Field::Time))?;
+    let coord = |f: Field, limit: f64| {
+        number(field(f))
+            .filter(|v| v.abs() <= limit)
+            .ok_or_else(|| bad(f))
     };
-    let num = |i: Option<usize>| {
-        opt(i)
-            .and_then(|s| s.parse::<f64>().ok())
-            .filter(|v| v.is_finite())
-    };
-    Ok(AisReport {
+    let lat = coord(Field::Lat, 90.0)?;
+    let lon = coord(Field::Lon, 180.0)?;
+    Ok(Row {
+        rec,
         mmsi,
         t,
         lat,
         lon,
-        sog_kn: num(cols.sog).filter(|v| (0.0..102.3).contains(v)),
-        cog_deg: num(cols.cog).filter(|v| (0.0..360.0).contains(v)),
-        length_m: num(cols.length).filter(|&v| v > 0.0),
-        width_m: num(cols.width).filter(|&v| v > 0.0),
-        name: opt(cols.name).map(str::to_owned),
-        line,
+        length_m: optional_number(rec, cols, Field::Length).filter(|&v| v > 0.0),
+        name: Some(field(Field::Name))
+            .filter(|b| !b.is_empty())
+            .map(String::from_utf8_lossy),
     })
 }
 
@@ -254,173 +818,81 @@ fn show(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// Splits one CSV line into fields. Fields may be double-quoted (commas inside, `""` for a quote);
-/// a line without quotes borrows its fields.
-fn split_csv(line: &str) -> std::result::Result<Vec<Cow<'_, str>>, String> {
-    if !line.contains('"') {
-        return Ok(line.split(',').map(Cow::Borrowed).collect());
-    }
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut chars = line.chars().peekable();
-    // In a quoted field; at the start of a field (nothing but blanks seen yet).
-    let (mut quoted, mut at_start) = (false, true);
-    while let Some(c) = chars.next() {
-        if quoted {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => quoted = false,
-                _ => field.push(c),
-            }
-            continue;
-        }
-        match c {
-            ',' => {
-                fields.push(Cow::Owned(std::mem::take(&mut field)));
-                at_start = true;
-            }
-            // Blanks before an opening quote are dropped; text after the closing one is kept.
-            '"' if at_start => {
-                field.clear();
-                quoted = true;
-                at_start = false;
-            }
-            _ => {
-                at_start &= c == ' ' || c == '\t';
-                field.push(c);
-            }
-        }
-    }
-    if quoted {
-        return Err("unterminated quote".to_owned());
-    }
-    fields.push(Cow::Owned(field));
-    Ok(fields)
-}
-
-/// Days from 1970-01-01 to the given proleptic Gregorian date (H. Hinnant's `days_from_civil`).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The date `(year, month, day)` of a day count since 1970-01-01 (inverse of [`days_from_civil`]).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        4 | 6 | 9 | 11 => 30,
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        _ => 31,
-    }
-}
-
-/// Parses a date and time to seconds since 1970-01-01 UTC. Accepted: `2024-02-09T02:13:00Z`,
-/// `2024-02-09T02:13:00` (UTC), `2024-02-09 02:13:00`, the TIFF form `2024:02:09 02:13:00`,
-/// fractional seconds (`02:13:00.250Z`) and offsets `+00:00`, `-05:00`, `+0530`, `+05` (converted
-/// to UTC). Ranges are checked (the day against the month, leap years included; second < 61).
+/// Parses a date and time to seconds since 1970-01-01 UTC (with the `jiff` crate). Accepted:
+///
+/// * ISO 8601 / RFC 3339 with a `T` or a space between date and time, minutes or seconds,
+///   fractional seconds: `2024-02-09T02:13:00Z`, `2024-02-09 02:13:00.250Z`, `…T02:13Z`;
+/// * an offset, converted to UTC: `+02:00`, `-05:00`, `+0530`, `+05`;
+/// * a ` UTC` suffix (BigQuery / Global Fishing Watch): `2024-02-09 02:10:00 UTC`;
+/// * no offset at all: taken as UTC (MarineCadastre's `2024-02-09T02:13:00`);
+/// * the TIFF DateTime form `2024:02:09 02:13:00` (UTC);
+/// * Unix seconds, a plain number: `1707444780`, `1707444780.25`.
+///
+/// Ranges are checked (the day against the month, leap years included); a leap second `:60` is
+/// read as `:59`.
 pub fn parse_utc(s: &str) -> Option<f64> {
     let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
     let b = s.as_bytes();
-    if b.len() < 19 {
-        return None;
-    }
-    let num = |from: usize, to: usize| -> Option<i64> {
-        b.get(from..to)?.iter().try_fold(0i64, |acc, &c| {
-            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
-        })
-    };
-    let sep = b[4];
-    if !matches!(sep, b'-' | b':') || b[7] != sep || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
-    let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
-    if !(1..=12).contains(&month)
-        || !(1..=days_in_month(year, month)).contains(&day)
-        || hour >= 24
-        || minute >= 60
-        || second >= 61
+    // Unix seconds: digits, an optional sign and fraction, nothing else.
+    let digits = b
+        .strip_prefix(b"-")
+        .or_else(|| b.strip_prefix(b"+"))
+        .unwrap_or(b);
+    if !digits.is_empty()
+        && digits.iter().all(|&c| c.is_ascii_digit() || c == b'.')
+        && digits.iter().filter(|&&c| c == b'.').count() <= 1
+        && digits.iter().any(u8::is_ascii_digit)
     {
+        return s.parse::<f64>().ok().filter(|v| v.is_finite());
+    }
+    let mut text: Cow<'_, str> = Cow::Borrowed(s);
+    // " UTC": the same as Z.
+    if s.len() > 3 && b[b.len() - 3..].eq_ignore_ascii_case(b"UTC") {
+        let rest = s[..s.len() - 3].trim_end();
+        text = Cow::Owned(format!("{rest}Z"));
+    }
+    // The TIFF form: colons in the date.
+    if text.len() >= 10 && text.as_bytes()[4] == b':' && text.as_bytes()[7] == b':' {
+        let mut t = text.into_owned();
+        t.replace_range(4..5, "-");
+        t.replace_range(7..8, "-");
+        text = Cow::Owned(t);
+    }
+    // A date alone is not a time.
+    if text.len() < 16 {
         return None;
     }
-    let mut i = 19;
-    let mut fraction = 0.0;
-    if b.get(i) == Some(&b'.') {
-        let start = i;
-        i += 1;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        if i == start + 1 {
-            return None;
-        }
-        fraction = s[start..i].parse::<f64>().ok()?;
-    }
-    let offset_s = match b.get(i) {
-        None => 0,
-        Some(b'Z' | b'z') if i + 1 == b.len() => 0,
-        Some(&c @ (b'+' | b'-')) => {
-            let rest = &b[i + 1..];
-            let (oh, om) = match rest.len() {
-                2 => (num(i + 1, i + 3)?, 0),
-                4 => (num(i + 1, i + 3)?, num(i + 3, i + 5)?),
-                5 if rest[2] == b':' => (num(i + 1, i + 3)?, num(i + 4, i + 6)?),
-                _ => return None,
-            };
-            if oh >= 24 || om >= 60 {
-                return None;
-            }
-            let off = oh * 3600 + om * 60;
-            if c == b'-' {
-                -off
-            } else {
-                off
-            }
-        }
-        _ => return None,
+    // With an offset (or Z): a timestamp. Without one: a civil date and time, taken as UTC
+    // (parsed as such directly, and only then, since a civil parse drops an offset).
+    let ts = if text
+        .get(10..)
+        .is_some_and(|t| t.contains(['+', '-', 'Z', 'z', '[']))
+    {
+        text.parse::<jiff::Timestamp>().ok()?
+    } else {
+        let dt = text.parse::<jiff::civil::DateTime>().ok()?;
+        jiff::tz::Offset::UTC.to_timestamp(dt).ok()?
     };
-    let secs =
-        days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset_s;
-    Some(secs as f64 + fraction)
+    Some(ts.as_second() as f64 + f64::from(ts.subsec_nanosecond()) * 1e-9)
 }
 
 /// Formats seconds since 1970-01-01 UTC as `2024-02-09T02:13:00Z`, rounded to the millisecond; a
 /// fraction (`02:13:00.5Z`, `02:13:00.25Z`) is written only when the time is not whole seconds.
-/// A non-finite `t` is written as Rust prints it (`NaN`, `inf`).
+/// A non-finite `t`, or one outside the years -9999..=9999, is written as Rust prints it
+/// (`NaN`, `inf`, `1e300`).
 pub fn format_utc(t: f64) -> String {
-    if !t.is_finite() {
+    if !t.is_finite() || t.abs() > 4e11 {
         return t.to_string();
     }
     let ms = (t * 1000.0).round() as i64;
     let (secs, milli) = (ms.div_euclid(1000), ms.rem_euclid(1000));
-    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    let (hh, mm, ss) = (sod / 3600, sod / 60 % 60, sod % 60);
-    let mut out = format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}");
+    let Ok(ts) = jiff::Timestamp::from_second(secs) else {
+        return t.to_string();
+    };
+    let mut out = ts.strftime("%Y-%m-%dT%H:%M:%S").to_string();
     if milli != 0 {
         let frac = format!("{milli:03}");
         out.push('.');
@@ -453,7 +925,7 @@ mod tests {
         path
     }
 
-    fn check_sample(f: &AisFile) {
+    fn check_sample(f: &AisReports) {
         assert_eq!(f.rows, 3);
         assert_eq!(f.skipped, 0);
         assert_eq!(f.reports.len(), 3);
@@ -538,15 +1010,14 @@ mod tests {
              5,2024-02-09T02:13:00,1,181\n\
              6,2024-02-09T02:13:00,NaN,2\n\
              7,2024-02-09T02:13:00\n\
-             8,2024-02-09T02:13:00,\"1,2\n\
              9,2024-02-09T02:13:00,1,2\n"
         );
         let path = write_temp(&dir, "bad.csv", text.as_bytes());
         let f = read_ais(&path, BadRows::Skip).unwrap();
-        assert_eq!(f.rows, 9);
-        assert_eq!(f.skipped, 8);
+        assert_eq!(f.rows, 8);
+        assert_eq!(f.skipped, 7);
         assert_eq!(f.reports.len(), 1);
-        assert_eq!((f.reports[0].mmsi, f.reports[0].line), (9, 10));
+        assert_eq!((f.reports[0].mmsi, f.reports[0].line), (9, 9));
         assert_eq!(f.first_skipped.as_deref(), Some("line 2: bad LAT 'abc'"));
 
         match read_ais(&path, BadRows::Error) {
@@ -567,7 +1038,11 @@ mod tests {
             ("5,2024-02-09T02:13:00,1,181", "line 2: bad LON '181'"),
             ("6,2024-02-09T02:13:00,1,inf", "line 2: bad LON 'inf'"),
             ("7,2024-02-09T02:13:00", "line 2: too few fields (2 of 17)"),
-            ("8,2024-02-09T02:13:00,\"1,2", "line 2: unterminated quote"),
+            // A quote left open runs to the end of the file (RFC 4180): one bad field.
+            (
+                "8,2024-02-09T02:13:00,\"1,2",
+                "line 2: too few fields (3 of 17)",
+            ),
         ];
         for (row, want) in cases {
             let path = write_temp(&dir, "one.csv", format!("{HEADER}\n{row}\n").as_bytes());
@@ -589,7 +1064,7 @@ mod tests {
         match read_ais(&path, BadRows::Skip) {
             Err(Error::Format { msg, .. }) => assert_eq!(
                 msg,
-                "AIS header has no LAT column (MarineCadastre layout: MMSI,BaseDateTime,LAT,LON,...)"
+                "AIS header has no LAT column (looked for lat, latitude; name it with --ais-columns lat=COLUMN)"
             ),
             other => panic!("{other:?}"),
         }
@@ -607,15 +1082,12 @@ mod tests {
         assert!(
             matches!(read_ais(&missing, BadRows::Skip), Err(Error::Io { path, .. }) if path == missing)
         );
+        // A Latin-1 name: the row reads, the name with replacement characters.
         let mut bytes = format!("{HEADER}\n1,2024-02-09T02:13:00,1,2,,,,").into_bytes();
         bytes.extend_from_slice(b"\xff\xfeNAME\n");
         let path = write_temp(&dir, "latin1.csv", &bytes);
-        match read_ais(&path, BadRows::Skip) {
-            Err(Error::Format { msg, .. }) => {
-                assert!(msg.starts_with("line 2: not UTF-8"), "{msg}")
-            }
-            other => panic!("{other:?}"),
-        }
+        let f = read_ais(&path, BadRows::Error).unwrap();
+        assert_eq!(f.reports[0].name.as_deref(), Some("\u{fffd}\u{fffd}NAME"));
         // A header only: no rows, no error.
         let path = write_temp(&dir, "header.csv", HEADER.as_bytes());
         let f = read_ais(&path, BadRows::Error).unwrap();
@@ -623,39 +1095,73 @@ mod tests {
     }
 
     #[test]
-    fn csv_splitting() {
-        let s = |line: &str| -> Vec<String> {
-            split_csv(line)
-                .unwrap()
-                .into_iter()
-                .map(|c| c.into_owned())
-                .collect()
-        };
-        assert_eq!(s("a,b,,c"), ["a", "b", "", "c"]);
-        assert_eq!(s("\"a,b\",c"), ["a,b", "c"]);
-        assert_eq!(s("a,\"b\"\"q\"\"\""), ["a", "b\"q\""]);
-        assert_eq!(s("\"\",x"), ["", "x"]);
-        assert_eq!(s("x,\"\""), ["x", ""]);
-        assert_eq!(s("x,\"y\","), ["x", "y", ""]);
-        assert_eq!(s("\"a\",\"a\""), ["a", "a"]);
-        assert_eq!(s("1, \"n, m\" ,2"), ["1", "n, m ", "2"]);
-        assert!(split_csv("\"abc").is_err());
+    fn rfc4180_quotes_commas_and_line_breaks() {
+        let dir = tempfile::tempdir().unwrap();
+        // A name with a comma, doubled quotes and a line break, then ordinary rows.
+        let text = format!(
+            "{HEADER}\n\
+             1,2024-02-09T02:13:00,1,2,,,,\"A, \"\"B\"\"\nC\",,,,,10,,,,\n\
+             2,2024-02-09T02:13:00,1,2\n\
+             3,2024-02-09T02:13:00,x,2\n\
+             4,2024-02-09T02:13:00,1,2,,,,\"D \"\"E\"\"\",,,,,,,,,\n"
+        );
+        let path = write_temp(&dir, "q.csv", text.as_bytes());
+        let f = read_ais(&path, BadRows::Skip).unwrap();
+        assert_eq!((f.rows, f.skipped), (4, 1));
+        let got: Vec<_> = f
+            .reports
+            .iter()
+            .map(|r| (r.mmsi, r.line, r.name.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (1, 2, Some("A, \"B\"\nC".to_string())),
+                (2, 4, None),
+                (4, 6, Some("D \"E\"".to_string())),
+            ]
+        );
+        assert_eq!(f.reports[0].length_m, Some(10.0));
+        assert_eq!(f.first_skipped.as_deref(), Some("line 5: bad LAT 'x'"));
     }
 
     #[test]
     fn parse_utc_forms() {
         let base = 1_707_444_780.0; // 2024-02-09T02:13:00Z
-        assert_eq!(parse_utc("2024-02-09T02:13:00Z"), Some(base));
-        assert_eq!(parse_utc("2024-02-09T02:13:00"), Some(base));
-        assert_eq!(parse_utc("2024-02-09 02:13:00"), Some(base));
-        assert_eq!(parse_utc(" 2024:02:09 02:13:00 "), Some(base));
+        for good in [
+            "2024-02-09T02:13:00Z",
+            "2024-02-09T02:13:00z",
+            "2024-02-09t02:13:00Z",
+            "2024-02-09T02:13:00",
+            "2024-02-09 02:13:00",
+            "2024-02-09 02:13:00Z",
+            "2024-02-09T02:13Z",
+            "2024-02-09T02:13",
+            " 2024:02:09 02:13:00 ",
+            "2024-02-09 02:13:00 UTC",
+            "2024-02-09T02:13:00UTC",
+            "2024-02-09 02:13:00 utc",
+            "2024-02-09T02:13:00+00:00",
+            "2024-02-09T02:13:00-00:00",
+            "2024-02-08T21:13:00-05:00",
+            "2024-02-09T07:43:00+0530",
+            "2024-02-09T07:13:00+05",
+            "2024-02-09T04:13:00+02:00",
+            "2024-02-09T02:13:00.000Z",
+            "1707444780",
+            "1707444780.0",
+            "+1707444780",
+        ] {
+            assert_eq!(parse_utc(good), Some(base), "{good}");
+        }
         assert_eq!(parse_utc("2024-02-09T02:13:00.250Z"), Some(base + 0.25));
-        assert_eq!(parse_utc("2024-02-09T02:13:00+00:00"), Some(base));
-        assert_eq!(parse_utc("2024-02-08T21:13:00-05:00"), Some(base));
-        assert_eq!(parse_utc("2024-02-09T07:43:00+0530"), Some(base));
-        assert_eq!(parse_utc("2024-02-09T07:13:00+05"), Some(base));
+        assert_eq!(parse_utc("2024-02-09 02:13:00.5 UTC"), Some(base + 0.5));
+        assert_eq!(parse_utc("2024-02-09T02:13:00.75"), Some(base + 0.75));
+        assert_eq!(parse_utc("1707444780.25"), Some(base + 0.25));
+        assert_eq!(parse_utc("-1.5"), Some(-1.5));
         assert_eq!(parse_utc("1970-01-01T00:00:00Z"), Some(0.0));
         assert_eq!(parse_utc("1969-12-31T23:59:59Z"), Some(-1.0));
+        assert_eq!(parse_utc("1969-12-31T23:59:59.5Z"), Some(-0.5));
         assert_eq!(parse_utc("2000-03-01T00:00:00Z"), Some(951_868_800.0));
         assert_eq!(parse_utc("2024-02-29T00:00:00Z"), Some(1_709_164_800.0));
         for bad in [
@@ -669,15 +1175,25 @@ mod tests {
             "2024-02-09T02:13:61Z",
             "2024-02-09T02:13:00.Z",
             "2024-02-09T02:13:00+5",
-            "2024-02-09T02:13:00+24:00",
             "2024-02-09T02:13:00ZZ",
-            "2024-02-09T02:13",
+            "2024-02-09T02:13:00+01:00 UTC",
+            "2024-02-09",
             "2024/02/09 02:13:00",
             "2024-02:09 02:13:00",
             "2024-02-09x02:13:00",
             "2024-02-09T02:13:00 junk",
             "",
+            "UTC",
+            "1.2.3",
+            ".",
+            "-",
             "2024-02-09T02:1é:00Z",
+            "yesterday",
+            // Multi-byte characters where the forms are looked for (found by fuzzing).
+            "%\u{24b} ",
+            "\u{24b}UTC",
+            "2024-02-09T02:1\u{24b}",
+            "2024\u{24b}02-09T02:13:00",
         ] {
             assert_eq!(parse_utc(bad), None, "{bad}");
         }
@@ -703,13 +1219,100 @@ mod tests {
         ] {
             assert_eq!(format_utc(parse_utc(s).unwrap()), s);
         }
-        // Every day over 1968..2101 round-trips through the civil conversions.
-        for days in -800..48_000 {
-            let (y, m, d) = civil_from_days(days);
-            assert!((1..=days_in_month(y, m)).contains(&d));
-            assert_eq!(days_from_civil(y, m, d), days);
+        // Every day over 1968..2101 round-trips, and days are 86400 s apart.
+        for days in -800i64..48_000 {
+            let s = format_utc(days as f64 * 86_400.0 + 3661.0);
+            assert!(s.ends_with("T01:01:01Z"), "{s}");
+            assert_eq!(parse_utc(&s), Some(days as f64 * 86_400.0 + 3661.0), "{s}");
         }
         assert_eq!(format_utc(f64::NAN), "NaN");
+        assert_eq!(format_utc(f64::INFINITY), "inf");
+    }
+
+    #[test]
+    fn rows_are_capped_not_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // A quote left open with 1.5 MiB after it: an error naming the row's line, not a
+        // field as long as the file.
+        let mut text = format!("{HEADER}\n1,2024-02-09T02:13:00,1,2\n2,2024-02-09T02:13:00,\"");
+        text.push_str(&"x,".repeat(3 << 19));
+        let path = write_temp(&dir, "open.csv", text.as_bytes());
+        match read_ais(&path, BadRows::Skip) {
+            Err(Error::Format { msg, .. }) => {
+                assert_eq!(msg, "line 3: a row longer than 1 MiB (a quote left open?)")
+            }
+            other => panic!("{other:?}"),
+        }
+        // Just under the cap reads (one bad row).
+        let mut text = format!("{HEADER}\n1,2024-02-09T02:13:00,\"");
+        text.push_str(&"x".repeat((1 << 20) - 100));
+        text.push_str("\",2\n3,2024-02-09T02:13:00,1,2\n");
+        let path = write_temp(&dir, "long.csv", text.as_bytes());
+        let f = read_ais(&path, BadRows::Skip).unwrap();
+        assert_eq!((f.rows, f.skipped, f.reports[0].line), (2, 1, 3));
+    }
+
+    #[test]
+    fn areas_across_the_antimeridian_and_near_a_pole() {
+        let a = Area::around(&[(179.9, 10.0), (-179.9, 10.2)], 1000.0).unwrap();
+        assert!(!a.all_lons);
+        for (lon, lat) in [
+            (180.0, 10.1),
+            (-180.0, 10.1),
+            (179.95, 10.0),
+            (-179.91, 10.2),
+        ] {
+            assert!(a.contains(lon, lat), "{lon} {lat}");
+        }
+        for (lon, lat) in [(0.0, 10.1), (179.0, 10.1), (-179.0, 10.1), (180.0, 10.5)] {
+            assert!(!a.contains(lon, lat), "{lon} {lat}");
+        }
+        // Grown by 10 km: about 0.09 degrees of latitude, more of longitude at 60 N.
+        let b = Area::around(&[(10.0, 60.0)], 10_000.0).unwrap();
+        assert!(b.contains(10.0, 60.08) && !b.contains(10.0, 60.1));
+        assert!(b.contains(10.17, 60.0) && !b.contains(10.2, 60.0));
+        let p = Area::around(&[(0.0, 89.5)], 1000.0).unwrap();
+        assert!(p.all_lons && p.contains(-120.0, 89.5));
+        assert!(Area::around(&[], 1.0).is_none());
+        assert!(Area::around(&[(f64::NAN, 1.0)], 1.0).is_none());
+    }
+
+    #[test]
+    fn a_window_keeps_what_reaches_it_and_counts_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // Vessel 1: in the box, one report in time and one 2 h before with its name.
+        // Vessel 2: in time, outside the box. Vessel 3: in the box, hours away (stale).
+        let text = format!(
+            "{HEADER}\n\
+             1,2024-02-09T00:13:00,50.0,10.0,,,,FIRST NAME,,,,,120\n\
+             2,2024-02-09T02:10:00,55.0,10.0\n\
+             1,2024-02-09T02:20:00,50.01,10.01\n\
+             3,2024-02-09T06:13:00,50.0,10.0,,,,THREE\n\
+             1,2024-02-09T02:20:00,50.02,10.02,,,,SAME TIME\n"
+        );
+        let path = write_temp(&dir, "w.csv", text.as_bytes());
+        let file = AisFile::open(&path, BadRows::Error, &ColumnNames::default()).unwrap();
+        let t = parse_utc("2024-02-09T02:13:00Z").unwrap();
+        let window = Window {
+            time: Some((t, 1800.0)),
+            area: Area::around(&[(10.0, 50.0)], 20_000.0),
+        };
+        let r = file.read(&window).unwrap();
+        assert_eq!((r.rows, r.skipped, r.vessels, r.in_time), (5, 0, 3, 2));
+        let kept: Vec<_> = r.reports.iter().map(|r| (r.mmsi, r.line)).collect();
+        assert_eq!(kept, [(1, 4), (1, 6)]);
+        // The latest name and length of the whole file, not only of the reports kept.
+        assert_eq!(
+            r.info[&1],
+            VesselInfo {
+                name: Some("SAME TIME".into()),
+                length_m: Some(120.0)
+            }
+        );
+        assert_eq!(r.info.len(), 1);
+        // No window: everything.
+        let all = file.read(&Window::default()).unwrap();
+        assert_eq!((all.reports.len(), all.in_time, all.info.len()), (5, 3, 3));
     }
 
     #[test]

@@ -230,19 +230,35 @@ pub fn run_scene(
         .or(raster.nodata)
         .and_then(|v| crate::sample::nodata_key(kind, v));
     let mut overview = pictures::overview_for(pics, raster.width, raster.height);
-    let out = {
-        let mut feed = |keys: &[u32], _w: u32, y0: u32, rows: u32| {
-            if let Some(o) = overview.as_mut() {
-                o.add_rows(kind, keys, y0, rows, nodata_key);
+    // The AIS file is streamed on a thread of its own while the detector runs (the window
+    // needs only the georeferencing, the time and the geometry, known now).
+    let (out, ais_read) = std::thread::scope(|scope| -> Result<_> {
+        let reader = match (ais, &ais_time, geo.georef()) {
+            (Some(a), Some(((t, _), sar)), Some(g)) => {
+                let (t, sar, g) = (*t, *sar, g.as_ref());
+                let (w, h) = (raster.width, raster.height);
+                Some(scope.spawn(move || crate::ais::read_near(g, w, h, t, sar.as_ref(), a)))
             }
+            _ => None,
         };
-        let observe: Option<crate::detect::RowObserver> =
-            if pics.wanted() { Some(&mut feed) } else { None };
-        crate::detect::detect_source_observed(engine, src, opts, window_rows, observe)?
-    };
+        let out = {
+            let mut feed = |keys: &[u32], _w: u32, y0: u32, rows: u32| {
+                if let Some(o) = overview.as_mut() {
+                    o.add_rows(kind, keys, y0, rows, nodata_key);
+                }
+            };
+            let observe: Option<crate::detect::RowObserver> =
+                if pics.wanted() { Some(&mut feed) } else { None };
+            crate::detect::detect_source_observed(engine, src, opts, window_rows, observe)
+        };
+        let read = reader
+            .map(|r| r.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .transpose();
+        Ok((out?, read?))
+    })?;
     let mut out = out;
     let ais_result = match (ais, ais_time) {
-        (Some(a), Some((time, sar))) => Some(crate::ais::annotate(
+        (Some(a), Some((time, sar))) => Some(crate::ais::annotate_with(
             input,
             &mut out.detections,
             out.geo.georef().map(|g| g.as_ref()),
@@ -251,6 +267,7 @@ pub fn run_scene(
             time,
             sar,
             a,
+            ais_read,
         )?),
         _ => None,
     };
