@@ -5,20 +5,10 @@
 //! one-line errors.
 
 use serde_json::Value;
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn shared() -> Option<PathBuf> {
-    let p = std::env::var_os("VESSELSCAN_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data")));
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipped: no shared data at {}", p.display());
-        None
-    }
-}
 
 fn vs<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vesselscan"))
@@ -135,7 +125,9 @@ fn voc_objects(xml: &Path) -> usize {
 
 #[test]
 fn ssdd_counts_add_up() {
-    let Some(root) = shared() else { return };
+    let Some(root) = common::shared_data() else {
+        return;
+    };
     let ann = root.join("ssdd/Annotations");
     let mut jpgs: Vec<PathBuf> = std::fs::read_dir(root.join("ssdd/JPEGImages"))
         .unwrap()
@@ -212,7 +204,9 @@ fn ssdd_counts_add_up() {
 
 #[test]
 fn hrsid_boxes_and_sen2ships_coco_match_their_scenes() {
-    let Some(root) = shared() else { return };
+    let Some(root) = common::shared_data() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     // HRSID: the boxes JSON names "images/P0094_....png".
     let png = root.join("hrsid/images/P0094_0_800_3000_3800.png");

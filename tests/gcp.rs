@@ -9,23 +9,6 @@ use std::path::{Path, PathBuf};
 use vesselscan::error::Error;
 use vesselscan::geo::gcp::{find_s1_annotation, read_s1_annotation, Gcp, GcpGrid, S1Annotation};
 
-/// The `.SAFE` folder of the shared Sentinel-1 GRD product, or `None` (skipped).
-fn safe_dir() -> Option<PathBuf> {
-    let root = std::env::var_os("VESSELSCAN_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data")));
-    let dir = std::fs::read_dir(root.join("s1_grd_safe"))
-        .ok()
-        .and_then(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .find(|p| p.extension().is_some_and(|e| e == "SAFE"))
-        });
-    if dir.is_none() {
-        eprintln!("skipped: no s1_grd_safe/*.SAFE under {}", root.display());
-    }
-    dir
-}
-
 fn only_file(dir: &Path, ext: &str) -> PathBuf {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
@@ -38,7 +21,7 @@ fn only_file(dir: &Path, ext: &str) -> PathBuf {
 
 /// The real annotation, found from the measurement TIFF the way the CLI will.
 fn real() -> Option<(S1Annotation, GcpGrid)> {
-    let safe = safe_dir()?;
+    let safe = common::shared_safe()?;
     let tiff = only_file(&safe.join("measurement"), "tiff");
     let xml = find_s1_annotation(&tiff).expect("annotation next to the measurement");
     assert_eq!(xml, only_file(&safe.join("annotation"), "xml"));

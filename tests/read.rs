@@ -1079,25 +1079,15 @@ fn text_file_is_format_error() {
 // ---------------------------------------------------------------------------------------------
 // Real data (../shared/data, or $VESSELSCAN_SHARED_DATA)
 
-fn shared_data() -> Option<PathBuf> {
-    let dir = std::env::var_os("VESSELSCAN_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data")));
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("skipped: no shared data at {}", dir.display());
-        None
-    }
-}
-
 fn sum(r: &Raster) -> u64 {
     r.keys.iter().map(|&k| k as u64).sum()
 }
 
 #[test]
 fn real_sen2ships_b08() {
-    let Some(data) = shared_data() else { return };
+    let Some(data) = common::shared_data() else {
+        return;
+    };
     // (scene, width, height, sum of all pixels, (x, y, value) samples): from tifffile.
     for (scene, w, h, total, px) in [
         (
@@ -1139,7 +1129,9 @@ fn real_sen2ships_b08() {
 
 #[test]
 fn real_hrsid_png() {
-    let Some(data) = shared_data() else { return };
+    let Some(data) = common::shared_data() else {
+        return;
+    };
     let p = data.join("hrsid/images/P0094_0_800_3000_3800.png");
     // RGB with equal channels: luminance and every band are the grey values (sum from GDAL).
     for band in [None, Some(1), Some(3)] {
@@ -1154,7 +1146,9 @@ fn real_hrsid_png() {
 
 #[test]
 fn real_ssdd_jpeg() {
-    let Some(data) = shared_data() else { return };
+    let Some(data) = common::shared_data() else {
+        return;
+    };
     let p = data.join("ssdd/JPEGImages/000002.jpg");
     let r = read_raster(&p, &opts(None)).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((r.width, r.height, r.kind), (501, 355, SampleKind::U8));
@@ -1167,7 +1161,9 @@ fn real_ssdd_jpeg() {
 /// Needs 1.7 GB for the keys; reads in about 1.4 s (release build, 2 cores).
 #[test]
 fn real_s1_grd_full_scene() {
-    let Some(data) = shared_data() else { return };
+    let Some(data) = common::shared_data() else {
+        return;
+    };
     let dir = data.join(
         "s1_grd_safe/S1B_IW_GRDH_1SDV_20210401T052623_20210401T052648_026269_032297_ECC8.SAFE/measurement",
     );

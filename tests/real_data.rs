@@ -120,3 +120,44 @@ fn detections_hit_annotated_ships_on_an_offshore_chip() {
         d.len()
     );
 }
+
+/// The real-data tests cannot pass silently in CI: with `VESSELSCAN_REQUIRE_DATA` set and the
+/// data missing, one fails (naming what is missing); without it, it says it was skipped.
+#[test]
+fn missing_data_fails_when_required() {
+    let run = |require: bool| {
+        let mut c = std::process::Command::new(std::env::current_exe().unwrap());
+        c.args([
+            "real_chips_agree_on_both_backends",
+            "--exact",
+            "--nocapture",
+        ])
+        .env("VESSELSCAN_SHARED_DATA", "/nonexistent/vesselscan-data");
+        if require {
+            c.env("VESSELSCAN_REQUIRE_DATA", "1");
+        } else {
+            c.env_remove("VESSELSCAN_REQUIRE_DATA");
+        }
+        let o = c.output().unwrap();
+        (
+            o.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ),
+        )
+    };
+    let (ok, out) = run(true);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("VESSELSCAN_REQUIRE_DATA is set but no shared data at /nonexistent"),
+        "{out}"
+    );
+    let (ok, out) = run(false);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("skipped: no shared data at /nonexistent"),
+        "{out}"
+    );
+}

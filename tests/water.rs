@@ -10,6 +10,8 @@
 //! `cargo test --test water -- --ignored --nocapture water_report` prints the per-scene
 //! numbers and writes pictures of the masks to /tmp/water/.
 
+mod common;
+
 use proptest::prelude::*;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -107,16 +109,10 @@ fn inside(rings: &[Vec<[f64; 2]>], x: f64, y: f64) -> bool {
     c
 }
 
+/// The shared data, when it holds the Sentinel-2 port scenes (`sen2ships`).
 fn shared() -> Option<PathBuf> {
-    let p = std::env::var_os("VESSELSCAN_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data")));
-    if p.join("sen2ships").is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipped: no sen2ships data under {}", p.display());
-        None
-    }
+    common::shared_path("sen2ships")?;
+    common::shared_data()
 }
 
 // ---------------------------------------------------------------- GeoJSON rasterization
@@ -809,14 +805,8 @@ fn pixel_of_inverts_the_real_grids() {
         }
     }
     assert!(n >= 12, "{n} sen2ships files");
-    // The Sentinel-1 annotation's geolocation grid (GCPs), when present.
-    let safe = std::fs::read_dir(root.join("s1_grd_safe"))
-        .ok()
-        .and_then(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .find(|p| p.extension().is_some_and(|e| e == "SAFE"))
-        });
-    if let Some(safe) = safe {
+    // The Sentinel-1 annotation's geolocation grid (GCPs).
+    if let Some(safe) = common::shared_safe() {
         let xml = std::fs::read_dir(safe.join("annotation"))
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -833,8 +823,6 @@ fn pixel_of_inverts_the_real_grids() {
             "S1 grid {}x{}: worst round trip {e:e} px",
             ann.width, ann.height
         );
-    } else {
-        eprintln!("skipped: no s1_grd_safe/*.SAFE");
     }
 }
 

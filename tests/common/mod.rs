@@ -262,9 +262,17 @@ pub fn have_gdal() -> bool {
     ok
 }
 
-/// The real imagery of `../shared/data` (or `$VESSELSCAN_SHARED_DATA`); `None`, with a
-/// `skipped` line, where this checkout has none.
-#[allow(dead_code)]
+/// A test cannot find the real data it needs (`what` says which): a `skipped` line, or, with
+/// `VESSELSCAN_REQUIRE_DATA` set (CI), a failure, so CI never goes green without running it.
+pub fn missing_data(what: &str) {
+    if std::env::var_os("VESSELSCAN_REQUIRE_DATA").is_some() {
+        panic!("VESSELSCAN_REQUIRE_DATA is set but {what} (see ../shared/data/README.md)");
+    }
+    eprintln!("skipped: {what}");
+}
+
+/// The real imagery of `../shared/data` (or `$VESSELSCAN_SHARED_DATA`); `None` where this
+/// checkout has none (see [`missing_data`]).
 pub fn shared_data() -> Option<std::path::PathBuf> {
     let p = std::env::var_os("VESSELSCAN_SHARED_DATA")
         .map(std::path::PathBuf::from)
@@ -274,7 +282,33 @@ pub fn shared_data() -> Option<std::path::PathBuf> {
     if p.is_dir() {
         Some(p)
     } else {
-        eprintln!("skipped: no shared data at {}", p.display());
+        missing_data(&format!("no shared data at {}", p.display()));
         None
     }
+}
+
+/// `sub` (a file or folder) below the shared data, or `None` where it is missing (see
+/// [`missing_data`]).
+pub fn shared_path(sub: &str) -> Option<std::path::PathBuf> {
+    let p = shared_data()?.join(sub);
+    if p.exists() {
+        Some(p)
+    } else {
+        missing_data(&format!("no {} in the shared data", p.display()));
+        None
+    }
+}
+
+/// The Sentinel-1 `.SAFE` folder of the shared data (`s1_grd_safe/*.SAFE`), or `None` where it
+/// is missing (see [`missing_data`]).
+pub fn shared_safe() -> Option<std::path::PathBuf> {
+    let dir = shared_path("s1_grd_safe")?;
+    let safe = std::fs::read_dir(&dir).ok().and_then(|rd| {
+        rd.filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| p.extension().is_some_and(|e| e == "SAFE"))
+    });
+    if safe.is_none() {
+        missing_data(&format!("no *.SAFE in {}", dir.display()));
+    }
+    safe
 }
