@@ -17,7 +17,10 @@ use std::path::PathBuf;
 #[command(
     name = "vesselscan",
     version,
-    about = "Find ships in satellite images, on any GPU or the CPU"
+    about = "Find ships in satellite images, on any GPU or the CPU",
+    after_help = "Exit codes: 0 every input processed; 1 some input failed (batch: each reported, \
+                  the others done); 2 the run could not start (usage, bad options, no adapter for \
+                  --backend gpu, an output folder that cannot be made, nothing to read)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -714,13 +717,23 @@ impl DetectFlags {
     /// The options when they do not depend on the input ([`DetectFlags::fixed_preset`]), or
     /// those of each preset for [`DetectPlan::options_for`] to pick from.
     pub fn detect_plan(&self) -> Result<DetectPlan> {
-        Ok(match self.fixed_preset() {
+        let plan = match self.fixed_preset() {
             Some(p) => DetectPlan::Fixed(Box::new(self.detect_options(p)?)),
             None => DetectPlan::Auto {
                 sar: Box::new(self.detect_options(Some(Preset::Sar))?),
                 optical: Box::new(self.detect_options(Some(Preset::Optical))?),
             },
-        })
+        };
+        // Said before any input is read when both are given (the detector says it too, for a
+        // preset's value against a flag, and for library callers).
+        if let (Some(min), Some(max)) = (self.min_area, self.max_area) {
+            if min > max {
+                return Err(Error::Invalid(format!(
+                    "--min-area {min} is larger than --max-area {max}"
+                )));
+            }
+        }
+        Ok(plan)
     }
 
     /// The options with preset `preset` (flags given explicitly win over its values).
@@ -893,7 +906,7 @@ fn check_outputs_spare_inputs(a: &DetectArgs) -> Result<()> {
     Ok(())
 }
 
-fn run_detect(a: &DetectArgs) -> Result<()> {
+fn run_detect(a: &DetectArgs) -> std::result::Result<(), Failure> {
     let format = a.format.unwrap_or_else(|| match &a.output {
         Some(p) => match p.extension().map(|e| e.to_ascii_lowercase()) {
             Some(e) if e == "csv" => Format::Csv,
@@ -903,17 +916,19 @@ fn run_detect(a: &DetectArgs) -> Result<()> {
         None => Format::Json,
     });
     // A bad output path fails before the work, not after.
+    // Options and outputs are checked before any input is read: the run could not start (2).
     for out in [&a.output, &a.quicklook].into_iter().flatten() {
-        check_output_folder(out)?;
+        check_output_folder(out).map_err(Failure::Start)?;
     }
     let f = &a.flags;
-    check_outputs_spare_inputs(a)?;
+    check_outputs_spare_inputs(a).map_err(Failure::Start)?;
+    let plan = f.detect_plan().map_err(Failure::Start)?;
     let mut src = open_source(&a.input, &f.read_options())?;
     // After the input opened: a bad scene fails before a large AIS file is read.
-    let ais = a.ais.options()?;
+    let ais = a.ais.options().map_err(Failure::by_kind)?;
     let width = src.info().width;
-    let engine = open_engine(f.backend, f.adapter.as_deref())?;
-    let detect = f.detect_plan()?.options_for(&a.input, src.as_mut())?;
+    let engine = open_engine(f.backend, f.adapter.as_deref()).map_err(Failure::Start)?;
+    let detect = plan.options_for(&a.input, src.as_mut())?;
     let scene = crate::write::run_scene(
         engine.as_ref(),
         &a.input,
@@ -939,10 +954,10 @@ fn run_detect(a: &DetectArgs) -> Result<()> {
             if let Err(e) = so.write_all(&scene.bytes).and_then(|_| so.flush()) {
                 // A closed pipe (`| head`) is not an error.
                 if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    return Err(Error::Write {
+                    return Err(Failure::Input(Error::Write {
                         path: "<stdout>".into(),
                         source: e,
-                    });
+                    }));
                 }
             }
         }
@@ -950,10 +965,10 @@ fn run_detect(a: &DetectArgs) -> Result<()> {
     Ok(())
 }
 
-fn run_batch(a: &BatchArgs) -> Result<bool> {
+fn run_batch(a: &BatchArgs) -> std::result::Result<bool, Failure> {
     use std::io::IsTerminal;
     if let Some(dir) = &a.summarize {
-        let (s, n) = crate::batch::merge_shard_summaries(dir)?;
+        let (s, n) = crate::batch::merge_shard_summaries(dir).map_err(Failure::by_kind)?;
         eprintln!(
             "vesselscan: {n} shards, {} files: {} ok, {} skipped, {} failed; summary in {}",
             s.files.len(),
@@ -969,25 +984,27 @@ fn run_batch(a: &BatchArgs) -> Result<bool> {
         .clone()
         .expect("clap requires -o without --summarize");
     let f = &a.flags;
-    let expanded = crate::batch::expand_inputs(&a.inputs)?;
+    let expanded = crate::batch::expand_inputs(&a.inputs).map_err(Failure::Start)?;
     for (p, why) in &expanded.skipped {
         eprintln!("vesselscan: {}: skipped: {why}", p.display());
     }
     let inputs = expanded.inputs;
     if inputs.is_empty() {
-        return Err(Error::Invalid(
+        return Err(Failure::Start(Error::Invalid(
             "no input to read: every raster found was skipped".into(),
-        ));
+        )));
     }
     let in_shard = match a.shard {
         Some((i, n)) => crate::batch::shard(&inputs, i, n).len(),
         None => inputs.len(),
     };
-    std::fs::create_dir_all(&outdir).map_err(|source| Error::Write {
-        path: outdir.clone(),
-        source,
+    std::fs::create_dir_all(&outdir).map_err(|source| {
+        Failure::Start(Error::Write {
+            path: outdir.clone(),
+            source,
+        })
     })?;
-    let engine = open_engine(f.backend, f.adapter.as_deref())?;
+    let engine = open_engine(f.backend, f.adapter.as_deref()).map_err(Failure::Start)?;
     let opts = crate::batch::BatchOptions {
         outdir: outdir.clone(),
         shard: a.shard,
@@ -997,8 +1014,8 @@ fn run_batch(a: &BatchArgs) -> Result<bool> {
         read: f.read_options(),
         memory_mb: f.memory_mb,
         jobs: crate::batch::jobs_for(a.jobs.map(|j| j as usize), in_shard, f.memory_mb),
-        detect: f.detect_plan()?,
-        ais: a.ais.options()?,
+        detect: f.detect_plan().map_err(Failure::Start)?,
+        ais: a.ais.options().map_err(Failure::Start)?,
     };
     let each = (f.memory_mb / opts.jobs as u64).max(1);
     if opts.jobs > 1 {
@@ -1160,14 +1177,51 @@ fn run_synth(a: &SynthArgs) -> Result<()> {
     Ok(())
 }
 
-/// Run the parsed command line. `Ok(false)`: it ran, but some files failed (batch).
-pub fn run(cli: &Cli) -> Result<bool> {
+/// How a run ended badly, which sets the exit code: 1 when inputs failed, 2 when the run
+/// could not start.
+#[derive(Debug)]
+pub enum Failure {
+    /// An input could not be read or processed (the error names it): exit code 1.
+    Input(Error),
+    /// The run could not start: bad options, no adapter for `--backend gpu`, an output folder
+    /// that cannot be made, nothing to read: exit code 2.
+    Start(Error),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        Failure::Input(e)
+    }
+}
+
+impl Failure {
+    /// A failure by the kind of error: options and adapters stop a run before it starts,
+    /// anything about a file is that input's.
+    pub fn by_kind(e: Error) -> Failure {
+        match e {
+            Error::Invalid(_) | Error::NoAdapter(_) => Failure::Start(e),
+            e => Failure::Input(e),
+        }
+    }
+
+    /// The process exit code: 1 or 2.
+    pub fn code(&self) -> u8 {
+        match self {
+            Failure::Input(_) => 1,
+            Failure::Start(_) => 2,
+        }
+    }
+}
+
+/// Run the parsed command line. `Ok(false)`: it ran, but some files failed (batch: each was
+/// reported, the others done; exit code 1).
+pub fn run(cli: &Cli) -> std::result::Result<bool, Failure> {
     match &cli.command {
         Command::Detect(a) => run_detect(a).map(|_| true),
         Command::Batch(a) => run_batch(a),
-        Command::Synth(a) => run_synth(a).map(|_| true),
-        Command::Eval(a) => run_eval(a).map(|_| true),
-        Command::Bench(a) => run_bench(a).map(|_| true),
+        Command::Synth(a) => run_synth(a).map(|_| true).map_err(Failure::by_kind),
+        Command::Eval(a) => run_eval(a).map(|_| true).map_err(Failure::by_kind),
+        Command::Bench(a) => run_bench(a).map_err(Failure::by_kind),
         Command::Adapters => {
             let list = crate::gpu::list_adapters();
             let mut s = serde_json::to_string_pretty(&list).expect("adapters serialise");
@@ -1228,7 +1282,8 @@ fn parse_tolerance(s: &str) -> std::result::Result<f64, String> {
     }
 }
 
-fn run_bench(a: &BenchArgs) -> Result<()> {
+/// `Ok(false)`: it ran, but an adapter's detections differ from the CPU's.
+fn run_bench(a: &BenchArgs) -> Result<bool> {
     use crate::bench::{AdapterFilter, BenchOptions, BenchScene};
     if let Some(p) = &a.json {
         check_output_folder(p)?;
@@ -1265,11 +1320,13 @@ fn run_bench(a: &BenchArgs) -> Result<()> {
         write_atomic(p, &bytes)?;
     }
     if rep.rows.iter().any(|r| r.error.is_none() && !r.matches_cpu) {
-        return Err(Error::Invalid(
-            "an adapter's detections differ from the CPU backend's (see the match column)".into(),
-        ));
+        // It ran: a failed check, exit code 1.
+        eprintln!(
+            "vesselscan: an adapter's detections differ from the CPU backend's (see the match column)"
+        );
+        return Ok(false);
     }
-    Ok(())
+    Ok(true)
 }
 
 fn run_eval(a: &EvalArgs) -> Result<()> {

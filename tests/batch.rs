@@ -180,7 +180,7 @@ fn list_files_globs_and_csv() {
         "-o",
         out2.to_str().unwrap(),
     ]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2), "nothing to run");
     assert!(String::from_utf8_lossy(&o.stderr).contains("no file matches"));
 }
 
@@ -312,7 +312,7 @@ fn an_empty_folder_is_a_clear_error() {
         "--backend",
         "cpu",
     ]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2), "nothing to run");
     let err = String::from_utf8_lossy(&o.stderr);
     let lines: Vec<&str> = err
         .lines()
@@ -557,7 +557,7 @@ fn concurrent_shards_write_what_one_run_writes() {
     std::fs::remove_file(out.join("summary.shard-1-of-3.json")).unwrap();
     let o = run(&["batch", "--summarize", out.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("shard 1 of 3 not found"), "{err}");
     std::fs::copy(
         dir.path().join("shards-2/summary.shard-0-of-2.json"),

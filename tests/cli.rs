@@ -298,7 +298,7 @@ fn missing_output_folder_fails_before_the_work() {
         "-o",
         "/no/such/folder/out.json",
     ]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2), "the run could not start");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("/no/such/folder/out.json: output folder /no/such/folder does not exist"),
@@ -329,7 +329,11 @@ fn bad_options_fail_cleanly() {
         "--max-area",
         "3",
     ]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "bad options: the run could not start"
+    );
     assert!(String::from_utf8_lossy(&o.stderr).contains("--min-area"));
     let o = run(&[
         "detect",
@@ -339,7 +343,11 @@ fn bad_options_fail_cleanly() {
         "--adapter",
         "no-such-gpu-xyz",
     ]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "no adapter: the run could not start"
+    );
     assert!(String::from_utf8_lossy(&o.stderr).contains("no-such-gpu-xyz"));
 }
 
@@ -995,5 +1003,88 @@ fn auto_backend_takes_a_gpu_but_not_a_software_adapter() {
     }
     if std::env::var("VESSELSCAN_REQUIRE_GPU").is_ok_and(|v| v == "1") {
         assert!(!types.is_empty(), "no adapter listed");
+    }
+}
+
+/// Exit codes as scripts expect: 0 every input processed, 1 some input failed (batch: the
+/// others done), 2 the run could not start (usage, options, adapter, output folder).
+#[test]
+fn exit_codes_say_whether_inputs_failed_or_the_run_could_not_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let chip = data("ssdd_001114.jpg");
+    let chip = chip.to_str().unwrap();
+    let broken = dir.path().join("broken.tif");
+    let tif = std::fs::read(data("sen2ships_casablanca_B08.tif")).unwrap();
+    std::fs::write(&broken, &tif[..tif.len() / 3]).unwrap();
+    let broken = broken.to_str().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let under_file = file.join("out");
+    let under_file = under_file.to_str().unwrap();
+    let cases: &[(&[&str], i32)] = &[
+        (&["detect", chip, "--backend", "cpu"], 0),
+        (&["detect", broken, "--backend", "cpu"], 1),
+        (&["detect", "/no/such/scene.tif", "--backend", "cpu"], 1),
+        (
+            &[
+                "batch",
+                chip,
+                broken,
+                "-o",
+                &format!("{}/b", dir.path().display()),
+                "--backend",
+                "cpu",
+            ],
+            1,
+        ),
+        (&["detect"], 2),
+        (&["detect", chip, "--no-such-flag"], 2),
+        (
+            &[
+                "detect",
+                chip,
+                "--backend",
+                "cpu",
+                "--min-area",
+                "9",
+                "--max-area",
+                "3",
+            ],
+            2,
+        ),
+        (
+            &[
+                "detect",
+                chip,
+                "--backend",
+                "gpu",
+                "--adapter",
+                "no-such-gpu-xyz",
+            ],
+            2,
+        ),
+        (
+            &[
+                "detect",
+                chip,
+                "--backend",
+                "cpu",
+                "-o",
+                "/no/such/folder/o.json",
+            ],
+            2,
+        ),
+        (&["detect", chip, "--backend", "cpu", "-o", chip], 2),
+        (&["batch", chip, "-o", under_file, "--backend", "cpu"], 2),
+        (&["batch", "/no/such/archive/*.tif", "-o", under_file], 2),
+    ];
+    for (args, want) in cases {
+        let o = run(args);
+        assert_eq!(
+            o.status.code(),
+            Some(*want),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     }
 }

@@ -97,7 +97,7 @@ fn no_output_may_name_an_input() {
         args.extend(["--backend", "cpu"]);
         let o = run_in(d, &args);
         let l = lines(&o);
-        assert_eq!(o.status.code(), Some(1), "{args:?}: {l:?}");
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {l:?}");
         assert_eq!(l.len(), 1, "{args:?}: {l:?}");
         assert!(l[0].contains("would be overwritten"), "{args:?}: {l:?}");
         assert_eq!(
@@ -112,7 +112,7 @@ fn no_output_may_name_an_input() {
         d,
         &["detect", "sub/1.png", "--chips", "sub", "--backend", "cpu"],
     );
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("--chips names the input"),
         "{}",
