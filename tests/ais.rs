@@ -4,30 +4,17 @@
 //! duplicate report and a bad row; plain and gzip files, CSV and GeoJSON outputs, the errors.
 
 mod common;
+use common::{ok, run};
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use vesselscan::ais::track::{destination, distance_m};
 
 const T: &str = "2024-02-09T02:13:00Z";
 const HEADER: &str = "MMSI,BaseDateTime,LAT,LON,SOG,COG,Heading,VesselName,IMO,CallSign,VesselType,Status,Length,Width,Draft,Cargo,TransceiverClass";
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_vesselscan"))
-}
-
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().unwrap()
-}
-
-fn ok(o: &Output) -> String {
-    let err = String::from_utf8_lossy(&o.stderr).to_string();
-    assert!(o.status.success(), "{err}");
-    err
-}
 
 /// MarineCadastre time of `T` plus `dt` seconds.
 fn at(dt: i64) -> String {

@@ -2,22 +2,10 @@
 //! skipped; resume; --force; shards that partition the archive.
 
 mod common;
+use common::{data, run};
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vesselscan"))
-        .args(args)
-        .output()
-        .expect("run vesselscan")
-}
-
-fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("data")
-        .join(name)
-}
+use std::process::Command;
 
 /// An archive: two good scenes in nested folders, a truncated TIFF, a text file (ignored in
 /// folders), and a list file naming two of them.

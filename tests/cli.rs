@@ -2,22 +2,9 @@
 //! bad input with no partial output, stdout and file output, `adapters`.
 
 mod common;
-use std::path::{Path, PathBuf};
+use common::{bin, data, run};
+use std::path::Path;
 use std::process::{Command, Output};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_vesselscan"))
-}
-
-fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("data")
-        .join(name)
-}
-
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().expect("run vesselscan")
-}
 
 /// The JSON without the two provenance fields (`backend`, `adapter`), which name the backend.
 fn strip_provenance(json: &[u8]) -> serde_json::Value {

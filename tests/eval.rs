@@ -6,22 +6,9 @@
 
 use serde_json::Value;
 mod common;
+use common::{ok, run as vs};
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn vs<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vesselscan"))
-        .args(args)
-        .output()
-        .expect("run vesselscan")
-}
-
-fn ok(out: &Output) -> String {
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "vesselscan failed: {err}");
-    err
-}
 
 /// `vesselscan eval --truth T --pred P [extra] -o dir/eval.json`: the report and stderr.
 fn eval(dir: &Path, truth: &Path, pred: &Path, extra: &[&str]) -> (Value, String) {

@@ -4,8 +4,10 @@
 //! large request, or a failed read) without taking the machine's memory. Tests run one at a
 //! time (a lock), each measuring from its own start.
 
+mod common;
+use common::data;
+
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Mutex;
 use vesselscan::read::{open_source, read_raster, ReadOptions};
@@ -81,12 +83,6 @@ fn measure<T>(f: impl FnOnce() -> T) -> (T, usize, usize) {
 }
 
 const MIB: usize = 1 << 20;
-
-fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("data")
-        .join(name)
-}
 
 /// A PNG chunk: length, type, data, CRC.
 fn chunk(out: &mut Vec<u8>, ty: &[u8; 4], data: &[u8]) {

@@ -2,53 +2,11 @@
 //! paths), FIFOs in folders and on the command line, list files that name themselves or each
 //! other. Each run is bounded in time: a hang fails the test instead of stalling the suite.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod common;
+use common::{data, err_lines as lines, run_in, stderr};
 
-fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("data")
-        .join(name)
-}
-
-/// Runs vesselscan with `args` in `cwd`, killed (and the test failed) after 120 s.
-fn run_in(cwd: &Path, args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vesselscan"))
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run vesselscan");
-    let t0 = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if t0.elapsed() > Duration::from_secs(120) {
-            child.kill().unwrap();
-            let o = child.wait_with_output().unwrap();
-            panic!(
-                "vesselscan {args:?} hung: {}",
-                String::from_utf8_lossy(&o.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// The lines of stderr, Mesa's XDG_RUNTIME_DIR chatter aside.
-fn lines(o: &Output) -> Vec<String> {
-    stderr(o)
-        .lines()
-        .filter(|l| !l.contains("XDG_RUNTIME_DIR"))
-        .map(str::to_owned)
-        .collect()
-}
+use std::path::Path;
+use std::process::Command;
 
 #[cfg(unix)]
 fn mkfifo(p: &Path) {

@@ -2,15 +2,8 @@
 //! chip per detection, the same pictures for every backend and every window size, clear errors.
 
 mod common;
+use common::run;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vesselscan"))
-        .args(args)
-        .output()
-        .expect("run vesselscan")
-}
 
 fn sample() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -4,6 +4,7 @@
 //! GDAL checks print `skipped` without `gdalinfo`, unless `VESSELSCAN_REQUIRE_GDAL` is set.
 
 mod common;
+use common::bin;
 
 use common::have_gdal;
 use std::path::Path;
@@ -16,10 +17,6 @@ use vesselscan::synth::sar::{
     VESSEL_MARGIN_PX,
 };
 use vesselscan::write::geotiff::{Compression, GeoTiffOptions};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_vesselscan"))
-}
 
 fn params(w: u32, h: u32, seed: u64, vessels: u32, land: f64) -> SarParams {
     SarParams {

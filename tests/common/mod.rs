@@ -312,3 +312,101 @@ pub fn shared_safe() -> Option<std::path::PathBuf> {
     }
     safe
 }
+
+/// The `vesselscan` binary of this build, as a command to add arguments to.
+pub fn bin() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_vesselscan"))
+}
+
+/// How long one run of the binary may take in a test before it is killed and the test fails
+/// (a hang fails instead of stalling the suite).
+pub const RUN_LIMIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Runs the binary with `args` (stdin closed) and returns what it printed and its status.
+pub fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output {
+    output(bin().args(args))
+}
+
+/// [`run`] in the folder `cwd`.
+pub fn run_in<S: AsRef<std::ffi::OsStr>>(
+    cwd: &std::path::Path,
+    args: &[S],
+) -> std::process::Output {
+    output(bin().args(args).current_dir(cwd))
+}
+
+/// Runs `cmd` to the end, its output read as it comes (a large stdout cannot block it), killed
+/// and the test failed after [`RUN_LIMIT`].
+pub fn output(cmd: &mut std::process::Command) -> std::process::Output {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run vesselscan");
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            r.read_to_end(&mut v).expect("read the child's output");
+            v
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("piped")));
+    let err = drain(Box::new(child.stderr.take().expect("piped")));
+    let t0 = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait for vesselscan") {
+            break s;
+        }
+        if t0.elapsed() > RUN_LIMIT {
+            child.kill().ok();
+            child.wait().ok();
+            let err = err.join().unwrap_or_default();
+            panic!(
+                "{cmd:?} ran over {} s (hung?): {}",
+                RUN_LIMIT.as_secs(),
+                String::from_utf8_lossy(&err)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    std::process::Output {
+        status,
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
+    }
+}
+
+/// The run's stderr, after checking it succeeded (else the test fails showing it).
+pub fn ok(o: &std::process::Output) -> String {
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(
+        o.status.success(),
+        "vesselscan failed ({}): {err}",
+        o.status
+    );
+    err
+}
+
+/// The lines of the run's stderr, Mesa's `XDG_RUNTIME_DIR` chatter left out.
+pub fn err_lines(o: &std::process::Output) -> Vec<String> {
+    String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .filter(|l| !l.contains("XDG_RUNTIME_DIR"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A sample file of the repository's `data/` folder.
+pub fn data(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join(name)
+}
+
+/// The run's stderr as text.
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
