@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use super::reports::AisReport;
 
-/// Mean Earth radius (IUGG), metres: the sphere of [`destination`], [`distance_m`], [`interpolate`].
-pub const EARTH_RADIUS_M: f64 = 6_371_008.8;
+/// The sphere of [`destination`], [`distance_m`], [`interpolate`]; the haversine is `geo`'s.
+pub use crate::geo::{distance_m, EARTH_RADIUS_M};
 
 /// Metres per second in one knot.
 const KNOT_M_S: f64 = 1852.0 / 3600.0;
@@ -182,16 +182,6 @@ pub fn destination(lon: f64, lat: f64, bearing_deg: f64, dist_m: f64) -> (f64, f
     let lambda2 = lambda1
         + (theta.sin() * delta.sin() * phi1.cos()).atan2(delta.cos() - phi1.sin() * sin_phi2);
     (normalize_lon(lambda2.to_degrees()), phi2.to_degrees())
-}
-
-/// Great-circle (haversine) distance in metres between two points given in degrees, on a sphere of
-/// radius [`EARTH_RADIUS_M`].
-pub fn distance_m(lon1: f64, lat1: f64, lon2: f64, lat2: f64) -> f64 {
-    let (phi1, phi2) = (lat1.to_radians(), lat2.to_radians());
-    let dphi = phi2 - phi1;
-    let dlambda = (lon2 - lon1).to_radians();
-    let a = (dphi / 2.0).sin().powi(2) + phi1.cos() * phi2.cos() * (dlambda / 2.0).sin().powi(2);
-    2.0 * EARTH_RADIUS_M * a.clamp(0.0, 1.0).sqrt().asin()
 }
 
 /// Unit vector of a point given in degrees.

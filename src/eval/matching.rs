@@ -14,8 +14,8 @@
 
 use super::hungarian::max_matching_min_cost;
 
-/// IUGG mean Earth radius R1, metres.
-pub const EARTH_MEAN_RADIUS_M: f64 = 6_371_008.8;
+/// IUGG mean Earth radius R1, metres (`geo`'s).
+pub use crate::geo::EARTH_RADIUS_M as EARTH_MEAN_RADIUS_M;
 
 /// A matched pair: indexes into the detections and truth objects given, and their distance
 /// (pixels, or metres for [`within_m`]).
@@ -26,14 +26,9 @@ pub struct Pair {
     pub distance: f64,
 }
 
-/// Great-circle distance in metres between two `[lon, lat]` points (degrees), haversine on the
-/// mean-radius sphere.
+/// Great-circle distance in metres between two `[lon, lat]` points (degrees): `geo`'s haversine.
 pub fn haversine_m(a: [f64; 2], b: [f64; 2]) -> f64 {
-    let (p1, p2) = (a[1].to_radians(), b[1].to_radians());
-    let dp = p2 - p1;
-    let dl = (b[0] - a[0]).to_radians();
-    let h = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
-    2.0 * EARTH_MEAN_RADIUS_M * h.clamp(0.0, 1.0).sqrt().asin()
+    crate::geo::distance_m(a[0], a[1], b[0], b[1])
 }
 
 /// Truth indexes sorted by `coord`, with the sorted coordinates.

@@ -26,14 +26,22 @@ pub struct GeoTags {
     pub ascii: Option<String>,
 }
 
-const GT_MODEL_TYPE: u16 = 1024;
-const GT_RASTER_TYPE: u16 = 1025;
-const GEOGRAPHIC_TYPE: u16 = 2048;
-const PROJECTED_CS_TYPE: u16 = 3072;
-const USER_DEFINED: u16 = 32767;
-const MODEL_PROJECTED: u16 = 1;
-const MODEL_GEOGRAPHIC: u16 = 2;
-const PIXEL_IS_POINT: u16 = 2;
+/// GeoTIFF key ids and codes (OGC GeoTIFF 1.1), for the reader here and the writer
+/// (`write::geotiff`).
+pub mod keys {
+    pub const GT_MODEL_TYPE: u16 = 1024;
+    pub const GT_RASTER_TYPE: u16 = 1025;
+    pub const GEOGRAPHIC_TYPE: u16 = 2048;
+    pub const PROJECTED_CS_TYPE: u16 = 3072;
+    pub const USER_DEFINED: u16 = 32767;
+    /// GTModelTypeGeoKey values.
+    pub const MODEL_PROJECTED: u16 = 1;
+    pub const MODEL_GEOGRAPHIC: u16 = 2;
+    /// GTRasterTypeGeoKey values.
+    pub const PIXEL_IS_AREA: u16 = 1;
+    pub const PIXEL_IS_POINT: u16 = 2;
+}
+use keys::*;
 
 /// Short keys (stored in the directory itself, TIFFTagLocation 0) by id.
 fn short_keys(dir: &[u16]) -> Result<Vec<(u16, u16)>, String> {

@@ -19,6 +19,21 @@ pub mod crs;
 pub mod gcp;
 pub mod geotiff;
 
+/// IUGG mean Earth radius R1, metres: the sphere of great-circle distances ([`distance_m`]) and
+/// AIS tracks (`ais::track`).
+pub const EARTH_RADIUS_M: f64 = 6_371_008.8;
+
+/// Great-circle (haversine) distance in metres between two points given in degrees (longitude,
+/// latitude), on a sphere of radius [`EARTH_RADIUS_M`]. The one haversine of the crate: AIS
+/// matching and `eval`'s distance matching both use it.
+pub fn distance_m(lon1: f64, lat1: f64, lon2: f64, lat2: f64) -> f64 {
+    let (phi1, phi2) = (lat1.to_radians(), lat2.to_radians());
+    let dphi = phi2 - phi1;
+    let dlambda = (lon2 - lon1).to_radians();
+    let a = (dphi / 2.0).sin().powi(2) + phi1.cos() * phi2.cos() * (dlambda / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS_M * a.clamp(0.0, 1.0).sqrt().asin()
+}
+
 use crate::detections::{box_corners, shape, Detection};
 use std::sync::Arc;
 

@@ -287,24 +287,20 @@ impl Value {
     }
 }
 
-// GeoTIFF keys and codes.
-const GT_MODEL_TYPE: u16 = 1024;
-const GT_RASTER_TYPE: u16 = 1025;
-const GEOGRAPHIC_TYPE: u16 = 2048;
-const PROJECTED_CS_TYPE: u16 = 3072;
-const MODEL_TYPE_PROJECTED: u16 = 1;
-const MODEL_TYPE_GEOGRAPHIC: u16 = 2;
-const RASTER_PIXEL_IS_AREA: u16 = 1;
+use crate::geo::geotiff::keys::{
+    GEOGRAPHIC_TYPE, GT_MODEL_TYPE, GT_RASTER_TYPE, MODEL_GEOGRAPHIC, MODEL_PROJECTED,
+    PIXEL_IS_AREA, PROJECTED_CS_TYPE,
+};
 
 /// The GeoKeyDirectoryTag: version 1.1.0, keys sorted by id.
 fn geokeys(crs: Crs) -> Vec<u16> {
     let (model, key) = match crs {
-        Crs::Geographic(_) => (MODEL_TYPE_GEOGRAPHIC, GEOGRAPHIC_TYPE),
-        Crs::Projected(_) => (MODEL_TYPE_PROJECTED, PROJECTED_CS_TYPE),
+        Crs::Geographic(_) => (MODEL_GEOGRAPHIC, GEOGRAPHIC_TYPE),
+        Crs::Projected(_) => (MODEL_PROJECTED, PROJECTED_CS_TYPE),
     };
     let keys = [
         (GT_MODEL_TYPE, model),
-        (GT_RASTER_TYPE, RASTER_PIXEL_IS_AREA),
+        (GT_RASTER_TYPE, PIXEL_IS_AREA),
         (key, crs.epsg()),
     ];
     let mut v = vec![1, 1, 0, keys.len() as u16];
