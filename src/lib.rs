@@ -29,6 +29,7 @@ pub mod seams;
 pub mod synth;
 pub mod threshold;
 pub mod tiling;
+pub mod union_find;
 pub mod water;
 pub mod write;
 

@@ -9,36 +9,12 @@
 use crate::cpu::NONE;
 use crate::tiling::{Connectivity, TileDesc};
 
-/// Union-find over component indices, smaller index as root.
-pub struct UnionFind {
-    parent: Vec<u32>,
-}
+pub use crate::union_find::UnionFind;
 
-impl UnionFind {
-    pub fn new(n: usize) -> UnionFind {
-        UnionFind {
-            parent: (0..n as u32).collect(),
-        }
-    }
-
-    pub fn find(&mut self, mut a: u32) -> u32 {
-        while self.parent[a as usize] != a {
-            let p = self.parent[a as usize];
-            self.parent[a as usize] = self.parent[p as usize];
-            a = p;
-        }
-        a
-    }
-
-    pub fn union(&mut self, a: u32, b: u32) {
-        if a == NONE || b == NONE {
-            return;
-        }
-        let (a, b) = (self.find(a), self.find(b));
-        if a != b {
-            let (hi, lo) = if a > b { (a, b) } else { (b, a) };
-            self.parent[hi as usize] = lo;
-        }
+/// Joins the components of border labels `a` and `b`, unless either is no component.
+fn link(uf: &mut UnionFind, a: u32, b: u32) {
+    if a != NONE && b != NONE {
+        uf.union(a, b);
     }
 }
 
@@ -67,8 +43,7 @@ impl SeamMerger {
     /// labels; `records` is the scene's record count once they are added.
     pub fn push(&mut self, records: usize, tiles: &[TileDesc], borders: Vec<Vec<u32>>) {
         let uf = &mut self.uf;
-        let n0 = uf.parent.len() as u32;
-        uf.parent.extend(n0..records as u32);
+        uf.grow_to(records);
         let tx = self.tiles_x;
         let prev = self.last.len();
         let mut grid: Vec<(TileDesc, Vec<u32>)> = std::mem::take(&mut self.last);
@@ -80,9 +55,7 @@ impl SeamMerger {
 
     /// For every record, the index of the record that represents its whole merged component.
     pub fn finish(mut self) -> Vec<u32> {
-        (0..self.uf.parent.len() as u32)
-            .map(|i| self.uf.find(i))
-            .collect()
+        (0..self.uf.len() as u32).map(|i| self.uf.find(i)).collect()
     }
 }
 
@@ -102,13 +75,13 @@ fn join(uf: &mut UnionFind, grid: &[(TileDesc, Vec<u32>)], tx: usize, eight: boo
                 if a == NONE {
                     continue;
                 }
-                uf.union(a, o[2 * ow + r]);
+                link(uf, a, o[2 * ow + r]);
                 if eight {
                     if r > 0 {
-                        uf.union(a, o[2 * ow + r - 1]);
+                        link(uf, a, o[2 * ow + r - 1]);
                     }
                     if r + 1 < h {
-                        uf.union(a, o[2 * ow + r + 1]);
+                        link(uf, a, o[2 * ow + r + 1]);
                     }
                 }
             }
@@ -121,13 +94,13 @@ fn join(uf: &mut UnionFind, grid: &[(TileDesc, Vec<u32>)], tx: usize, eight: boo
                 if a == NONE {
                     continue;
                 }
-                uf.union(a, o[c]);
+                link(uf, a, o[c]);
                 if eight {
                     if c > 0 {
-                        uf.union(a, o[c - 1]);
+                        link(uf, a, o[c - 1]);
                     }
                     if c + 1 < w {
-                        uf.union(a, o[c + 1]);
+                        link(uf, a, o[c + 1]);
                     }
                 }
             }
@@ -135,10 +108,10 @@ fn join(uf: &mut UnionFind, grid: &[(TileDesc, Vec<u32>)], tx: usize, eight: boo
                 // Corner: our bottom-right pixel with the top-left of the tile below-right,
                 // and the bottom-left of the tile to our right with the top-right of ours below.
                 let br = &grid[i + tx + 1].1;
-                uf.union(b[w + w - 1], br[0]);
+                link(uf, b[w + w - 1], br[0]);
                 let right = &grid[i + 1];
                 let rw = right.0.w as usize;
-                uf.union(right.1[rw], o[w - 1]);
+                link(uf, right.1[rw], o[w - 1]);
             }
         }
     }

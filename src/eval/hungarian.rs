@@ -176,32 +176,21 @@ pub fn max_matching_min_cost_by_components(
     cols: usize,
     edges: &[(usize, usize, f64)],
 ) -> Vec<(usize, usize)> {
-    // Union-find over rows 0..rows and columns rows..rows+cols.
-    fn find(parent: &mut [usize], mut x: usize) -> usize {
-        while parent[x] != x {
-            parent[x] = parent[parent[x]];
-            x = parent[x];
-        }
-        x
-    }
-    let mut parent: Vec<usize> = (0..rows + cols).collect();
+    // Union-find over rows 0..rows and columns rows..rows+cols (the smaller root wins: the
+    // same forest whatever the edge order).
+    let mut uf = crate::union_find::UnionFind::new(rows + cols);
     for &(r, c, _) in edges {
         assert!(
             r < rows && c < cols,
             "edge ({r}, {c}) outside {rows} x {cols}"
         );
-        let (a, b) = (find(&mut parent, r), find(&mut parent, rows + c));
-        if a != b {
-            // The smaller root wins: the same forest whatever the edge order.
-            let (lo, hi) = (a.min(b), a.max(b));
-            parent[hi] = lo;
-        }
+        uf.union(r as u32, (rows + c) as u32);
     }
     // Edges grouped by component root, each component's nodes in their original order.
     let mut by_root: std::collections::BTreeMap<usize, Vec<(usize, usize, f64)>> =
         std::collections::BTreeMap::new();
     for &(r, c, w) in edges {
-        let root = find(&mut parent, r);
+        let root = uf.find(r as u32) as usize;
         by_root.entry(root).or_default().push((r, c, w));
     }
     let mut out = Vec::new();

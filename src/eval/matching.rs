@@ -98,29 +98,18 @@ pub fn within_m(preds: &[[f64; 2]], truths: &[[f64; 2]], tol: f64) -> Vec<Pair> 
     solve(preds.len(), truths.len(), edges)
 }
 
-fn find(parent: &mut [usize], mut i: usize) -> usize {
-    while parent[i] != i {
-        parent[i] = parent[parent[i]];
-        i = parent[i];
-    }
-    i
-}
-
 /// The optimal matching over `edges` (pred, truth, cost), component by component; sorted by
 /// detection.
 fn solve(n_pred: usize, n_truth: usize, edges: Vec<(usize, usize, f64)>) -> Vec<Pair> {
     // Union-find over detections 0..n_pred and truth n_pred..n_pred + n_truth.
-    let mut parent: Vec<usize> = (0..n_pred + n_truth).collect();
+    let mut uf = crate::union_find::UnionFind::new(n_pred + n_truth);
     for &(p, t, _) in &edges {
-        let (a, b) = (find(&mut parent, p), find(&mut parent, n_pred + t));
-        if a != b {
-            parent[a.max(b)] = a.min(b);
-        }
+        uf.union(p as u32, (n_pred + t) as u32);
     }
     let mut groups: std::collections::BTreeMap<usize, Vec<(usize, usize, f64)>> =
         std::collections::BTreeMap::new();
     for e in edges {
-        let r = find(&mut parent, e.0);
+        let r = uf.find(e.0 as u32) as usize;
         groups.entry(r).or_default().push(e);
     }
     let mut pairs = Vec::new();
