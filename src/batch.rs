@@ -58,9 +58,7 @@ pub struct Expanded {
 struct Expansion {
     out: BTreeMap<PathBuf, PathBuf>,
     skipped: Vec<(PathBuf, String)>,
-    /// Folders walked and list files read (canonical paths): each once, so a link back up the
-    /// tree or two lists naming each other end.
-    dirs: BTreeSet<PathBuf>,
+    /// List files read (canonical paths): each once, so two lists naming each other end.
     lists: BTreeSet<PathBuf>,
 }
 
@@ -93,13 +91,21 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     }
 }
 
-/// Adds the rasters below `dir`, relative to `root`. Links are followed, each folder is
-/// walked once (a link to a folder above ends there), and only regular files are taken.
-fn walk(dir: &Path, root: &Path, st: &mut Expansion) -> Result<()> {
+/// Adds the rasters below `dir`, relative to `root`, and returns how many files named like
+/// rasters it found (taken or skipped). Links are followed, each folder once in a walk
+/// (`walked`: canonical paths, so a link to a folder above ends there), and only regular files
+/// are taken.
+fn walk(
+    dir: &Path,
+    root: &Path,
+    st: &mut Expansion,
+    walked: &mut BTreeSet<PathBuf>,
+) -> Result<usize> {
     let canon = dir.canonicalize().map_err(io_err(dir))?;
-    if !st.dirs.insert(canon) {
-        return Ok(());
+    if !walked.insert(canon) {
+        return Ok(0);
     }
+    let mut found = 0;
     let mut entries = Vec::new();
     for e in std::fs::read_dir(dir).map_err(io_err(dir))? {
         entries.push(e.map_err(io_err(dir))?.path());
@@ -110,14 +116,16 @@ fn walk(dir: &Path, root: &Path, st: &mut Expansion) -> Result<()> {
             Ok(m) => m,
             Err(e) => {
                 if is_raster(&p) {
+                    found += 1;
                     st.skipped.push((p, format!("cannot be read ({e})")));
                 }
                 continue;
             }
         };
         if meta.is_dir() {
-            walk(&p, root, st)?;
+            found += walk(&p, root, st, walked)?;
         } else if is_raster(&p) {
+            found += 1;
             match crate::read::not_regular(&meta.file_type()) {
                 None => {
                     let rel = relative_to(&p, root);
@@ -127,7 +135,7 @@ fn walk(dir: &Path, root: &Path, st: &mut Expansion) -> Result<()> {
             }
         }
     }
-    Ok(())
+    Ok(found)
 }
 
 /// The folder part of a glob pattern before its first wildcard: what matches are relative to.
@@ -170,9 +178,7 @@ fn expand_arg(a: &Path, base: &Path, st: &mut Expansion) -> Result<()> {
     if a.is_dir() {
         // A folder with no raster in it is most likely the wrong folder: say so, as for a
         // pattern that matches nothing.
-        let before = (st.out.len(), st.skipped.len());
-        walk(a, a, st)?;
-        if (st.out.len(), st.skipped.len()) == before && !has_raster(a) {
+        if walk(a, a, st, &mut BTreeSet::new())? == 0 {
             return Err(Error::Invalid(format!(
                 "{}: no raster in this folder or below it (looked for .{})",
                 a.display(),
@@ -205,7 +211,7 @@ fn expand_arg(a: &Path, base: &Path, st: &mut Expansion) -> Result<()> {
         let before = st.out.len();
         for p in paths.flatten() {
             if p.is_dir() {
-                walk(&p, &root, st)?;
+                walk(&p, &root, st, &mut BTreeSet::new())?;
             } else {
                 let rel = relative_to(&p, &root);
                 st.add(p, rel);
@@ -224,23 +230,11 @@ fn expand_arg(a: &Path, base: &Path, st: &mut Expansion) -> Result<()> {
     Ok(())
 }
 
-/// Whether a raster was found below `dir` by an earlier argument (the folder was walked
-/// already, so this one added nothing new).
-fn has_raster(dir: &Path) -> bool {
-    let mut st = Expansion::default();
-    walk(dir, dir, &mut st).is_ok() && !(st.out.is_empty() && st.skipped.is_empty())
-}
-
 /// Stable 64-bit FNV-1a hash of a path's text, with `/` between components on every system:
 /// the same file lands in the same shard on every machine and as the archive grows.
 pub fn path_hash(p: &Path) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let text = p
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("/");
-    for b in text.as_bytes() {
+    for b in slash(p).as_bytes() {
         h ^= *b as u64;
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
@@ -388,6 +382,7 @@ impl OutputRecord {
     }
 }
 
+/// `p`'s text with `/` between its components, on every system.
 fn slash(p: &Path) -> String {
     p.components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
@@ -625,7 +620,6 @@ fn run_one(
     }
     let r = (|| {
         let path = &input.path;
-        crate::read::check_regular_file(path)?;
         if crate::write::same_file(path, &output) {
             return Err(Error::Invalid(format!(
                 "{}: the output {} would overwrite it",
