@@ -868,11 +868,14 @@ fn check_outputs_spare_inputs(a: &DetectArgs) -> Result<()> {
             inputs.push((p.clone(), what));
         }
     }
-    if let Some(ndwi) = &f.ndwi {
-        for part in ndwi.split(',').map(str::trim) {
-            if part.parse::<u32>().is_err() && !part.is_empty() {
-                inputs.push((PathBuf::from(part), "an --ndwi band"));
-            }
+    // The band files of --ndwi, as the water mask reads the spec (a bad spec is said there).
+    if let Some(Ok((green, nir))) = f
+        .ndwi
+        .as_deref()
+        .map(|spec| crate::water::BandRef::parse_pair(spec, &a.input))
+    {
+        for b in [green, nir].into_iter().filter(|b| b.band.is_none()) {
+            inputs.push((b.path, "an --ndwi band"));
         }
     }
     let clash = |out: &std::path::Path, flag: &str, input: &std::path::Path, what: &str| {
@@ -893,13 +896,15 @@ fn check_outputs_spare_inputs(a: &DetectArgs) -> Result<()> {
     if let Some(dir) = &a.chips {
         // Chips are `<number>.png` in the folder.
         for (input, what) in &inputs {
-            let name = input.file_name().map(|n| n.to_string_lossy().into_owned());
-            let chip_like = name.as_deref().is_some_and(|n| {
-                n.strip_suffix(".png")
+            let chip_like = |n: &&std::ffi::OsStr| {
+                n.to_str()
+                    .and_then(|n| n.strip_suffix(".png"))
                     .is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-            });
-            if chip_like && crate::write::same_file(input, &dir.join(name.as_deref().unwrap())) {
-                return Err(clash(dir, "--chips", input, what));
+            };
+            if let Some(name) = input.file_name().filter(chip_like) {
+                if crate::write::same_file(input, &dir.join(name)) {
+                    return Err(clash(dir, "--chips", input, what));
+                }
             }
         }
     }
@@ -915,8 +920,8 @@ fn run_detect(a: &DetectArgs) -> std::result::Result<(), Failure> {
         },
         None => Format::Json,
     });
-    // A bad output path fails before the work, not after.
-    // Options and outputs are checked before any input is read: the run could not start (2).
+    // Outputs and options are checked before any input is read, so a bad one fails before the
+    // work: the run could not start (exit code 2).
     for out in [&a.output, &a.quicklook].into_iter().flatten() {
         check_output_folder(out).map_err(Failure::Start)?;
     }
