@@ -225,9 +225,8 @@ pub fn sar_geometry(
 
 /// The reports the scene (`width` x `height` pixels placed by `georef`, acquired at `t`, with
 /// the azimuth-shift geometry `sar`) can use: one pass over the AIS file keeping those within
-/// the gap limit of `t` and inside the footprint grown by [`reach_m`]. [`annotate`] calls it;
-/// `write::run_scene` calls it on a thread of its own while the detector runs, and gives the
-/// result to [`annotate_with`].
+/// the gap limit of `t` and inside the footprint grown by [`reach_m`]. `write::run_scene` calls
+/// it on a thread of its own while the detector runs, and gives the result to [`annotate`].
 pub fn read_near(
     georef: &Georef,
     width: u32,
@@ -246,26 +245,11 @@ pub fn read_near(
 /// Match `dets` of the scene `input` (`width` x `height` pixels, placed on the Earth by
 /// `georef`) against the AIS vessels at acquisition time `time` (seconds since 1970 UTC, and
 /// where it came from; see [`acquisition_time`]), AIS positions moved by the azimuth shift of
-/// `sar` when given (see [`sar_geometry`]). Fills each detection's [`AisFields`]. Errors,
-/// naming the scene, when it has no usable georeferencing.
+/// `sar` when given (see [`sar_geometry`]). `read`: the reports [`read_near`] kept for this
+/// scene, time and geometry, when they were read already (else they are read here). Fills each
+/// detection's [`AisFields`]. Errors, naming the scene, when it has no usable georeferencing.
 #[allow(clippy::too_many_arguments)]
 pub fn annotate(
-    input: &Path,
-    dets: &mut [Detection],
-    georef: Option<&Georef>,
-    width: u32,
-    height: u32,
-    time: (f64, String),
-    sar: Option<SarGeometry>,
-    opts: &AisOptions,
-) -> Result<AisResult> {
-    annotate_with(input, dets, georef, width, height, time, sar, opts, None)
-}
-
-/// [`annotate`] with the reports already read by [`read_near`] (same scene, time and
-/// geometry) when `read` is given.
-#[allow(clippy::too_many_arguments)]
-pub fn annotate_with(
     input: &Path,
     dets: &mut [Detection],
     georef: Option<&Georef>,

@@ -258,7 +258,7 @@ pub fn run_scene(
     })?;
     let mut out = out;
     let ais_result = match (ais, ais_time) {
-        (Some(a), Some((time, sar))) => Some(crate::ais::annotate_with(
+        (Some(a), Some((time, sar))) => Some(crate::ais::annotate(
             input,
             &mut out.detections,
             out.geo.georef().map(|g| g.as_ref()),
