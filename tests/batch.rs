@@ -2,7 +2,7 @@
 //! skipped; resume; --force; shards that partition the archive.
 
 mod common;
-use common::{data, run};
+use common::{data, run, summary};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -31,10 +31,6 @@ fn archive(dir: &Path) -> PathBuf {
     )
     .unwrap();
     a
-}
-
-fn summary(out: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap()
 }
 
 fn status_of(s: &serde_json::Value, name: &str) -> String {

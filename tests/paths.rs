@@ -3,7 +3,7 @@
 //! other. Each run is bounded in time: a hang fails the test instead of stalling the suite.
 
 mod common;
-use common::{data, err_lines as lines, run_in, stderr};
+use common::{data, err_lines as lines, run_in, stderr, summary};
 
 use std::path::Path;
 use std::process::Command;
@@ -172,8 +172,7 @@ fn a_link_up_the_tree_is_walked_once() {
     std::os::unix::fs::symlink(d.join("archive"), d.join("archive/deep/loop")).unwrap();
     let o = run_in(d, &["batch", "archive", "-o", "out", "--backend", "cpu"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let s: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(d.join("out/summary.json")).unwrap()).unwrap();
+    let s = summary(&d.join("out"));
     assert_eq!(s["files"].as_array().unwrap().len(), 1, "{s}");
 }
 
@@ -188,8 +187,7 @@ fn list_files_that_name_themselves_or_each_other_are_read_once() {
     std::fs::write(d.join("l/other.lst"), "# back\nlist.lst\nport.tif\n").unwrap();
     let o = run_in(d, &["batch", "l/list.lst", "-o", "out", "--backend", "cpu"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let s: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(d.join("out/summary.json")).unwrap()).unwrap();
+    let s = summary(&d.join("out"));
     let inputs: Vec<&str> = s["files"]
         .as_array()
         .unwrap()

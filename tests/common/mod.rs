@@ -410,3 +410,8 @@ pub fn data(name: &str) -> std::path::PathBuf {
 pub fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// A batch's `summary.json` in output folder `out`.
+pub fn summary(out: &std::path::Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap()
+}
